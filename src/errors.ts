@@ -1,0 +1,57 @@
+// The single error catalogue: every failure a user can meet has a code, a message that says what happened,
+// and a hint that says what to do. CLI and HTTP map codes to exit codes and statuses; nothing else parses messages.
+
+const CATALOGUE = {
+  CONFIG_INVALID: { exit: 2, http: 400, hint: 'Check the option or environment variable named above.' },
+  PATH_NOT_FOUND: { exit: 2, http: 404, hint: 'Check the path exists and is readable.' },
+  FILE_UNREADABLE: { exit: 1, http: 422, hint: 'Check file permissions; the file was skipped and nothing stored was changed.' },
+  FILE_BINARY: { exit: 1, http: 422, hint: 'Binary files are not indexed; the file was skipped.' },
+  FILE_TOO_LARGE: { exit: 1, http: 413, hint: 'Raise --max-file-mb to index it; the file was skipped.' },
+  FILE_EMPTY: { exit: 1, http: 422, hint: 'The file has no text to index; it was skipped.' },
+  JSONL_MALFORMED: { exit: 1, http: 422, hint: 'Fix the reported lines; the other lines were ingested.' },
+  QUESTION_EMPTY: { exit: 2, http: 400, hint: 'Ask a question with at least one word or number in it.' },
+  STORE_EMPTY: { exit: 1, http: 409, hint: 'Run `sieve ingest <path>` first.' },
+  DB_TOO_NEW: { exit: 1, http: 500, hint: 'This database was written by a newer sieve; upgrade sieve or use another --home.' },
+  DB_CORRUPT: { exit: 1, http: 500, hint: 'Run `PRAGMA integrity_check` on the database, or re-ingest into a fresh --home.' },
+  LLM_UNREACHABLE: { exit: 1, http: 502, hint: 'Start the LLM server or check SIEVE_LLM_BASE_URL; unset it to get extractive answers.' },
+  LLM_TIMEOUT: { exit: 1, http: 504, hint: 'The LLM did not answer in time; raise SIEVE_LLM_TIMEOUT_MS or check the server.' },
+  LLM_BAD_RESPONSE: { exit: 1, http: 502, hint: 'The server is not speaking the OpenAI chat completions protocol; check the base URL (it usually ends in /v1).' },
+  DATASET_INVALID: { exit: 2, http: 400, hint: 'Point --data at a BEIR folder holding corpus.jsonl, queries.jsonl and qrels/<split>.tsv.' },
+  MODEL_INVALID: { exit: 1, http: 422, hint: 'The model file breaks a rule named above; re-export it.' },
+  INTERNAL: { exit: 70, http: 500, hint: 'This is a bug in sieve; please report it with the command you ran.' },
+} as const;
+
+export type ErrorCode = keyof typeof CATALOGUE;
+
+export class SieveError extends Error {
+  readonly code: ErrorCode;
+  readonly hint: string;
+  readonly details: Record<string, unknown>;
+
+  constructor(code: ErrorCode, message: string, details: Record<string, unknown> = {}, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'SieveError';
+    this.code = code;
+    this.hint = CATALOGUE[code].hint;
+    this.details = details;
+  }
+
+  get exitCode(): number {
+    return CATALOGUE[this.code].exit;
+  }
+
+  get httpStatus(): number {
+    return CATALOGUE[this.code].http;
+  }
+}
+
+export function isSieveError(err: unknown): err is SieveError {
+  return err instanceof SieveError;
+}
+
+/** Wraps anything thrown into a SieveError, keeping codes that are already ours. */
+export function toSieveError(err: unknown): SieveError {
+  if (err instanceof SieveError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return new SieveError('INTERNAL', message, {}, { cause: err });
+}

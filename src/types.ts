@@ -1,0 +1,182 @@
+// Shared types: the one place the pipeline's stages agree on data shapes.
+// Data flows ingest → store → embed/index → rank → answer → feedback → train; each stage imports from here,
+// never from a stage downstream of itself.
+
+/** What a loader makes of one file (or one line of a BEIR corpus): text plus where it came from. */
+export interface LoadedDocument {
+  /** Stable identity inside the store: the file's absolute path, or `<path>#<_id>` for a BEIR line. */
+  uri: string;
+  /** Caller-facing id: the BEIR `_id` where there is one, else the uri. Eval matches qrels on it. */
+  externalId: string | null;
+  title: string;
+  /** The text that chunk spans index into. */
+  text: string;
+  kind: DocumentKind;
+  /** Programming language for code files (by extension), else null. */
+  language: string | null;
+  metadata: Record<string, unknown>;
+  /** Structural blocks of `text` found by the loader, in order; the chunker packs them. */
+  blocks: Block[];
+}
+
+export type DocumentKind = 'markdown' | 'text' | 'code' | 'html' | 'beir';
+
+/** A structural unit of a document (paragraph, list, code block, definition…) with its heading path. */
+export interface Block {
+  /** Character span in LoadedDocument.text, end exclusive. */
+  start: number;
+  end: number;
+  /** Headings above this block, outermost first. */
+  headingPath: string[];
+  /** A block type that must not be split mid-way when avoidable (e.g. a code fence or a function). */
+  type: 'heading' | 'paragraph' | 'code' | 'list' | 'table' | 'definition' | 'other';
+}
+
+/** A chunk ready to store: text and span within its document. */
+export interface ChunkDraft {
+  ordinal: number;
+  text: string;
+  headingPath: string[];
+  tokenCount: number;
+  charStart: number;
+  charEnd: number;
+}
+
+/** A stored chunk with its document's identity, as rank and answer read it. */
+export interface ChunkRecord {
+  chunkId: number;
+  documentId: number;
+  docId: string;
+  source: string;
+  title: string;
+  ordinal: number;
+  text: string;
+  headingPath: string[];
+  tokenCount: number;
+  charStart: number;
+  charEnd: number;
+}
+
+/** One retrieval hit: a chunk and the evidence each retriever gave for it. */
+export interface Candidate {
+  chunkId: number;
+  /** Scores by retriever name (higher is better), e.g. { bm25: 12.3 }. */
+  scores: Record<string, number>;
+  /** 1-based rank by retriever name. */
+  ranks: Record<string, number>;
+}
+
+export interface ScoredCandidate extends Candidate {
+  chunk: ChunkRecord;
+  /** The ranker's final score; higher is better. Comparable within one query only unless `calibrated`. */
+  score: number;
+}
+
+/** A chunk as the LLM reads it: numbered [n] in reading order. */
+export interface ContextItem {
+  n: number;
+  chunkId: number;
+  /** Chunk ids merged into this item (adjacent chunks of one document), first is `chunkId`. */
+  chunkIds: number[];
+  docId: string;
+  source: string;
+  title: string;
+  headingPath: string[];
+  text: string;
+  score: number;
+  tokenCount: number;
+}
+
+export interface Citation {
+  n: number;
+  chunkId: number;
+  docId: string;
+}
+
+export interface AskTimings {
+  retrieveMs: number;
+  rankMs: number;
+  selectMs: number;
+  answerMs: number;
+  totalMs: number;
+}
+
+export interface AskResult {
+  question: string;
+  answer: string;
+  context: ContextItem[];
+  citations: Citation[];
+  traceId: string;
+  /** Which answerer produced the answer: 'llm' or 'extractive'. */
+  answeredBy: 'llm' | 'extractive';
+  /** Versions of the models that served this ask. */
+  models: Record<string, string>;
+  timings: AskTimings;
+}
+
+export interface SearchHit {
+  rank: number;
+  chunkId: number;
+  docId: string;
+  source: string;
+  title: string;
+  headingPath: string[];
+  text: string;
+  score: number;
+}
+
+/** One document in a ranked document list (chunks aggregated by their best score). */
+export interface DocumentHit {
+  docId: string;
+  score: number;
+  bestChunkId: number;
+}
+
+/** The query as every ranking stage sees it. */
+export interface Query {
+  text: string;
+  /** Normalised terms (lower-cased, Unicode word characters), in order, duplicates kept. */
+  terms: string[];
+}
+
+// ---- seams: small interfaces each later issue plugs into ----
+
+/** Produces candidates for a query. BM25 now; HNSW and history later. */
+export interface Retriever {
+  readonly name: string;
+  retrieve(query: Query, k: number): Candidate[];
+}
+
+/** Orders candidates. Fused scores now; the learned relevance model later. */
+export interface Ranker {
+  readonly name: string;
+  readonly version: string;
+  rank(query: Query, candidates: Candidate[], chunks: Map<number, ChunkRecord>): ScoredCandidate[];
+}
+
+/** Packs ranked chunks into a token budget and numbers them in reading order. */
+export interface Selector {
+  select(query: Query, ranked: ScoredCandidate[], budgetTokens: number): ContextItem[];
+}
+
+export interface AnswerRequest {
+  question: string;
+  context: ContextItem[];
+  signal?: AbortSignal;
+  /** Called with each piece of visible answer text as it arrives (thinking stripped). */
+  onToken?: (text: string) => void;
+}
+
+export interface AnswerOutput {
+  /** The visible answer, thinking removed. */
+  text: string;
+  /** Reasoning the model emitted (kept for the trace, never shown or attributed). */
+  reasoning: string;
+  model: string;
+}
+
+/** Writes the answer: an LLM, or the extractive fallback. */
+export interface Answerer {
+  readonly kind: 'llm' | 'extractive';
+  answer(req: AnswerRequest): Promise<AnswerOutput>;
+}
