@@ -1,0 +1,31 @@
+// The prompt: numbered context the model must answer from and cite with [n], so attribution can read
+// the markers. Deterministic (same inputs → same messages) so traces and tests can compare prompts.
+import type { ContextItem } from '../types.js';
+
+export interface ChatMessage {
+  role: 'system' | 'user' | 'assistant';
+  content: string;
+}
+
+export const SYSTEM_PROMPT = [
+  'Answer the question using only the numbered context passages below.',
+  'Cite every claim with the number of the passage that supports it in square brackets, like [1] or [2][3]; use only the numbers given.',
+  'If the context does not contain the answer, say plainly that it does not, and do not guess.',
+  'Be concise.',
+].join('\n');
+
+/** `[n] <title> — <heading › path>` then the passage text. */
+export function formatContextItem(item: ContextItem): string {
+  const title = item.title.trim() || item.source;
+  const headings = item.headingPath.filter((h) => h.trim() !== '').join(' › ');
+  const header = headings ? `[${item.n}] ${title} — ${headings}` : `[${item.n}] ${title}`;
+  return `${header}\n${item.text.trim()}`;
+}
+
+export function buildMessages(question: string, context: ContextItem[]): ChatMessage[] {
+  const passages = context.length > 0 ? context.map(formatContextItem).join('\n\n') : '(no passages)';
+  return [
+    { role: 'system', content: SYSTEM_PROMPT },
+    { role: 'user', content: `Context:\n\n${passages}\n\nQuestion: ${question.trim()}` },
+  ];
+}
