@@ -1,3 +1,4 @@
 #!/usr/bin/env node
-// Installed entry point (npm link / npm i -g): runs the compiled CLI built by `npm run build` (also run by `prepare`).
-import('../dist/src/cli/main.js');
+// Installed entry point (npm link / npm i -g): runs the compiled CLI that `prepare` builds into dist/.
+const { main } = await import('../dist/src/cli/main.js');
+process.exitCode = await main(process.argv);

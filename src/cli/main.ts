@@ -1,0 +1,230 @@
+#!/usr/bin/env node
+// The `sieve` command. It parses and validates arguments, calls the engine, and formats results:
+// `--json` output goes alone to stdout; progress and logs go to stderr.
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { SingleBar } from 'cli-progress';
+import { openEngine, type Engine } from '../engine.js';
+import { SieveError, toSieveError } from '../errors.js';
+import { listTraces } from '../feedback/traces.js';
+import type { IngestSummary } from '../ingest/ingest.js';
+import { evaluateBeir } from '../train/evaluate.js';
+import type { AskResult } from '../types.js';
+
+const log = (line: string) => process.stderr.write(`${line}\n`);
+const printJson = (value: unknown) => process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+
+function positiveInt(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a positive whole number`);
+    return n;
+  };
+}
+
+interface GlobalOpts {
+  home: string;
+}
+
+async function withEngine<T>(cmd: Command, fn: (engine: Engine) => Promise<T>): Promise<T> {
+  const { home } = cmd.optsWithGlobals<GlobalOpts>();
+  const engine = await openEngine({ home });
+  try {
+    return await fn(engine);
+  } finally {
+    engine.close();
+  }
+}
+
+function summaryLine(s: IngestSummary): string {
+  return (
+    `ingested ${s.documents} documents (${s.chunks} chunks) from ${s.files} files; ` +
+    `${s.skipped} unchanged, ${s.removed} removed, ${s.problems.length} problems in ${s.seconds.toFixed(2)} s`
+  );
+}
+
+// Problems that mean input was lost (not merely skipped by policy) make the command fail.
+const FAILING_PROBLEMS = new Set(['FILE_UNREADABLE', 'JSONL_MALFORMED']);
+
+function formatAnswer(r: AskResult, streamed: boolean): string {
+  const lines: string[] = [];
+  if (!streamed) lines.push(r.answer, '');
+  lines.push('Sources:');
+  for (const c of r.context) {
+    const cited = r.citations.some((x) => x.n === c.n) ? '*' : ' ';
+    const where = [c.title, ...c.headingPath].filter(Boolean).join(' › ');
+    lines.push(`${cited}[${c.n}] ${where}  (${c.source})`);
+    const preview = c.text.replace(/\s+/g, ' ').slice(0, 160);
+    lines.push(`     ${preview}${c.text.length > 160 ? '…' : ''}`);
+  }
+  const t = r.timings;
+  lines.push(
+    '',
+    `answered by ${r.answeredBy} · retrieve ${t.retrieveMs.toFixed(1)} ms · rank ${t.rankMs.toFixed(1)} ms · ` +
+      `select ${t.selectMs.toFixed(1)} ms · answer ${t.answerMs.toFixed(1)} ms · total ${t.totalMs.toFixed(1)} ms · trace ${r.traceId}`,
+  );
+  return lines.join('\n');
+}
+
+export function buildProgram(): Command {
+  const program = new Command('sieve')
+    .description('A local retrieval context engine that learns which context answers use.')
+    .option('--home <dir>', 'data directory (database, indexes, models)', '.sieve')
+    .showHelpAfterError()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+
+  program
+    .command('ingest')
+    .description('index files and folders (Markdown, text, code, HTML, BEIR corpus.jsonl)')
+    .argument('<paths...>', 'files or folders to ingest')
+    .option('--prune', 'remove documents whose files are gone from disk under these paths')
+    .option('--json', 'print the summary as JSON')
+    .action(async (paths: string[], opts: { prune?: boolean; json?: boolean }, cmd: Command) => {
+      const summary = await withEngine(cmd, async (engine) => {
+        const bar = process.stderr.isTTY && !opts.json ? new SingleBar({ format: 'ingest [{bar}] {value}/{total} files {file}', hideCursor: true, clearOnComplete: true }) : null;
+        let started = false;
+        const result = await engine.ingest(paths, {
+          prune: opts.prune ?? false,
+          onProgress: (p) => {
+            if (!bar) return;
+            if (!started) {
+              bar.start(p.filesTotal, 0, { file: '' });
+              started = true;
+            }
+            bar.update(p.filesDone, { file: p.path.slice(-40) });
+          },
+        });
+        if (bar && started) bar.stop();
+        return result;
+      });
+      for (const p of summary.problems) log(`${p.code}: ${p.path}${p.line ? `:${p.line}` : ''}: ${p.message}`);
+      if (opts.json) printJson(summary);
+      else log(summaryLine(summary));
+      if (summary.problems.some((p) => FAILING_PROBLEMS.has(p.code))) process.exitCode = 1;
+      else if (summary.files === 0) {
+        log('no ingestible files found under the given paths');
+        process.exitCode = 1;
+      }
+    });
+
+  program
+    .command('ask')
+    .description('answer a question from the indexed documents, with numbered, cited context')
+    .argument('<question>', 'the question')
+    .option('--budget <tokens>', 'context token budget', positiveInt('--budget'))
+    .option('--json', 'print the whole result as JSON')
+    .action(async (question: string, opts: { budget?: number; json?: boolean }, cmd: Command) => {
+      await withEngine(cmd, async (engine) => {
+        // Stream tokens to a terminal as they come; JSON callers get one object at the end.
+        const stream = !opts.json && engine.answererKind === 'llm';
+        const result = await engine.ask(question, {
+          ...(opts.budget ? { budgetTokens: opts.budget } : {}),
+          ...(stream ? { onToken: (t: string) => process.stdout.write(t) } : {}),
+        });
+        if (opts.json) printJson(result);
+        else process.stdout.write(`${stream ? '\n\n' : ''}${formatAnswer(result, stream)}\n`);
+      });
+    });
+
+  program
+    .command('search')
+    .description('rank chunks for a query, without answering')
+    .argument('<query>', 'the query')
+    .option('-k, --k <n>', 'how many results', positiveInt('-k'), 10)
+    .option('--json', 'print results as JSON')
+    .action(async (query: string, opts: { k: number; json?: boolean }, cmd: Command) => {
+      await withEngine(cmd, async (engine) => {
+        const hits = engine.search(query, { k: opts.k });
+        if (opts.json) return printJson(hits);
+        if (hits.length === 0) log('no matches');
+        for (const h of hits) {
+          const where = [h.title, ...h.headingPath].filter(Boolean).join(' › ');
+          process.stdout.write(`${h.rank}. ${h.score.toFixed(3)}  ${where}  (${h.source})\n   ${h.text.replace(/\s+/g, ' ').slice(0, 160)}\n`);
+        }
+      });
+    });
+
+  program
+    .command('eval')
+    .description('evaluate retrieval on a BEIR data set (ingests its corpus into --home first)')
+    .requiredOption('--data <dir>', 'BEIR folder with corpus.jsonl, queries.jsonl, qrels/<split>.tsv')
+    .option('--split <name>', 'qrels split to evaluate', 'test')
+    .option('--json', 'print the report as JSON')
+    .action(async (opts: { data: string; split: string; json?: boolean }, cmd: Command) => {
+      await withEngine(cmd, async (engine) => {
+        const report = await evaluateBeir(engine, { data: opts.data, split: opts.split });
+        if (opts.json) return printJson(report);
+        log(`corpus: ${report.ingest.documents} documents written, ${report.ingest.skipped} unchanged (${report.ingest.seconds.toFixed(2)} s)`);
+        process.stdout.write(
+          [
+            `${opts.data} split=${opts.split} queries=${report.queries} ranker=${report.ranker}`,
+            `ndcg@10     ${report['ndcg@10'].toFixed(4)}`,
+            `recall@100  ${report['recall@100'].toFixed(4)}`,
+            `mrr@10      ${report['mrr@10'].toFixed(4)}`,
+            `recall@1    ${report['recall@1'].toFixed(4)}`,
+            `latency ms  p50 ${report.latency_ms.p50.toFixed(2)}  p95 ${report.latency_ms.p95.toFixed(2)}`,
+          ].join('\n') + '\n',
+        );
+      });
+    });
+
+  program
+    .command('stats')
+    .description('what the home holds')
+    .option('--json', 'print as JSON')
+    .action(async (opts: { json?: boolean }, cmd: Command) => {
+      await withEngine(cmd, async (engine) => {
+        const s = engine.stats();
+        if (opts.json) return printJson(s);
+        process.stdout.write(
+          `home ${s.home}\n${s.documents} documents, ${s.chunks} chunks from ${s.sources} files; ${s.traces} traces\nranker ${s.ranker}, answers ${s.answerer}\n`,
+        );
+      });
+    });
+
+  program
+    .command('traces')
+    .description('list recent asks (question, answer, citations)')
+    .addOption(new Option('--limit <n>', 'how many').argParser(positiveInt('--limit')).default(20))
+    .option('--json', 'print as JSON')
+    .action(async (opts: { limit: number; json?: boolean }, cmd: Command) => {
+      await withEngine(cmd, async (engine) => {
+        const rows = listTraces(engine.store, opts.limit);
+        if (opts.json) return printJson(rows.map((r) => ({ ...r, citations: JSON.parse(r.citations) as unknown })));
+        for (const r of rows) process.stdout.write(`${r.createdAt}  ${r.id}\n  Q: ${r.question}\n  A: ${r.answer.slice(0, 200)}\n`);
+      });
+    });
+
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (err) {
+    const e: SieveError = toSieveError(err);
+    log(`sieve: error [${e.code}] ${e.message}`);
+    log(`hint: ${e.hint}`);
+    if (e.code === 'INTERNAL' && e.cause instanceof Error && e.cause.stack) log(e.cause.stack);
+    return e.exitCode;
+  }
+}
+
+/** True when this file is the process entry (tsx src/cli/main.ts); bin/sieve.js calls main() itself. */
+function invokedDirectly(): boolean {
+  const entry = process.argv[1];
+  if (!entry) return false;
+  try {
+    return realpathSync(entry) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (invokedDirectly()) {
+  main(process.argv).then((code) => {
+    process.exitCode = code;
+  });
+}

@@ -1,0 +1,83 @@
+// Engine configuration: defaults, overridden by <home>/config.json, then by what the caller passes.
+// Validated with zod because it crosses a boundary (a file a person edits, CLI flags, HTTP).
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { z } from 'zod';
+import { SieveError } from './errors.js';
+
+export const ConfigSchema = z
+  .object({
+    home: z.string().min(1),
+    chunking: z
+      .object({
+        maxTokens: z.number().int().min(32).max(8192).default(256),
+        overlapTokens: z.number().int().min(0).max(1024).default(32),
+      })
+      .prefault({}),
+    ingest: z
+      .object({
+        maxFileMb: z.number().positive().max(4096).default(20),
+        exclude: z.array(z.string()).default([]),
+      })
+      .prefault({}),
+    retrieval: z
+      .object({
+        /** Chunks fetched from BM25 per query before ranking. */
+        bm25K: z.number().int().min(1).max(5000).default(200),
+        /** FTS5 bm25() column weights: the title/heading-path field and the body. */
+        headingWeight: z.number().min(0).max(100).default(1),
+        bodyWeight: z.number().min(0).max(100).default(1),
+      })
+      .prefault({}),
+    ask: z
+      .object({
+        budgetTokens: z.number().int().min(16).max(1_000_000).default(1500),
+      })
+      .prefault({}),
+  })
+  .strict();
+
+export type SieveConfig = z.infer<typeof ConfigSchema>;
+export type SieveConfigInput = z.input<typeof ConfigSchema>;
+
+export const DEFAULT_HOME = '.sieve';
+
+export function databasePath(config: SieveConfig): string {
+  return join(config.home, 'sieve.db');
+}
+
+/** Reads <home>/config.json when present and merges the caller's overrides over it. */
+export function resolveConfig(overrides: Partial<SieveConfigInput> & { home?: string } = {}): SieveConfig {
+  const home = resolve(overrides.home ?? DEFAULT_HOME);
+  const file = join(home, 'config.json');
+  let fromFile: Record<string, unknown> = {};
+  if (existsSync(file)) {
+    try {
+      fromFile = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+    } catch (err) {
+      throw new SieveError('CONFIG_INVALID', `${file} is not valid JSON: ${(err as Error).message}`);
+    }
+  }
+  const merged = deepMerge(fromFile, { ...overrides, home });
+  const parsed = ConfigSchema.safeParse(merged);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new SieveError('CONFIG_INVALID', `invalid configuration at ${issue?.path.join('.') || '(root)'}: ${issue?.message}`, {
+      file: existsSync(file) ? file : undefined,
+    });
+  }
+  return parsed.data;
+}
+
+function deepMerge(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    if (v === undefined) continue;
+    const b = out[k];
+    out[k] =
+      v && typeof v === 'object' && !Array.isArray(v) && b && typeof b === 'object' && !Array.isArray(b)
+        ? deepMerge(b as Record<string, unknown>, v as Record<string, unknown>)
+        : v;
+  }
+  return out;
+}

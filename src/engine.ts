@@ -1,0 +1,187 @@
+// The engine composes the pipeline behind one object: store, retrievers, ranker, selector, answerer, traces.
+// Serving state that a new model version replaces (retrievers + ranker) sits behind one reference, so a swap
+// is a single assignment and a request in flight keeps the pipeline it started with.
+import { mkdirSync } from 'node:fs';
+import { databasePath, resolveConfig, type SieveConfig, type SieveConfigInput } from './config.js';
+import { SieveError } from './errors.js';
+import { citationsFromMarkers } from './feedback/markers.js';
+import { newTraceId, recordTrace } from './feedback/traces.js';
+import { ingestPaths, type IngestProgress, type IngestSummary } from './ingest/ingest.js';
+import { OpenAiCompatibleAnswerer } from './llm/client.js';
+import { llmConfigFromEnv, type LlmConfig } from './llm/config.js';
+import { ExtractiveAnswerer } from './llm/extractive.js';
+import { rankDocuments } from './rank/documents.js';
+import { FusionRanker, mergeCandidates } from './rank/fusion.js';
+import { Bm25Retriever } from './rank/lexical.js';
+import { parseQuery } from './rank/query.js';
+import { BudgetSelector } from './rank/select.js';
+import { Store, type StoreStats } from './store/store.js';
+import type { Answerer, AskResult, DocumentHit, Query, Ranker, Retriever, ScoredCandidate, SearchHit, Selector } from './types.js';
+
+export interface OpenEngineOptions extends Partial<SieveConfigInput> {
+  home?: string;
+  /** An LLM to answer with; `null` forces extractive answers; omitted reads SIEVE_LLM_* from the environment. */
+  llm?: LlmConfig | null;
+  /** Replace the answerer entirely (tests, custom providers). */
+  answerer?: Answerer;
+  selector?: Selector;
+}
+
+export interface AskOptions {
+  budgetTokens?: number;
+  /** Receives visible answer text as it streams. */
+  onToken?: (text: string) => void;
+  signal?: AbortSignal;
+}
+
+export interface SearchOptions {
+  k?: number;
+}
+
+/** What serves a query: swapped as one unit when a new model version is activated. */
+export interface RankingPipeline {
+  retrievers: Retriever[];
+  ranker: Ranker;
+}
+
+interface RankedQuery {
+  query: Query;
+  ranked: ScoredCandidate[];
+  retrieveMs: number;
+  rankMs: number;
+  pipeline: RankingPipeline;
+}
+
+export class Engine {
+  readonly config: SieveConfig;
+  readonly store: Store;
+  private pipeline: RankingPipeline;
+  private readonly selector: Selector;
+  private readonly answerer: Answerer;
+
+  constructor(config: SieveConfig, store: Store, answerer: Answerer, selector: Selector) {
+    this.config = config;
+    this.store = store;
+    this.answerer = answerer;
+    this.selector = selector;
+    const { headingWeight, bodyWeight } = config.retrieval;
+    this.pipeline = {
+      retrievers: [new Bm25Retriever(store, { heading: headingWeight, body: bodyWeight })],
+      ranker: new FusionRanker(),
+    };
+  }
+
+  get answererKind(): Answerer['kind'] {
+    return this.answerer.kind;
+  }
+
+  /** Replaces the serving pipeline atomically; requests already running finish on the old one. */
+  swapPipeline(next: RankingPipeline): RankingPipeline {
+    const previous = this.pipeline;
+    this.pipeline = next;
+    return previous;
+  }
+
+  async ingest(paths: string[], opts: { prune?: boolean; onProgress?: (p: IngestProgress) => void } = {}): Promise<IngestSummary> {
+    if (paths.length === 0) throw new SieveError('PATH_NOT_FOUND', 'no paths given to ingest');
+    return ingestPaths(this.store, paths, {
+      prune: opts.prune ?? false,
+      maxFileBytes: Math.round(this.config.ingest.maxFileMb * 1024 * 1024),
+      exclude: this.config.ingest.exclude,
+      chunking: this.config.chunking,
+      ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+    });
+  }
+
+  private rankQuery(text: string, k: number): RankedQuery {
+    const pipeline = this.pipeline; // one read: a swap mid-request does not mix versions
+    const query = parseQuery(text);
+    const t0 = performance.now();
+    const candidates = mergeCandidates(pipeline.retrievers.map((r) => r.retrieve(query, k)));
+    const chunks = this.store.getChunks(candidates.map((c) => c.chunkId));
+    const t1 = performance.now();
+    const ranked = pipeline.ranker.rank(query, candidates, chunks);
+    const t2 = performance.now();
+    return { query, ranked, retrieveMs: t1 - t0, rankMs: t2 - t1, pipeline };
+  }
+
+  /** Ranked chunks for a query. */
+  search(text: string, opts: SearchOptions = {}): SearchHit[] {
+    const k = opts.k ?? 10;
+    const { ranked } = this.rankQuery(text, Math.max(k, this.config.retrieval.bm25K));
+    return ranked.slice(0, k).map((c, i) => ({
+      rank: i + 1,
+      chunkId: c.chunkId,
+      docId: c.chunk.docId,
+      source: c.chunk.source,
+      title: c.chunk.title,
+      headingPath: c.chunk.headingPath,
+      text: c.chunk.text,
+      score: c.score,
+    }));
+  }
+
+  /** Ranked documents (each scored by its best chunk): what BEIR evaluation compares with qrels. */
+  searchDocuments(text: string, k: number): DocumentHit[] {
+    // Several chunks of one document can rank high, so fetch more chunks than documents wanted.
+    const { ranked } = this.rankQuery(text, Math.max(k * 2, this.config.retrieval.bm25K));
+    return rankDocuments(ranked, k);
+  }
+
+  async ask(question: string, opts: AskOptions = {}): Promise<AskResult> {
+    const started = performance.now();
+    const budgetTokens = opts.budgetTokens ?? this.config.ask.budgetTokens;
+    if (!Number.isInteger(budgetTokens) || budgetTokens < 16) {
+      throw new SieveError('CONFIG_INVALID', `budgetTokens must be an integer ≥ 16, got ${budgetTokens}`);
+    }
+    const { query, ranked, retrieveMs, rankMs, pipeline } = this.rankQuery(question, this.config.retrieval.bm25K);
+    if (ranked.length === 0 && this.store.isEmpty()) {
+      throw new SieveError('STORE_EMPTY', `nothing is indexed in ${this.config.home} yet`);
+    }
+    const t0 = performance.now();
+    const context = this.selector.select(query, ranked, budgetTokens);
+    const t1 = performance.now();
+    const answer = await this.answerer.answer({
+      question,
+      context,
+      ...(opts.onToken ? { onToken: opts.onToken } : {}),
+      ...(opts.signal ? { signal: opts.signal } : {}),
+    });
+    const t2 = performance.now();
+    const result: AskResult = {
+      question,
+      answer: answer.text,
+      context,
+      citations: citationsFromMarkers(answer.text, context),
+      traceId: newTraceId(),
+      answeredBy: this.answerer.kind,
+      models: {
+        retrievers: pipeline.retrievers.map((r) => r.name).join('+'),
+        ranker: pipeline.ranker.version,
+        answerer: answer.model,
+      },
+      timings: { retrieveMs, rankMs, selectMs: t1 - t0, answerMs: t2 - t1, totalMs: 0 },
+    };
+    recordTrace(this.store, { result, reasoning: answer.reasoning, ranked, budgetTokens });
+    result.timings.totalMs = performance.now() - started;
+    return result;
+  }
+
+  stats(): StoreStats & { home: string; answerer: Answerer['kind']; ranker: string } {
+    return { ...this.store.stats(), home: this.config.home, answerer: this.answerer.kind, ranker: this.pipeline.ranker.version };
+  }
+
+  close(): void {
+    this.store.close();
+  }
+}
+
+export async function openEngine(opts: OpenEngineOptions = {}): Promise<Engine> {
+  const { llm, answerer, selector, ...configInput } = opts;
+  const config = resolveConfig(configInput);
+  mkdirSync(config.home, { recursive: true });
+  const store = new Store(databasePath(config));
+  const llmConfig = llm === undefined ? llmConfigFromEnv(process.env) : llm;
+  const chosen = answerer ?? (llmConfig ? new OpenAiCompatibleAnswerer(llmConfig) : new ExtractiveAnswerer());
+  return new Engine(config, store, chosen, selector ?? new BudgetSelector());
+}

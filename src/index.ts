@@ -1,0 +1,12 @@
+// sieve's only public entry point.
+export { openEngine, Engine } from './engine.js';
+export type { AskOptions, OpenEngineOptions, RankingPipeline, SearchOptions } from './engine.js';
+export { ConfigSchema, resolveConfig } from './config.js';
+export type { SieveConfig, SieveConfigInput } from './config.js';
+export { SieveError, isSieveError } from './errors.js';
+export type { ErrorCode } from './errors.js';
+export type { IngestSummary, IngestProgress } from './ingest/ingest.js';
+export type { LlmConfig } from './llm/config.js';
+export { evaluateBeir } from './train/evaluate.js';
+export type { EvalReport } from './train/evaluate.js';
+export type * from './types.js';

@@ -1,0 +1,107 @@
+// The answer when no LLM is configured: the context's sentences that best cover the question, each cited.
+import { splitSentences } from '../ingest/sentences.js';
+import type { AnswerOutput, AnswerRequest, Answerer, ContextItem } from '../types.js';
+
+const WORD = /[\p{L}\p{M}\p{N}]+/gu;
+
+// Function words carry no evidence that a sentence answers the question.
+const STOPWORDS = new Set(
+  ('a an and are as at be been being but by can could did do does for from had has have how i if in into is it its ' +
+    'me my no not of on or our so such than that the their them then there these they this those to was we were what ' +
+    'when where which who whom whose why will with would you your about after before between during over under up ' +
+    'out more most other some any each all both few only own same too very just also should').split(' '),
+);
+
+/** A crude suffix stripper: enough to match "learns"/"learned"/"learning" without a stemmer dependency. */
+export function stem(word: string): string {
+  if (word.length <= 4) return word;
+  for (const suffix of ['ingly', 'edly', 'ing', 'ies', 'ied', 'ed', 'es', 'ly', 's']) {
+    if (word.endsWith(suffix) && word.length - suffix.length >= 3) return word.slice(0, -suffix.length);
+  }
+  return word;
+}
+
+export function contentTerms(text: string): string[] {
+  return (text.normalize('NFKC').toLowerCase().match(WORD) ?? []).filter((w) => !STOPWORDS.has(w)).map(stem);
+}
+
+interface Sentence {
+  n: number;
+  order: number;
+  text: string;
+  terms: Set<string>;
+}
+
+export interface ExtractiveOptions {
+  maxSentences: number;
+  maxWords: number;
+}
+
+/**
+ * Greedy coverage: repeatedly take the sentence that adds the most not-yet-covered question-term weight
+ * (IDF over the context's sentences, so a rare term outweighs a common one), stop when nothing new is covered.
+ * Sentences are then read back in context order, each followed by its [n].
+ */
+export function extractAnswer(question: string, context: readonly ContextItem[], opts: ExtractiveOptions): string {
+  if (context.length === 0) return 'No indexed document matches this question.';
+  const sentences: Sentence[] = [];
+  for (const item of context) {
+    for (const span of splitSentences(item.text)) {
+      const text = item.text.slice(span.start, span.end).replace(/\s+/g, ' ').trim();
+      if (text.length < 2) continue;
+      sentences.push({ n: item.n, order: sentences.length, text, terms: new Set(contentTerms(text)) });
+    }
+  }
+  const questionTerms = [...new Set(contentTerms(question))];
+  const df = new Map<string, number>();
+  for (const s of sentences) for (const t of questionTerms) if (s.terms.has(t)) df.set(t, (df.get(t) ?? 0) + 1);
+  const weight = (t: string) => Math.log(1 + sentences.length / (df.get(t) ?? sentences.length));
+
+  const picked: Sentence[] = [];
+  const covered = new Set<string>();
+  let words = 0;
+  while (picked.length < opts.maxSentences) {
+    let best: Sentence | undefined;
+    let bestGain = 0;
+    for (const s of sentences) {
+      if (picked.includes(s)) continue;
+      let gain = 0;
+      for (const t of questionTerms) if (!covered.has(t) && s.terms.has(t)) gain += weight(t);
+      // Earlier context items ranked higher; prefer them on ties.
+      if (gain > bestGain + 1e-9) {
+        best = s;
+        bestGain = gain;
+      }
+    }
+    if (!best) break;
+    const w = best.text.split(' ').length;
+    if (picked.length > 0 && words + w > opts.maxWords) break;
+    picked.push(best);
+    words += w;
+    for (const t of questionTerms) if (best.terms.has(t)) covered.add(t);
+  }
+  if (picked.length === 0) {
+    // Nothing shares a content word with the question (it matched on stems or stopwords only): offer the lead
+    // of the best passage rather than nothing.
+    const lead = sentences.find((s) => s.n === context[0]!.n);
+    if (!lead) return 'No indexed document matches this question.';
+    picked.push(lead);
+  }
+  picked.sort((a, b) => a.order - b.order);
+  return picked.map((s) => `${s.text} [${s.n}]`).join(' ');
+}
+
+export class ExtractiveAnswerer implements Answerer {
+  readonly kind = 'extractive' as const;
+  private readonly opts: ExtractiveOptions;
+
+  constructor(opts: Partial<ExtractiveOptions> = {}) {
+    this.opts = { maxSentences: 3, maxWords: 120, ...opts };
+  }
+
+  async answer(req: AnswerRequest): Promise<AnswerOutput> {
+    const text = extractAnswer(req.question, req.context, this.opts);
+    req.onToken?.(text);
+    return { text, reasoning: '', model: 'extractive' };
+  }
+}

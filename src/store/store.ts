@@ -1,0 +1,258 @@
+// The store: one SQLite database under the home, and the typed queries every stage uses.
+// Statements are prepared once per store because ask sits on a millisecond budget.
+import { sep } from 'node:path';
+import type { ChunkDraft, ChunkRecord, LoadedDocument } from '../types.js';
+import { openDatabase, type Db } from './db.js';
+
+export interface SourceRow {
+  id: number;
+  path: string;
+  root: string;
+  contentHash: string;
+  size: number;
+  mtimeMs: number;
+}
+
+export interface DocumentRow {
+  id: number;
+  sourceId: number;
+  uri: string;
+  externalId: string | null;
+  contentHash: string;
+  chunkCount: number;
+}
+
+export interface StoreStats {
+  sources: number;
+  documents: number;
+  chunks: number;
+  traces: number;
+}
+
+interface RawChunk {
+  id: number;
+  document_id: number;
+  ordinal: number;
+  heading_path: string;
+  text: string;
+  token_count: number;
+  char_start: number;
+  char_end: number;
+  uri: string;
+  external_id: string | null;
+  title: string;
+  source_path: string;
+}
+
+export class Store {
+  readonly db: Db;
+  readonly path: string;
+  private readonly stmts: ReturnType<typeof prepare>;
+  private readonly chunkCache = new Map<number, ChunkRecord>();
+
+  constructor(path: string) {
+    this.path = path;
+    this.db = openDatabase(path);
+    this.stmts = prepare(this.db);
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+
+  // ---- sources ----
+
+  getSource(path: string): SourceRow | undefined {
+    return this.stmts.getSource.get(path) as SourceRow | undefined;
+  }
+
+  upsertSource(s: Omit<SourceRow, 'id'>): number {
+    const row = this.stmts.upsertSource.get({ ...s, ingestedAt: new Date().toISOString() }) as { id: number };
+    return row.id;
+  }
+
+  /** Sources at or below a path, whichever root they were ingested from (for pruning files gone from disk). */
+  sourcesUnder(root: string): SourceRow[] {
+    return this.stmts.sourcesUnder.all({ root: root.endsWith(sep) ? root.slice(0, -1) : root, sep }) as SourceRow[];
+  }
+
+  deleteSource(id: number): void {
+    this.stmts.deleteSource.run(id);
+  }
+
+  // ---- documents ----
+
+  documentsOfSource(sourceId: number): DocumentRow[] {
+    return this.stmts.documentsOfSource.all(sourceId) as DocumentRow[];
+  }
+
+  /**
+   * Replaces one document and all its chunks in a single transaction: readers and a crash see the old
+   * document whole or the new one whole, never a mix.
+   */
+  replaceDocument(sourceId: number, doc: LoadedDocument, contentHash: string, mtimeMs: number, chunks: ChunkDraft[]): number {
+    return this.db.transaction(() => {
+      this.stmts.deleteDocumentByUri.run(doc.uri);
+      const { id } = this.stmts.insertDocument.get({
+        sourceId,
+        uri: doc.uri,
+        externalId: doc.externalId,
+        kind: doc.kind,
+        language: doc.language,
+        title: doc.title,
+        contentHash,
+        mtimeMs,
+        metadata: JSON.stringify(doc.metadata),
+        charCount: doc.text.length,
+        chunkCount: chunks.length,
+        ingestedAt: new Date().toISOString(),
+      }) as { id: number };
+      const heading = (c: ChunkDraft) => [doc.title, ...c.headingPath].filter((s) => s.length > 0).join(' › ');
+      for (const c of chunks) {
+        this.stmts.insertChunk.run({
+          documentId: id,
+          ordinal: c.ordinal,
+          heading: heading(c),
+          headingPath: JSON.stringify(c.headingPath),
+          text: c.text,
+          tokenCount: c.tokenCount,
+          charStart: c.charStart,
+          charEnd: c.charEnd,
+        });
+      }
+      this.chunkCache.clear();
+      return id;
+    })();
+  }
+
+  deleteDocument(id: number): void {
+    this.db.transaction(() => this.stmts.deleteDocument.run(id))();
+    this.chunkCache.clear();
+  }
+
+  // ---- chunks ----
+
+  /** Chunks by id, with their document's identity; missing ids are absent from the map. */
+  getChunks(ids: readonly number[]): Map<number, ChunkRecord> {
+    const out = new Map<number, ChunkRecord>();
+    const missing: number[] = [];
+    for (const id of ids) {
+      const hit = this.chunkCache.get(id);
+      if (hit) out.set(id, hit);
+      else missing.push(id);
+    }
+    // json_each keeps this one statement for any number of ids.
+    if (missing.length > 0) {
+      for (const raw of this.stmts.chunksByIds.all(JSON.stringify(missing)) as RawChunk[]) {
+        const rec = toChunkRecord(raw);
+        out.set(rec.chunkId, rec);
+        if (this.chunkCache.size > 50_000) this.chunkCache.clear();
+        this.chunkCache.set(rec.chunkId, rec);
+      }
+    }
+    return out;
+  }
+
+  /** Neighbouring chunks of a document (for adjacency merging in selection). */
+  chunkAt(documentId: number, ordinal: number): ChunkRecord | undefined {
+    const raw = this.stmts.chunkAt.get(documentId, ordinal) as RawChunk | undefined;
+    return raw ? toChunkRecord(raw) : undefined;
+  }
+
+  // ---- full-text search ----
+
+  /**
+   * BM25 over the FTS5 index with per-field weights (heading, body). `match` must already be a safe FTS5
+   * expression (see rank/fts-query.ts). Returns chunk ids with scores where higher is better.
+   */
+  searchFts(match: string, k: number, weights: { heading: number; body: number }): Array<{ chunkId: number; score: number }> {
+    const rows = this.stmts.searchFts.all({ match, k, wHeading: weights.heading, wBody: weights.body }) as Array<{
+      chunkId: number;
+      score: number;
+    }>;
+    // FTS5's bm25() is negated so that ORDER BY ascending puts the best first; flip it back.
+    for (const r of rows) r.score = -r.score;
+    return rows;
+  }
+
+  isEmpty(): boolean {
+    return this.stmts.anyChunk.get() === undefined;
+  }
+
+  stats(): StoreStats {
+    return this.stmts.stats.get() as StoreStats;
+  }
+
+  integrityCheck(): string[] {
+    return (this.db.pragma('integrity_check') as Array<{ integrity_check: string }>).map((r) => r.integrity_check);
+  }
+}
+
+function toChunkRecord(raw: RawChunk): ChunkRecord {
+  return {
+    chunkId: raw.id,
+    documentId: raw.document_id,
+    docId: raw.external_id ?? raw.uri,
+    source: raw.source_path,
+    title: raw.title,
+    ordinal: raw.ordinal,
+    text: raw.text,
+    headingPath: JSON.parse(raw.heading_path) as string[],
+    tokenCount: raw.token_count,
+    charStart: raw.char_start,
+    charEnd: raw.char_end,
+  };
+}
+
+const CHUNK_COLUMNS = `c.id, c.document_id, c.ordinal, c.heading_path, c.text, c.token_count, c.char_start, c.char_end,
+  d.uri, d.external_id, d.title, s.path AS source_path
+  FROM chunks c JOIN documents d ON d.id = c.document_id JOIN sources s ON s.id = d.source_id`;
+
+function prepare(db: Db) {
+  return {
+    getSource: db.prepare(
+      `SELECT id, path, root, content_hash AS contentHash, size, mtime_ms AS mtimeMs FROM sources WHERE path = ?`,
+    ),
+    upsertSource: db.prepare(
+      `INSERT INTO sources (path, root, content_hash, size, mtime_ms, ingested_at)
+       VALUES (@path, @root, @contentHash, @size, @mtimeMs, @ingestedAt)
+       ON CONFLICT(path) DO UPDATE SET root = excluded.root, content_hash = excluded.content_hash,
+         size = excluded.size, mtime_ms = excluded.mtime_ms, ingested_at = excluded.ingested_at
+       RETURNING id`,
+    ),
+    sourcesUnder: db.prepare(
+      `SELECT id, path, root, content_hash AS contentHash, size, mtime_ms AS mtimeMs FROM sources
+       WHERE path = @root OR substr(path, 1, length(@root) + 1) = @root || @sep`,
+    ),
+    deleteSource: db.prepare(`DELETE FROM sources WHERE id = ?`),
+    documentsOfSource: db.prepare(
+      `SELECT id, source_id AS sourceId, uri, external_id AS externalId, content_hash AS contentHash,
+              chunk_count AS chunkCount
+       FROM documents WHERE source_id = ?`,
+    ),
+    deleteDocumentByUri: db.prepare(`DELETE FROM documents WHERE uri = ?`),
+    deleteDocument: db.prepare(`DELETE FROM documents WHERE id = ?`),
+    insertDocument: db.prepare(
+      `INSERT INTO documents (source_id, uri, external_id, kind, language, title, content_hash, mtime_ms, metadata,
+                              char_count, chunk_count, ingested_at)
+       VALUES (@sourceId, @uri, @externalId, @kind, @language, @title, @contentHash, @mtimeMs, @metadata,
+               @charCount, @chunkCount, @ingestedAt)
+       RETURNING id`,
+    ),
+    insertChunk: db.prepare(
+      `INSERT INTO chunks (document_id, ordinal, heading, heading_path, text, token_count, char_start, char_end)
+       VALUES (@documentId, @ordinal, @heading, @headingPath, @text, @tokenCount, @charStart, @charEnd)`,
+    ),
+    chunksByIds: db.prepare(`SELECT ${CHUNK_COLUMNS} WHERE c.id IN (SELECT value FROM json_each(?))`),
+    chunkAt: db.prepare(`SELECT ${CHUNK_COLUMNS} WHERE c.document_id = ? AND c.ordinal = ?`),
+    searchFts: db.prepare(
+      `SELECT rowid AS chunkId, bm25(chunks_fts, @wHeading, @wBody) AS score
+       FROM chunks_fts WHERE chunks_fts MATCH @match ORDER BY score LIMIT @k`,
+    ),
+    anyChunk: db.prepare(`SELECT 1 FROM chunks LIMIT 1`),
+    stats: db.prepare(
+      `SELECT (SELECT count(*) FROM sources) AS sources, (SELECT count(*) FROM documents) AS documents,
+              (SELECT count(*) FROM chunks) AS chunks, (SELECT count(*) FROM traces) AS traces`,
+    ),
+  };
+}

@@ -1,0 +1,135 @@
+import { appendFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { openEngine, type Engine } from '../src/engine.js';
+import { SieveError } from '../src/errors.js';
+import { Store } from '../src/store/store.js';
+import { copyExamples, tempDir } from './helpers/tmp.js';
+
+let tmp: ReturnType<typeof tempDir>;
+let engine: Engine;
+let docs: string;
+
+beforeEach(async () => {
+  tmp = tempDir('ingest');
+  docs = copyExamples(tmp.dir);
+  engine = await openEngine({ home: join(tmp.dir, 'home'), llm: null });
+});
+afterEach(() => {
+  engine.close();
+  tmp.cleanup();
+});
+
+const chunkIdsOf = (e: Engine, uriSuffix: string) =>
+  (e.store.db.prepare(`SELECT c.id FROM chunks c JOIN documents d ON d.id = c.document_id WHERE d.uri LIKE ? ORDER BY c.id`).all(`%${uriSuffix}`) as Array<{ id: number }>).map((r) => r.id);
+
+describe('ingest', () => {
+  it('indexes every supported file in the examples and chunks them', async () => {
+    const s = await engine.ingest([docs]);
+    expect(s.files).toBe(5);
+    expect(s.documents).toBe(5);
+    expect(s.chunks).toBeGreaterThanOrEqual(5);
+    expect(s.problems).toEqual([]);
+    const stats = engine.stats();
+    expect(stats.documents).toBe(5);
+    expect(stats.chunks).toBe(s.chunks);
+    // The HTML loader keeps visible text only.
+    expect(engine.search('console.log script indexed').every((h) => !h.text.includes('console.log'))).toBe(true);
+  });
+
+  it('skips unchanged files and rewrites only a changed one, atomically', async () => {
+    await engine.ingest([docs]);
+    const before = chunkIdsOf(engine, 'faq.txt');
+    const again = await engine.ingest([docs]);
+    expect(again).toMatchObject({ documents: 0, chunks: 0, skipped: 5, removed: 0 });
+    expect(chunkIdsOf(engine, 'faq.txt')).toEqual(before);
+
+    appendFileSync(join(docs, 'faq.txt'), '\n\nCan sieve index PDF files?\n\nNot yet: PDF loaders are planned.\n');
+    const changed = await engine.ingest([docs]);
+    expect(changed).toMatchObject({ documents: 1, skipped: 4 });
+    const after = chunkIdsOf(engine, 'faq.txt');
+    expect(after.length).toBeGreaterThan(0);
+    expect(after.some((id) => before.includes(id))).toBe(false);
+    expect(engine.search('PDF loaders planned', { k: 1 })[0]?.source).toContain('faq.txt');
+  });
+
+  it('removes files gone from disk only with prune', async () => {
+    await engine.ingest([docs]);
+    rmSync(join(docs, 'learning-loop.md'));
+    const kept = await engine.ingest([docs]);
+    expect(kept.removed).toBe(0);
+    expect(engine.stats().documents).toBe(5);
+    const pruned = await engine.ingest([docs], { prune: true });
+    expect(pruned.removed).toBe(1);
+    expect(engine.stats().documents).toBe(4);
+    expect(engine.search('hot-swap rollback promoted', { k: 10 }).some((h) => h.source.endsWith('learning-loop.md'))).toBe(false);
+  });
+
+  it('keeps what was stored when a file turns unreadable, and reports it', async () => {
+    await engine.ingest([docs]);
+    const before = chunkIdsOf(engine, 'faq.txt');
+    writeFileSync(join(docs, 'faq.txt'), Buffer.from([0x66, 0x61, 0x71, 0xff, 0xfe, 0x20, 0x61]));
+    const s = await engine.ingest([docs], { prune: true });
+    expect(s.problems.map((p) => p.code)).toContain('FILE_UNREADABLE');
+    expect(chunkIdsOf(engine, 'faq.txt')).toEqual(before);
+  });
+
+  it('ingests the good lines of a BEIR corpus and reports the malformed ones by line', async () => {
+    const corpus = join(tmp.dir, 'corpus.jsonl');
+    writeFileSync(
+      corpus,
+      [
+        JSON.stringify({ _id: 'd1', title: 'Aspirin', text: 'Aspirin reduces the risk of heart attack.' }),
+        '{not json',
+        JSON.stringify({ _id: 'd2', title: 'Statins', text: 'Statins lower cholesterol.' }),
+        JSON.stringify({ title: 'no id', text: 'missing id' }),
+      ].join('\n'),
+    );
+    const s = await engine.ingest([corpus]);
+    expect(s.documents).toBe(2);
+    expect(s.problems.filter((p) => p.code === 'JSONL_MALFORMED').map((p) => p.line)).toEqual([2, 4]);
+    expect(engine.searchDocuments('heart attack aspirin', 5)[0]?.docId).toBe('d1');
+
+    // Fixing the file adds the missing document and leaves the unchanged ones alone.
+    const ids = chunkIdsOf(engine, '#d1');
+    writeFileSync(corpus, readFileSync(corpus, 'utf8').replace('{not json', JSON.stringify({ _id: 'd3', title: 'Beta blockers', text: 'Beta blockers slow the heart.' })).replace(/\n.*no id.*$/, ''));
+    const fixed = await engine.ingest([corpus]);
+    expect(fixed).toMatchObject({ documents: 1, skipped: 2 });
+    expect(chunkIdsOf(engine, '#d1')).toEqual(ids);
+
+    // Dropping a line from the corpus removes its document.
+    writeFileSync(corpus, JSON.stringify({ _id: 'd1', title: 'Aspirin', text: 'Aspirin reduces the risk of heart attack.' }));
+    const shrunk = await engine.ingest([corpus]);
+    expect(shrunk.removed).toBe(2);
+    expect(engine.stats().documents).toBe(1);
+  });
+
+  it('refuses an unknown path with a clear error and stores nothing', async () => {
+    await expect(engine.ingest([join(tmp.dir, 'nope')])).rejects.toMatchObject({ code: 'PATH_NOT_FOUND' });
+    expect(engine.stats().documents).toBe(0);
+  });
+});
+
+describe('store', () => {
+  it('refuses a database written by a newer sieve', () => {
+    const path = join(tmp.dir, 'newer.db');
+    const s = new Store(path);
+    s.db.pragma('user_version = 999');
+    s.close();
+    expect(() => new Store(path)).toThrowError(SieveError);
+    try {
+      new Store(path);
+    } catch (e) {
+      expect((e as SieveError).code).toBe('DB_TOO_NEW');
+    }
+  });
+
+  it('applies every migration on a new database', () => {
+    const s = new Store(join(tmp.dir, 'fresh.db'));
+    const tables = (s.db.prepare(`SELECT name FROM sqlite_master WHERE type IN ('table') ORDER BY name`).all() as Array<{ name: string }>).map((r) => r.name);
+    expect(tables).toEqual(expect.arrayContaining(['sources', 'documents', 'chunks', 'chunks_fts', 'traces']));
+    expect(s.db.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(s.db.pragma('foreign_keys', { simple: true })).toBe(1);
+    s.close();
+  });
+});

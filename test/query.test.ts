@@ -1,0 +1,75 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { SieveError } from '../src/errors.js';
+import { parseQuery, toFtsMatch } from '../src/rank/query.js';
+import { Store } from '../src/store/store.js';
+import type { LoadedDocument } from '../src/types.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'sieve-query-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function doc(uri: string, title: string, text: string): LoadedDocument {
+  return { uri, externalId: null, title, text, kind: 'text', language: null, metadata: {}, blocks: [] };
+}
+
+describe('parseQuery', () => {
+  it('keeps letters, marks and digits as lower-cased terms', () => {
+    expect(parseQuery('What is CRISPR-Cas9’s off-target rate (2019)?').terms).toEqual([
+      'what', 'is', 'crispr', 'cas9', 's', 'off', 'target', 'rate', '2019',
+    ]);
+    expect(parseQuery('Ünïcödé naïve café 東京').terms).toEqual(['ünïcödé', 'naïve', 'café', '東京']);
+  });
+
+  it('refuses a question with nothing to search for', () => {
+    for (const q of ['', '   ', '?!', '"*"', '---']) {
+      expect(() => parseQuery(q)).toThrowError(SieveError);
+      try {
+        parseQuery(q);
+      } catch (e) {
+        expect((e as SieveError).code).toBe('QUESTION_EMPTY');
+      }
+    }
+  });
+
+  it('quotes every term so FTS5 syntax in user text is plain text', () => {
+    expect(toFtsMatch(parseQuery('NOT cats AND dogs OR NEAR(x y) title:foo "bar" baz*'))).toBe(
+      '"not" OR "cats" OR "and" OR "dogs" OR "or" OR "near" OR "x" OR "y" OR "title" OR "foo" OR "bar" OR "baz"',
+    );
+  });
+});
+
+describe('FTS5 with hostile queries', () => {
+  const store = new Store(join(dir, 'q.db'));
+  const sid = store.upsertSource({ path: '/x', root: '/x', contentHash: 'h', size: 1, mtimeMs: 0 });
+  const chunk = (text: string) => [{ ordinal: 0, text, headingPath: [], tokenCount: 5, charStart: 0, charEnd: text.length }];
+  store.replaceDocument(sid, doc('/x/a', 'Operators', 'NOT and OR are words here'), 'a', 0, chunk('NOT and OR are words here'));
+  store.replaceDocument(sid, doc('/x/b', 'Cats', 'cats chase mice'), 'b', 0, chunk('cats chase mice'));
+  afterAll(() => store.close());
+
+  it.each([
+    'NOT', 'AND', 'OR', 'NEAR', '"unbalanced', 'cats*', '^cats', 'heading:cats', '(cats', 'cats)', "it's", 'a + b - c', 'NEAR(cats, 2)',
+    '{heading text}: cats', 'cats NOT mice', '\u0000cats', 'SELECT * FROM chunks; --',
+  ])('%j runs without a syntax error', (q) => {
+    let match: string;
+    try {
+      match = toFtsMatch(parseQuery(q));
+    } catch (e) {
+      expect((e as SieveError).code).toBe('QUESTION_EMPTY');
+      return;
+    }
+    expect(() => store.searchFts(match, 10, { heading: 1, body: 1 })).not.toThrow();
+  });
+
+  it('treats keywords as words: "NOT" finds the document containing the word not', () => {
+    const hits = store.searchFts(toFtsMatch(parseQuery('NOT')), 10, { heading: 1, body: 1 });
+    expect(hits).toHaveLength(1);
+  });
+
+  it('"cats NOT mice" does not exclude the cats document (NOT is not an operator)', () => {
+    const hits = store.searchFts(toFtsMatch(parseQuery('cats NOT mice')), 10, { heading: 1, body: 1 });
+    expect(hits.length).toBe(2);
+    expect(hits.every((h) => h.score > 0)).toBe(true);
+  });
+});
