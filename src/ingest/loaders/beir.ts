@@ -1,0 +1,91 @@
+// BEIR corpus files: one JSON object a line, {_id, title?, text, metadata?}; each line is its own document.
+// A bad line is reported with its line number and skipped; the other lines still load.
+import { z } from 'zod';
+import type { LoadedDocument } from '../../types.js';
+import type { IngestProblem } from '../walk.js';
+import { paragraphBlocks } from './text.js';
+
+const BeirCorpusLine = z.object({
+  // BEIR ids are strings, but some converted corpora write numbers; both identify the document.
+  _id: z.union([z.string().min(1), z.number()]).transform((id) => String(id)),
+  title: z.string().nullish(),
+  text: z.string(),
+  metadata: z.record(z.string(), z.unknown()).nullish(),
+});
+
+/** Whether a line of a .jsonl file looks like a BEIR corpus object (so the file should load as a corpus). */
+export function isBeirCorpusLine(line: string): boolean {
+  try {
+    const value: unknown = JSON.parse(line);
+    return typeof value === 'object' && value !== null && !Array.isArray(value) && '_id' in value && 'text' in value;
+  } catch {
+    return false;
+  }
+}
+
+export function loadBeir(filePath: string, content: string): { documents: LoadedDocument[]; problems: IngestProblem[] } {
+  const documents: LoadedDocument[] = [];
+  const problems: IngestProblem[] = [];
+  const firstLineById = new Map<string, number>();
+  const report = (line: number, message: string): void => {
+    problems.push({ path: filePath, code: 'JSONL_MALFORMED', message: `${filePath}:${line}: ${message}`, line });
+  };
+
+  let lineStart = 0;
+  for (let lineNumber = 1; lineStart <= content.length; lineNumber++) {
+    let lineEnd = content.indexOf('\n', lineStart);
+    if (lineEnd === -1) lineEnd = content.length;
+    const raw = content.slice(lineStart, lineEnd).trim();
+    lineStart = lineEnd + 1;
+    if (raw === '') continue;
+
+    let value: unknown;
+    try {
+      value = JSON.parse(raw);
+    } catch (err) {
+      report(lineNumber, `not valid JSON (${err instanceof Error ? err.message : String(err)})`);
+      continue;
+    }
+    const parsed = BeirCorpusLine.safeParse(value);
+    if (!parsed.success) {
+      report(lineNumber, `not a BEIR corpus object: ${describeIssues(parsed.error, value)}`);
+      continue;
+    }
+    const { _id: id, title, metadata } = parsed.data;
+    const earlier = firstLineById.get(id);
+    if (earlier !== undefined) {
+      report(lineNumber, `duplicate _id "${id}" (first seen on line ${earlier}); this line was skipped`);
+      continue;
+    }
+    // A document with only a title (some corpora have empty abstracts) is indexed by its title rather than lost.
+    const text = parsed.data.text.trim() !== '' ? parsed.data.text : (title ?? '');
+    if (text.trim() === '') {
+      report(lineNumber, `_id "${id}" has no text and no title`);
+      continue;
+    }
+    firstLineById.set(id, lineNumber);
+    documents.push({
+      uri: `${filePath}#${id}`,
+      externalId: id,
+      title: title ?? '',
+      text,
+      kind: 'beir',
+      language: null,
+      metadata: metadata ?? {},
+      blocks: paragraphBlocks(text, 0, text.length, []),
+    });
+  }
+  return { documents, problems };
+}
+
+function describeIssues(error: z.ZodError, value: unknown): string {
+  const isObject = typeof value === 'object' && value !== null && !Array.isArray(value);
+  if (!isObject) return 'expected a JSON object';
+  return error.issues
+    .map((issue) => {
+      const field = issue.path.map(String).join('.');
+      const key = issue.path[0];
+      return typeof key === 'string' && !(key in value) ? `missing "${field}"` : `"${field}": ${issue.message}`;
+    })
+    .join('; ');
+}

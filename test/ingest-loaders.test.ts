@@ -1,0 +1,262 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { loadFile } from '../src/ingest/loaders/index.js';
+import type { Block, LoadedDocument } from '../src/types.js';
+
+const fixtures = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'ingest');
+
+function loadFixture(name: string): ReturnType<typeof loadFile> {
+  const file = path.join(fixtures, name);
+  return loadFile(file, readFileSync(file));
+}
+
+function onlyDocument(name: string): LoadedDocument {
+  const result = loadFixture(name);
+  expect(result.problems).toEqual([]);
+  expect(result.documents).toHaveLength(1);
+  return result.documents[0] as LoadedDocument;
+}
+
+function blockText(doc: LoadedDocument, block: Block): string {
+  return doc.text.slice(block.start, block.end);
+}
+
+/** Every loader must produce ordered, non-overlapping, trimmed spans inside its text. */
+function expectHonestBlocks(doc: LoadedDocument): void {
+  let previousEnd = 0;
+  for (const block of doc.blocks) {
+    expect(block.start).toBeGreaterThanOrEqual(previousEnd);
+    expect(block.end).toBeGreaterThan(block.start);
+    expect(block.end).toBeLessThanOrEqual(doc.text.length);
+    const text = blockText(doc, block);
+    expect(text.trimEnd()).toBe(text);
+    if (block.type !== 'code' && block.type !== 'definition') expect(text.trimStart()).toBe(text);
+    previousEnd = block.end;
+  }
+}
+
+function inline(name: string, content: string): ReturnType<typeof loadFile> {
+  return loadFile(path.join('/virtual', name), Buffer.from(content, 'utf8'));
+}
+
+describe('markdown loader', () => {
+  const doc = onlyDocument('guide.md');
+
+  it('reads front matter into metadata and keeps it out of every block', () => {
+    expect(doc.kind).toBe('markdown');
+    expect(doc.title).toBe('Sieve Operator Guide');
+    expect(doc.metadata).toEqual({ title: 'Sieve Operator Guide', tags: ['retrieval', 'ops'], version: 3, authors: ['Ada', 'Lin'] });
+    const frontMatterEnd = doc.text.indexOf('---', 3) + 3;
+    for (const block of doc.blocks) expect(block.start).toBeGreaterThanOrEqual(frontMatterEnd);
+    expect(doc.blocks.some((b) => blockText(doc, b).includes('tags:'))).toBe(false);
+  });
+
+  it('builds heading paths from ATX and setext headings, outermost first', () => {
+    expectHonestBlocks(doc);
+    const headings = doc.blocks.filter((b) => b.type === 'heading').map((b) => b.headingPath);
+    expect(headings).toEqual([
+      ['Operating sieve'],
+      ['Operating sieve', 'Installation'],
+      ['Operating sieve', 'Installation', 'Requirements'],
+      ['Operating sieve', 'Configuration'],
+      ['Operating sieve', 'Recovery'],
+      ['Operating sieve', 'Empty section'],
+    ]);
+    const list = doc.blocks.find((b) => b.type === 'list');
+    expect(list?.headingPath).toEqual(['Operating sieve', 'Installation', 'Requirements']);
+    expect(blockText(doc, list as Block)).toBe('- Node 20 or newer\n- 2 GB of free disk space\n- A C compiler for the native addons');
+    const recovery = doc.blocks.find((b) => blockText(doc, b).startsWith('If the database'));
+    expect(recovery?.headingPath).toEqual(['Operating sieve', 'Recovery']);
+  });
+
+  it('treats fenced code (``` and ~~~) as code blocks, never as headings', () => {
+    const fences = doc.blocks.filter((b) => b.type === 'code').map((b) => blockText(doc, b));
+    expect(fences).toHaveLength(2);
+    expect(fences[0]).toMatch(/^```sh\nnpm install sieve\n# not a heading/);
+    expect(fences[0]?.endsWith('```')).toBe(true);
+    expect(fences[1]).toBe('~~~\n## also not a heading\n~~~');
+    const allPathNames = doc.blocks.flatMap((b) => b.headingPath);
+    expect(allPathNames.some((name) => name.includes('not a heading'))).toBe(false);
+  });
+
+  it('keeps a table as one table block', () => {
+    const table = doc.blocks.find((b) => b.type === 'table');
+    expect(table?.headingPath).toEqual(['Operating sieve', 'Configuration']);
+    expect(blockText(doc, table as Block).split('\n')).toHaveLength(4);
+  });
+
+  it('falls back to the first H1, then to the file name, for the title', () => {
+    const withH1 = inline('notes.md', 'Intro line.\n\n# Real Title\n\nBody.\n').documents[0];
+    expect(withH1?.title).toBe('Real Title');
+    const withoutHeadings = inline('notes.md', 'Just a paragraph.\n').documents[0];
+    expect(withoutHeadings?.title).toBe('notes.md');
+  });
+
+  it('cleans inline markup out of heading names and closes deeper levels on a shallower heading', () => {
+    const result = inline('api.md', '# The `sieve` [API](http://x)\n\n### Deep\n\ntext a\n\n## **Shallow**\n\ntext b\n');
+    const md = result.documents[0] as LoadedDocument;
+    const paragraphs = md.blocks.filter((b) => b.type === 'paragraph').map((b) => b.headingPath);
+    expect(paragraphs).toEqual([
+      ['The sieve API', 'Deep'],
+      ['The sieve API', 'Shallow'],
+    ]);
+  });
+});
+
+describe('html loader', () => {
+  const doc = onlyDocument('page.html');
+
+  it('takes the <title>, decodes entities and keeps meta description', () => {
+    expect(doc.kind).toBe('html');
+    expect(doc.title).toBe('Sieve & Friends — Release Notes');
+    expect(doc.metadata['description']).toBe('What changed in sieve 0.2');
+  });
+
+  it('keeps only visible text: no script, style, nav, noscript, svg or hidden elements', () => {
+    for (const hidden of ['tracking code', 'font-family', 'Home', 'Docs', 'Please enable', 'icon tooltip', 'svg text', 'Secret']) {
+      expect(doc.text).not.toContain(hidden);
+    }
+    expect(doc.text).toContain('Sieve 0.2 adds "learned ranking" & a faster chunker.');
+    expect(doc.text).toContain('Small chunks < big chunks.');
+  });
+
+  it('makes blocks of block elements with h1–h6 heading paths, separated by blank lines in text', () => {
+    expectHonestBlocks(doc);
+    const view = doc.blocks.map((b) => [b.type, blockText(doc, b), b.headingPath.join(' > ')]);
+    expect(view).toEqual([
+      ['heading', 'Release notes', 'Release notes'],
+      ['paragraph', 'Sieve 0.2 adds "learned ranking" & a faster chunker.', 'Release notes'],
+      ['heading', 'Ranking', 'Release notes > Ranking'],
+      ['paragraph', 'The relevance model is trained from answers.\nIt never blocks a query.', 'Release notes > Ranking'],
+      ['list', 'Listwise loss', 'Release notes > Ranking'],
+      ['list', 'Position-debiased labels', 'Release notes > Ranking'],
+      ['heading', 'Benchmarks', 'Release notes > Ranking > Benchmarks'],
+      ['table', 'Dataset | nDCG@10', 'Release notes > Ranking > Benchmarks'],
+      ['table', 'SciFact | 0.70', 'Release notes > Ranking > Benchmarks'],
+      ['heading', 'Chunking', 'Release notes > Chunking'],
+      ['code', 'function chunk(doc) {\n  return pack(doc.blocks);\n}', 'Release notes > Chunking'],
+      ['other', 'Small chunks < big chunks.', 'Release notes > Chunking'],
+    ]);
+    for (let i = 1; i < doc.blocks.length; i++) {
+      const gap = doc.text.slice((doc.blocks[i - 1] as Block).end, (doc.blocks[i] as Block).start);
+      expect(gap).toBe('\n\n');
+    }
+  });
+});
+
+describe('code loader', () => {
+  it('splits TypeScript at blank lines and top-level definitions, naming them', () => {
+    const doc = onlyDocument('sample.ts');
+    expect(doc.kind).toBe('code');
+    expect(doc.language).toBe('typescript');
+    expect(doc.title).toBe('sample.ts');
+    expectHonestBlocks(doc);
+    const definitions = doc.blocks.filter((b) => b.type === 'definition').map((b) => b.headingPath[0]);
+    expect(definitions).toEqual(['DEFAULT_LIMIT', 'loadConfig', 'Cache', 'Options']);
+    const loadConfig = doc.blocks.find((b) => b.headingPath[0] === 'loadConfig' && b.type === 'definition') as Block;
+    // The doc comment travels with its function.
+    expect(blockText(doc, loadConfig).startsWith('/** Reads a config file')).toBe(true);
+    // A blank line inside a function starts a new block that still belongs to the function.
+    const tail = doc.blocks.find((b) => blockText(doc, b).includes('return JSON.parse(raw);'));
+    expect(tail?.headingPath).toEqual(['loadConfig']);
+    expect(tail?.type).toBe('code');
+    expect(doc.blocks[0]?.headingPath).toEqual([]);
+  });
+
+  it('handles Python decorators, indented methods and top-level statements', () => {
+    const doc = onlyDocument('sample.py');
+    expect(doc.language).toBe('python');
+    expectHonestBlocks(doc);
+    const scorer = doc.blocks.find((b) => b.type === 'definition' && b.headingPath[0] === 'Scorer') as Block;
+    expect(blockText(doc, scorer).startsWith('@dataclass\nclass Scorer:')).toBe(true);
+    const method = doc.blocks.find((b) => blockText(doc, b).includes('def score'));
+    expect(method?.headingPath).toEqual(['Scorer']);
+    // Method blocks keep their indentation (it is meaningful in Python).
+    expect(blockText(doc, method as Block).startsWith('    def score')).toBe(true);
+    const main = doc.blocks.find((b) => blockText(doc, b).startsWith('if __name__'));
+    expect(main?.headingPath).toEqual([]);
+  });
+
+  it('recognises code by file name and shebang', () => {
+    expect(inline('Makefile', 'all:\n\tcc main.c\n').documents[0]?.language).toBe('makefile');
+    const script = inline('deploy', '#!/usr/bin/env bash\nset -e\n\ndeploy() {\n  echo hi\n}\n').documents[0] as LoadedDocument;
+    expect(script.kind).toBe('code');
+    expect(script.language).toBe('shell');
+    expect(script.blocks.find((b) => b.type === 'definition')?.headingPath).toEqual(['deploy']);
+  });
+});
+
+describe('BEIR corpus loader', () => {
+  const file = path.join(fixtures, 'corpus.jsonl');
+  const result = loadFixture('corpus.jsonl');
+
+  it('makes one document per valid line, with the title kept out of the text', () => {
+    expect(result.documents.map((d) => d.externalId)).toEqual(['d1', 'd2', '5']);
+    const d1 = result.documents[0] as LoadedDocument;
+    expect(d1).toMatchObject({
+      uri: `${file}#d1`,
+      externalId: 'd1',
+      title: 'Aspirin and heart attacks',
+      kind: 'beir',
+      language: null,
+      metadata: { year: 2019 },
+    });
+    expect(d1.text).toBe('Low-dose aspirin reduces the risk of a first heart attack.\n\nThe effect is small in people under 50.');
+    expect(d1.text).not.toContain('Aspirin and heart attacks');
+    expect(d1.blocks.map((b) => blockText(d1, b))).toEqual([
+      'Low-dose aspirin reduces the risk of a first heart attack.',
+      'The effect is small in people under 50.',
+    ]);
+    expect(d1.blocks.every((b) => b.headingPath.length === 0)).toBe(true);
+  });
+
+  it('reports malformed, incomplete and duplicate lines with their line numbers and loads the rest', () => {
+    expect(result.problems.map((p) => [p.line, p.code])).toEqual([
+      [3, 'JSONL_MALFORMED'],
+      [5, 'JSONL_MALFORMED'],
+      [6, 'JSONL_MALFORMED'],
+    ]);
+    expect(result.problems[1]?.message).toContain('missing "text"');
+    expect(result.problems[2]?.message).toContain('duplicate _id "d1"');
+    expect(result.problems.every((p) => p.path === file)).toBe(true);
+  });
+
+  it('loads a .jsonl that is not a BEIR corpus as a plain document', () => {
+    const other = inline('events.jsonl', '{"event":"start","at":1}\n{"event":"stop","at":2}\n');
+    expect(other.problems).toEqual([]);
+    expect(other.documents).toHaveLength(1);
+    expect(other.documents[0]?.kind).not.toBe('beir');
+  });
+});
+
+describe('file checks', () => {
+  it('rejects binary content', () => {
+    const result = loadFixture('blob.data');
+    expect(result.documents).toEqual([]);
+    expect(result.problems.map((p) => p.code)).toEqual(['FILE_BINARY']);
+  });
+
+  it('rejects text that is not valid UTF-8 and says so', () => {
+    const result = loadFixture('latin1.txt');
+    expect(result.documents).toEqual([]);
+    expect(result.problems[0]?.code).toBe('FILE_UNREADABLE');
+    expect(result.problems[0]?.message).toMatch(/not valid UTF-8.*skipped/);
+  });
+
+  it('rejects empty and whitespace-only files', () => {
+    expect(loadFixture('empty.txt').problems.map((p) => p.code)).toEqual(['FILE_EMPTY']);
+    expect(inline('zero.md', '').problems.map((p) => p.code)).toEqual(['FILE_EMPTY']);
+  });
+
+  it('strips a byte order mark and loads plain text as paragraphs', () => {
+    const doc = onlyDocument('bom.txt');
+    expect(doc.kind).toBe('text');
+    expect(doc.text.startsWith('Hello')).toBe(true);
+    expect(doc.title).toBe('bom.txt');
+    expect(doc.externalId).toBeNull();
+    const text = inline('notes.rst', 'First paragraph\nwraps here.\n\n\n\nSecond one.\n').documents[0] as LoadedDocument;
+    expect(text.blocks.map((b) => blockText(text, b))).toEqual(['First paragraph\nwraps here.', 'Second one.']);
+  });
+});
