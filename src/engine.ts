@@ -7,7 +7,6 @@ import { SieveError } from './errors.js';
 import { citationsFromMarkers } from './feedback/markers.js';
 import { newTraceId, recordTrace } from './feedback/traces.js';
 import { ingestPaths, type IngestProgress, type IngestSummary } from './ingest/ingest.js';
-import { OpenAiCompatibleAnswerer } from './llm/client.js';
 import { llmConfigFromEnv, type LlmConfig } from './llm/config.js';
 import { ExtractiveAnswerer } from './llm/extractive.js';
 import { rankDocuments } from './rank/documents.js';
@@ -93,22 +92,22 @@ export class Engine {
     });
   }
 
-  private rankQuery(text: string, k: number): RankedQuery {
+  private async rankQuery(text: string, k: number): Promise<RankedQuery> {
     const pipeline = this.pipeline; // one read: a swap mid-request does not mix versions
     const query = parseQuery(text);
     const t0 = performance.now();
     const candidates = mergeCandidates(pipeline.retrievers.map((r) => r.retrieve(query, k)));
     const chunks = this.store.getChunks(candidates.map((c) => c.chunkId));
     const t1 = performance.now();
-    const ranked = pipeline.ranker.rank(query, candidates, chunks);
+    const ranked = await pipeline.ranker.rank(query, candidates, chunks);
     const t2 = performance.now();
     return { query, ranked, retrieveMs: t1 - t0, rankMs: t2 - t1, pipeline };
   }
 
   /** Ranked chunks for a query. */
-  search(text: string, opts: SearchOptions = {}): SearchHit[] {
+  async search(text: string, opts: SearchOptions = {}): Promise<SearchHit[]> {
     const k = opts.k ?? 10;
-    const { ranked } = this.rankQuery(text, Math.max(k, this.config.retrieval.bm25K));
+    const { ranked } = await this.rankQuery(text, Math.max(k, this.config.retrieval.bm25K));
     return ranked.slice(0, k).map((c, i) => ({
       rank: i + 1,
       chunkId: c.chunkId,
@@ -122,9 +121,9 @@ export class Engine {
   }
 
   /** Ranked documents (each scored by its best chunk): what BEIR evaluation compares with qrels. */
-  searchDocuments(text: string, k: number): DocumentHit[] {
+  async searchDocuments(text: string, k: number): Promise<DocumentHit[]> {
     // Several chunks of one document can rank high, so fetch more chunks than documents wanted.
-    const { ranked } = this.rankQuery(text, Math.max(k * 2, this.config.retrieval.bm25K));
+    const { ranked } = await this.rankQuery(text, Math.max(k * 2, this.config.retrieval.bm25K));
     return rankDocuments(ranked, k);
   }
 
@@ -134,7 +133,7 @@ export class Engine {
     if (!Number.isInteger(budgetTokens) || budgetTokens < 16) {
       throw new SieveError('CONFIG_INVALID', `budgetTokens must be an integer ≥ 16, got ${budgetTokens}`);
     }
-    const { query, ranked, retrieveMs, rankMs, pipeline } = this.rankQuery(question, this.config.retrieval.bm25K);
+    const { query, ranked, retrieveMs, rankMs, pipeline } = await this.rankQuery(question, this.config.retrieval.bm25K);
     if (ranked.length === 0 && this.store.isEmpty()) {
       throw new SieveError('STORE_EMPTY', `nothing is indexed in ${this.config.home} yet`);
     }
@@ -182,6 +181,8 @@ export async function openEngine(opts: OpenEngineOptions = {}): Promise<Engine> 
   mkdirSync(config.home, { recursive: true });
   const store = new Store(databasePath(config));
   const llmConfig = llm === undefined ? llmConfigFromEnv(process.env) : llm;
-  const chosen = answerer ?? (llmConfig ? new OpenAiCompatibleAnswerer(llmConfig) : new ExtractiveAnswerer());
+  // The OpenAI SDK is loaded only when an LLM is configured: it is most of the CLI's start-up time otherwise.
+  const chosen =
+    answerer ?? (llmConfig ? new (await import('./llm/client.js')).OpenAiCompatibleAnswerer(llmConfig) : new ExtractiveAnswerer());
   return new Engine(config, store, chosen, selector ?? new BudgetSelector());
 }

@@ -137,21 +137,31 @@ export interface Query {
   text: string;
   /** Normalised terms (lower-cased, Unicode word characters), in order, duplicates kept. */
   terms: string[];
+  /** The query's embedding by the active embedder, computed once per request before retrieval. */
+  embedding?: Float32Array;
+}
+
+/** Turns text into unit vectors. The ONNX Conv1d embedder implements it; the index is tied to `version`. */
+export interface Embedder {
+  readonly version: string;
+  readonly dim: number;
+  embed(texts: readonly string[], kind: 'query' | 'passage'): Promise<Float32Array[]>;
 }
 
 // ---- seams: small interfaces each later issue plugs into ----
 
-/** Produces candidates for a query. BM25 now; HNSW and history later. */
+/** Produces candidates for a query. BM25 now; HNSW and history later. Synchronous: anything slow (the query
+ * embedding) is computed once before retrieval and carried on the Query. */
 export interface Retriever {
   readonly name: string;
   retrieve(query: Query, k: number): Candidate[];
 }
 
-/** Orders candidates. Fused scores now; the learned relevance model later. */
+/** Orders candidates. Fused scores now; the learned relevance model later (async: it runs an ONNX session). */
 export interface Ranker {
   readonly name: string;
   readonly version: string;
-  rank(query: Query, candidates: Candidate[], chunks: Map<number, ChunkRecord>): ScoredCandidate[];
+  rank(query: Query, candidates: Candidate[], chunks: Map<number, ChunkRecord>): Promise<ScoredCandidate[]>;
 }
 
 /** Packs ranked chunks into a token budget and numbers them in reading order. */

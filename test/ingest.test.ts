@@ -34,7 +34,7 @@ describe('ingest', () => {
     expect(stats.documents).toBe(5);
     expect(stats.chunks).toBe(s.chunks);
     // The HTML loader keeps visible text only.
-    expect(engine.search('console.log script indexed').every((h) => !h.text.includes('console.log'))).toBe(true);
+    expect((await engine.search('console.log script indexed')).every((h) => !h.text.includes('console.log'))).toBe(true);
   });
 
   it('skips unchanged files and rewrites only a changed one, atomically', async () => {
@@ -50,7 +50,7 @@ describe('ingest', () => {
     const after = chunkIdsOf(engine, 'faq.txt');
     expect(after.length).toBeGreaterThan(0);
     expect(after.some((id) => before.includes(id))).toBe(false);
-    expect(engine.search('PDF loaders planned', { k: 1 })[0]?.source).toContain('faq.txt');
+    expect((await engine.search('PDF loaders planned', { k: 1 }))[0]?.source).toContain('faq.txt');
   });
 
   it('removes files gone from disk only with prune', async () => {
@@ -62,7 +62,7 @@ describe('ingest', () => {
     const pruned = await engine.ingest([docs], { prune: true });
     expect(pruned.removed).toBe(1);
     expect(engine.stats().documents).toBe(4);
-    expect(engine.search('hot-swap rollback promoted', { k: 10 }).some((h) => h.source.endsWith('learning-loop.md'))).toBe(false);
+    expect((await engine.search('hot-swap rollback promoted', { k: 10 })).some((h) => h.source.endsWith('learning-loop.md'))).toBe(false);
   });
 
   it('keeps what was stored when a file turns unreadable, and reports it', async () => {
@@ -88,7 +88,7 @@ describe('ingest', () => {
     const s = await engine.ingest([corpus]);
     expect(s.documents).toBe(2);
     expect(s.problems.filter((p) => p.code === 'JSONL_MALFORMED').map((p) => p.line)).toEqual([2, 4]);
-    expect(engine.searchDocuments('heart attack aspirin', 5)[0]?.docId).toBe('d1');
+    expect((await engine.searchDocuments('heart attack aspirin', 5))[0]?.docId).toBe('d1');
 
     // Fixing the file adds the missing document and leaves the unchanged ones alone.
     const ids = chunkIdsOf(engine, '#d1');

@@ -135,7 +135,7 @@ export function buildProgram(): Command {
     .option('--json', 'print results as JSON')
     .action(async (query: string, opts: { k: number; json?: boolean }, cmd: Command) => {
       await withEngine(cmd, async (engine) => {
-        const hits = engine.search(query, { k: opts.k });
+        const hits = await engine.search(query, { k: opts.k });
         if (opts.json) return printJson(hits);
         if (hits.length === 0) log('no matches');
         for (const h of hits) {

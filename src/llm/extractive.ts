@@ -30,6 +30,15 @@ interface Sentence {
   order: number;
   text: string;
   terms: Set<string>;
+  bigrams: Set<string>;
+}
+
+/** Adjacent word pairs, stopwords included: "shown but not used" matching the question is strong evidence. */
+function wordBigrams(text: string): Set<string> {
+  const words = (text.normalize('NFKC').toLowerCase().match(WORD) ?? []).map(stem);
+  const out = new Set<string>();
+  for (let i = 0; i + 1 < words.length; i++) out.add(`${words[i]} ${words[i + 1]}`);
+  return out;
 }
 
 export interface ExtractiveOptions {
@@ -48,18 +57,22 @@ export function extractAnswer(question: string, context: readonly ContextItem[],
   for (const item of context) {
     for (const span of splitSentences(item.text)) {
       const text = item.text.slice(span.start, span.end).replace(/\s+/g, ' ').trim();
-      if (text.length < 2) continue;
-      sentences.push({ n: item.n, order: sentences.length, text, terms: new Set(contentTerms(text)) });
+      // A question in the context (an FAQ heading, a rhetorical question) never answers anything.
+      if (text.length < 2 || text.endsWith('?')) continue;
+      sentences.push({ n: item.n, order: sentences.length, text, terms: new Set(contentTerms(text)), bigrams: wordBigrams(text) });
     }
   }
   const questionTerms = [...new Set(contentTerms(question))];
   const df = new Map<string, number>();
   for (const s of sentences) for (const t of questionTerms) if (s.terms.has(t)) df.set(t, (df.get(t) ?? 0) + 1);
   const weight = (t: string) => Math.log(1 + sentences.length / (df.get(t) ?? sentences.length));
+  const questionBigrams = wordBigrams(question);
+  const meanWeight = questionTerms.reduce((sum, t) => sum + weight(t), 0) / Math.max(1, questionTerms.length);
 
   const picked: Sentence[] = [];
   const covered = new Set<string>();
   let words = 0;
+  let firstGain = 0;
   while (picked.length < opts.maxSentences) {
     let best: Sentence | undefined;
     let bestGain = 0;
@@ -67,13 +80,18 @@ export function extractAnswer(question: string, context: readonly ContextItem[],
       if (picked.includes(s)) continue;
       let gain = 0;
       for (const t of questionTerms) if (!covered.has(t) && s.terms.has(t)) gain += weight(t);
+      if (gain > 0) for (const b of questionBigrams) if (s.bigrams.has(b)) gain += 0.5 * meanWeight;
+      // Higher-ranked context is likelier to hold the answer: a mild prior by position.
+      gain /= 1 + 0.1 * (s.n - 1);
       // Earlier context items ranked higher; prefer them on ties.
       if (gain > bestGain + 1e-9) {
         best = s;
         bestGain = gain;
       }
     }
-    if (!best) break;
+    // A later sentence must add real coverage, not one stray shared word.
+    if (!best || (picked.length > 0 && bestGain < 0.4 * firstGain)) break;
+    if (picked.length === 0) firstGain = bestGain;
     const w = best.text.split(' ').length;
     if (picked.length > 0 && words + w > opts.maxWords) break;
     picked.push(best);

@@ -32,7 +32,7 @@ export class FusionRanker implements Ranker {
   readonly name = 'fusion';
   readonly version = 'fusion-rrf60';
 
-  rank(_query: Query, candidates: Candidate[], chunks: Map<number, ChunkRecord>): ScoredCandidate[] {
+  async rank(_query: Query, candidates: Candidate[], chunks: Map<number, ChunkRecord>): Promise<ScoredCandidate[]> {
     // A single retriever's own score keeps its information (BM25 margins); fusion only when there are several.
     // Decided per query, not per candidate, so every candidate's score is on one scale.
     const retrievers = new Set(candidates.flatMap((c) => Object.keys(c.ranks)));

@@ -1,6 +1,7 @@
 // Turning user text into a Query, and a Query into an FTS5 expression that cannot fail or change meaning.
 import { SieveError } from '../errors.js';
 import type { Query } from '../types.js';
+import { LUCENE_ENGLISH_STOPWORDS } from './stopwords.js';
 
 // Letters, marks and numbers: the same classes FTS5's unicode61 tokenizer keeps as token characters,
 // so a term we extract is one token to FTS5 as well.
@@ -18,9 +19,12 @@ export function parseQuery(text: string): Query {
 }
 
 /**
- * Each distinct term becomes a quoted FTS5 string joined by OR. Quoting makes AND/OR/NOT/NEAR, '*', '^', ':'
+ * Each distinct non-stopword term becomes a quoted FTS5 string joined by OR. Quoting makes AND/OR/NOT/NEAR, '*', '^', ':'
  * and column filters plain text; terms hold only letters, marks and digits, so no quote can appear inside one.
  */
 export function toFtsMatch(query: Query): string {
-  return [...new Set(query.terms)].map((t) => `"${t}"`).join(' OR ');
+  const distinct = [...new Set(query.terms)];
+  const content = distinct.filter((t) => !LUCENE_ENGLISH_STOPWORDS.has(t));
+  // A question made only of stopwords ("to be or not to be") still searches for them.
+  return (content.length > 0 ? content : distinct).map((t) => `"${t}"`).join(' OR ');
 }

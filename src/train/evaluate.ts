@@ -37,7 +37,7 @@ export async function evaluateBeir(engine: Engine, opts: EvalOptions): Promise<E
   for (const [queryId, query] of dataset.queries) {
     const t0 = performance.now();
     try {
-      run.set(queryId, engine.searchDocuments(query.text, depth).map((h) => h.docId));
+      run.set(queryId, (await engine.searchDocuments(query.text, depth)).map((h) => h.docId));
     } catch (err) {
       // A query with no searchable words scores zero, as trec_eval scores a query with no results.
       if (!isSieveError(err) || err.code !== 'QUESTION_EMPTY') throw err;

@@ -1,0 +1,78 @@
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { EXAMPLES, REPO_ROOT, tempDir } from './helpers/tmp.js';
+
+const tmp = tempDir('cli');
+afterAll(() => tmp.cleanup());
+const home = join(tmp.dir, 'home');
+
+function sieve(...args: string[]) {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'src/cli/main.ts'), '--home', home, ...args], {
+    cwd: REPO_ROOT,
+    encoding: 'utf8',
+    env: { ...process.env, SIEVE_LLM_BASE_URL: '' },
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('sieve CLI', () => {
+  it('ingest --json prints only the summary object on stdout', () => {
+    const r = sieve('ingest', EXAMPLES, '--json');
+    expect(r.code).toBe(0);
+    const summary = JSON.parse(r.stdout) as { documents: number; chunks: number; problems: unknown[] };
+    expect(summary.documents).toBe(5);
+    expect(summary.problems).toEqual([]);
+  });
+
+  it('ingest without --json prints one summary line to stderr and nothing to stdout', () => {
+    const r = sieve('ingest', EXAMPLES);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/ingested 0 documents \(0 chunks\) from 5 files; 5 unchanged, 0 removed, 0 problems in [\d.]+ s/);
+  });
+
+  it('ask prints the answer, numbered sources and timings; --json parses', () => {
+    const text = sieve('ask', 'What does a used chunk become for the relevance model?');
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(/\[1\]/);
+    expect(text.stdout).toMatch(/Sources:/);
+    expect(text.stdout).toMatch(/answered by extractive · retrieve [\d.]+ ms/);
+    const json = sieve('ask', 'What does a used chunk become?', '--json', '--budget', '300');
+    const result = JSON.parse(json.stdout) as { answer: string; context: Array<{ n: number; tokenCount: number }>; traceId: string };
+    expect(result.context[0]?.n).toBe(1);
+    expect(result.context.reduce((s, c) => s + c.tokenCount, 0)).toBeLessThanOrEqual(300);
+    expect(result.traceId).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('search --json returns ranked hits', () => {
+    const r = sieve('search', 'FTS5 field weights title', '-k', '3', '--json');
+    const hits = JSON.parse(r.stdout) as Array<{ rank: number; source: string }>;
+    expect(hits.map((h) => h.rank)).toEqual([1, 2, 3].slice(0, hits.length));
+    expect(hits[0]?.source).toMatch(/retrieval\.html$/);
+  });
+
+  it('eval --json reports the documented keys on a BEIR folder', () => {
+    const r = sieve('eval', '--data', join(REPO_ROOT, 'test/fixtures/beir-mini'), '--split', 'test', '--json');
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.stdout) as Record<string, unknown>;
+    for (const key of ['ndcg@10', 'recall@100', 'mrr@10', 'recall@1', 'queries', 'latency_ms']) expect(report).toHaveProperty(key);
+    expect(report.queries).toBeGreaterThan(0);
+  });
+
+  it('fails clearly: unknown path, empty question, missing data set, bad option', () => {
+    const missing = sieve('ingest', join(tmp.dir, 'does-not-exist'));
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/PATH_NOT_FOUND/);
+    expect(missing.stderr).toMatch(/hint:/);
+    const empty = sieve('ask', '?!');
+    expect(empty.code).toBe(2);
+    expect(empty.stderr).toMatch(/QUESTION_EMPTY/);
+    const data = sieve('eval', '--data', tmp.dir);
+    expect(data.code).toBe(2);
+    expect(data.stderr).toMatch(/DATASET_INVALID/);
+    const budget = sieve('ask', 'x', '--budget', 'lots');
+    expect(budget.code).not.toBe(0);
+    expect(budget.stderr).toMatch(/--budget must be a positive whole number/);
+  });
+});
