@@ -24,6 +24,8 @@ export const ConfigSchema = z
       .object({
         /** Chunks fetched from BM25 per query before ranking. */
         bm25K: z.number().int().min(1).max(5000).default(200),
+        /** Chunks taken from the history retriever (what similar past questions cited). */
+        historyK: z.number().int().min(0).max(5000).default(100),
         /** FTS5 bm25() column weights: the title/heading-path field and the body. A title match counting twice
          *  is the usual BM25F prior; on SciFact *train* 2 beat 1, 1.5 and 3 (nDCG@10 0.696 vs 0.693–0.695). */
         headingWeight: z.number().min(0).max(100).default(2),

@@ -2,6 +2,7 @@
 // Serving state that a new model version replaces (retrievers + ranker) sits behind one reference, so a swap
 // is a single assignment and a request in flight keeps the pipeline it started with.
 import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { databasePath, resolveConfig, type SieveConfig, type SieveConfigInput } from './config.js';
 import { SieveError } from './errors.js';
 import { citationsFromMarkers } from './feedback/markers.js';
@@ -15,7 +16,23 @@ import { Bm25Retriever } from './rank/lexical.js';
 import { parseQuery } from './rank/query.js';
 import { BudgetSelector } from './rank/select.js';
 import { Store, type StoreStats } from './store/store.js';
-import type { Answerer, AskResult, DocumentHit, Query, Ranker, Retriever, ScoredCandidate, SearchHit, Selector } from './types.js';
+import { HistoryRetriever } from './rank/history.js';
+import { RelevanceRanker } from './rank/relevance.js';
+import { RankingResources } from './rank/resources.js';
+import { activeModel } from './train/registry.js';
+import type {
+  Answerer,
+  AskResult,
+  Candidate,
+  ChunkRecord,
+  DocumentHit,
+  Query,
+  Ranker,
+  Retriever,
+  ScoredCandidate,
+  SearchHit,
+  Selector,
+} from './types.js';
 
 export interface OpenEngineOptions extends Partial<SieveConfigInput> {
   home?: string;
@@ -43,6 +60,12 @@ export interface RankingPipeline {
   ranker: Ranker;
 }
 
+export interface CandidateSet {
+  query: Query;
+  candidates: Candidate[];
+  chunks: Map<number, ChunkRecord>;
+}
+
 interface RankedQuery {
   query: Query;
   ranked: ScoredCandidate[];
@@ -58,16 +81,38 @@ export class Engine {
   private readonly selector: Selector;
   private readonly answerer: Answerer;
 
+  /** Term statistics and the past-query index, shared by the history retriever and the features. */
+  readonly resources: RankingResources;
+
   constructor(config: SieveConfig, store: Store, answerer: Answerer, selector: Selector) {
     this.config = config;
     this.store = store;
     this.answerer = answerer;
     this.selector = selector;
-    const { headingWeight, bodyWeight } = config.retrieval;
-    this.pipeline = {
-      retrievers: [new Bm25Retriever(store, { heading: headingWeight, body: bodyWeight })],
-      ranker: new FusionRanker(),
-    };
+    this.resources = new RankingResources(store);
+    this.pipeline = { retrievers: this.retrievers(), ranker: new FusionRanker() };
+  }
+
+  private retrievers(): Retriever[] {
+    const { headingWeight, bodyWeight } = this.config.retrieval;
+    return [new Bm25Retriever(this.store, { heading: headingWeight, body: bodyWeight }), new HistoryRetriever(this.resources)];
+  }
+
+  /**
+   * Loads the active model versions from the registry into a new pipeline and swaps it in. Sessions are created
+   * (and, for a relevance model, warmed with one scoring call) before the swap, so no request waits on loading.
+   */
+  async reloadModels(): Promise<Record<string, string>> {
+    const active = activeModel(this.store, this.config.home, 'relevance');
+    let ranker: Ranker = new FusionRanker();
+    if (active) {
+      const { OnnxRelevanceScorer } = await import('./rank/relevance-scorer.js');
+      const scorer = await OnnxRelevanceScorer.load(active.dir, { cacheDir: join(this.config.home, 'cache', 'coreml') });
+      ranker = new RelevanceRanker(scorer, this.resources);
+      await scorer.score(new Float32Array(scorer.featureNames.length), 1);
+    }
+    this.swapPipeline({ retrievers: this.retrievers(), ranker });
+    return { ranker: ranker.version };
   }
 
   get answererKind(): Answerer['kind'] {
@@ -92,12 +137,23 @@ export class Engine {
     });
   }
 
+  /**
+   * Every retriever's candidates for a question, merged, with their chunks. Public for training, which ranks the
+   * same candidates the engine would (with the question's own history left out).
+   */
+  candidatesFor(text: string, k: number, opts: { historyExclude?: string; pipeline?: RankingPipeline } = {}): CandidateSet {
+    const pipeline = opts.pipeline ?? this.pipeline;
+    const query = parseQuery(text);
+    if (opts.historyExclude !== undefined) query.historyExclude = opts.historyExclude;
+    const candidates = mergeCandidates(pipeline.retrievers.map((r) => r.retrieve(query, r.name === 'bm25' ? k : Math.min(k, this.config.retrieval.historyK))));
+    const chunks = this.store.getChunks(candidates.map((c) => c.chunkId));
+    return { query, candidates, chunks };
+  }
+
   private async rankQuery(text: string, k: number): Promise<RankedQuery> {
     const pipeline = this.pipeline; // one read: a swap mid-request does not mix versions
-    const query = parseQuery(text);
     const t0 = performance.now();
-    const candidates = mergeCandidates(pipeline.retrievers.map((r) => r.retrieve(query, k)));
-    const chunks = this.store.getChunks(candidates.map((c) => c.chunkId));
+    const { query, candidates, chunks } = this.candidatesFor(text, k, { pipeline });
     const t1 = performance.now();
     const ranked = await pipeline.ranker.rank(query, candidates, chunks);
     const t2 = performance.now();
@@ -138,7 +194,7 @@ export class Engine {
       throw new SieveError('STORE_EMPTY', `nothing is indexed in ${this.config.home} yet`);
     }
     const t0 = performance.now();
-    const context = this.selector.select(query, ranked, budgetTokens);
+    const context = this.selector.select(query, ranked, budgetTokens, { calibrated: pipeline.ranker.calibrated });
     const t1 = performance.now();
     const answer = await this.answerer.answer({
       question,
@@ -184,5 +240,12 @@ export async function openEngine(opts: OpenEngineOptions = {}): Promise<Engine> 
   // The OpenAI SDK is loaded only when an LLM is configured: it is most of the CLI's start-up time otherwise.
   const chosen =
     answerer ?? (llmConfig ? new (await import('./llm/client.js')).OpenAiCompatibleAnswerer(llmConfig) : new ExtractiveAnswerer());
-  return new Engine(config, store, chosen, selector ?? new BudgetSelector());
+  const engine = new Engine(config, store, chosen, selector ?? new BudgetSelector());
+  try {
+    await engine.reloadModels();
+  } catch (err) {
+    engine.close();
+    throw err;
+  }
+  return engine;
 }

@@ -139,6 +139,8 @@ export interface Query {
   terms: string[];
   /** The query's embedding by the active embedder, computed once per request before retrieval. */
   embedding?: Float32Array;
+  /** History events of this key are ignored (leave-one-out when training on a data set's own queries). */
+  historyExclude?: string;
 }
 
 /** Turns text into unit vectors. The ONNX Conv1d embedder implements it; the index is tied to `version`. */
@@ -161,12 +163,14 @@ export interface Retriever {
 export interface Ranker {
   readonly name: string;
   readonly version: string;
+  /** True when scores are calibrated probabilities (P(referenced)), comparable across candidates and queries. */
+  readonly calibrated: boolean;
   rank(query: Query, candidates: Candidate[], chunks: Map<number, ChunkRecord>): Promise<ScoredCandidate[]>;
 }
 
 /** Packs ranked chunks into a token budget and numbers them in reading order. */
 export interface Selector {
-  select(query: Query, ranked: ScoredCandidate[], budgetTokens: number): ContextItem[];
+  select(query: Query, ranked: ScoredCandidate[], budgetTokens: number, opts?: { calibrated?: boolean }): ContextItem[];
 }
 
 export interface AnswerRequest {

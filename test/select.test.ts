@@ -84,3 +84,31 @@ describe('trigram similarity', () => {
     expect(jaccard(wordTrigrams('a b c d'), wordTrigrams('b c d e'))).toBeCloseTo(1 / 3, 10);
   });
 });
+
+describe('expected-value packing', () => {
+  it('prefers one strong passage over several weak fragments of the same total length', () => {
+    // Strong: p=0.9, 300 tokens → 0.9/√(300+h). Weak: p=0.3, 100 tokens each → 0.3/√(100+h): the strong goes first.
+    const strong = cand(1, 1, 0, 0.9, words(40, 's'), 300);
+    const weak = [2, 3, 4].map((id) => cand(id, id, 0, 0.3, words(40, `w${id}`), 100));
+    const items = new BudgetSelector().select(query, [...weak, strong], 300 + headerTokens(strong.chunk), { calibrated: true });
+    expect(items.map((i) => i.chunkId)).toEqual([1]);
+  });
+
+  it('discounts a candidate that overlaps what is already chosen', () => {
+    const base = words(30, 'x');
+    const a = cand(1, 1, 0, 0.8, base, 40);
+    // b shares about half its trigrams with a; c is unrelated but slightly weaker.
+    const b = cand(2, 2, 0, 0.7, `${words(15, 'x')} ${words(15, 'y')}`, 40);
+    const c = cand(3, 3, 0, 0.6, words(30, 'z'), 40);
+    const budget = 2 * (40 + headerTokens(a.chunk));
+    const items = new BudgetSelector({ diversity: 0.9 }).select(query, [a, b, c], budget, { calibrated: true });
+    expect(items.map((i) => i.chunkId).sort()).toEqual([1, 3]);
+  });
+
+  it("'edges' order puts the strongest first and the second strongest last", () => {
+    const ranked = [0.9, 0.8, 0.7, 0.6, 0.5].map((p, i) => cand(i + 1, i + 1, 0, p, words(10, `d${i}`), 10));
+    const items = new BudgetSelector({ order: 'edges' }).select(query, ranked, 10_000, { calibrated: true });
+    expect(items.map((i) => i.chunkId)).toEqual([1, 3, 5, 4, 2]);
+    expect(items.map((i) => i.n)).toEqual([1, 2, 3, 4, 5]);
+  });
+});

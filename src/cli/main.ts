@@ -196,6 +196,68 @@ export function buildProgram(): Command {
       });
     });
 
+  const train = program.command('train').description('train models (the relevance model; the embedder)');
+  train
+    .command('relevance')
+    .description('train the relevance model from a BEIR split (its qrels become history), export, register, activate')
+    .requiredOption('--data <dir>', 'BEIR folder')
+    .option('--split <name>', 'split to train on (never a test split)', 'train')
+    .option('--seed <n>', 'random seed', positiveInt('--seed'), 1)
+    .option('--json', 'print the result as JSON')
+    .action(async (opts: { data: string; split: string; seed: number; json?: boolean }, cmd: Command) => {
+      await withEngine(cmd, async (engine) => {
+        const { trainRelevanceFromQrels } = await import('../train/relevance/from-qrels.js');
+        const r = await trainRelevanceFromQrels(engine, { data: opts.data, split: opts.split, seed: opts.seed, log });
+        const out = { model: r.model.id, lists: r.lists, historyEvents: r.historyEvents, seconds: r.seconds, metrics: r.metrics };
+        if (opts.json) printJson(out);
+        else log(`registered and activated ${r.model.id} (${r.lists} lists, ${r.seconds.toFixed(1)} s): ${JSON.stringify(r.metrics)}`);
+      });
+    });
+
+  const models = program.command('models').description('model versions: list, activate (roll back), check');
+  models
+    .command('list')
+    .description('every registered version with its metrics; * marks the active one of each kind')
+    .option('--json', 'print as JSON')
+    .action(async (opts: { json?: boolean }, cmd: Command) => {
+      await withEngine(cmd, async (engine) => {
+        const { listModels } = await import('../train/registry.js');
+        const all = listModels(engine.store, engine.config.home);
+        if (opts.json) return printJson(all);
+        if (all.length === 0) log('no models registered (ranking uses fused retriever scores)');
+        for (const m of all) {
+          process.stdout.write(`${m.active ? '*' : ' '} ${m.kind.padEnd(9)} ${m.id}  ${m.createdAt}  ${JSON.stringify(m.metrics)}\n`);
+        }
+      });
+    });
+  models
+    .command('activate')
+    .description('make a version the serving one (roll back or forward)')
+    .argument('<id>', 'model version id')
+    .action(async (id: string, _opts: unknown, cmd: Command) => {
+      await withEngine(cmd, async (engine) => {
+        const { activateModel } = await import('../train/registry.js');
+        const m = activateModel(engine.store, engine.config.home, id);
+        await engine.reloadModels();
+        log(`activated ${m.kind} ${m.id}`);
+      });
+    });
+  models
+    .command('check')
+    .description('static ANE check of an ONNX file (ops, layout, static shapes, 64-byte rows, FP16 range on zero inputs)')
+    .argument('<file>', 'ONNX model file')
+    .option('--json', 'print the report as JSON')
+    .action(async (file: string, opts: { json?: boolean }) => {
+      const { readFileSync, existsSync } = await import('node:fs');
+      if (!existsSync(file)) throw new SieveError('PATH_NOT_FOUND', `no model file at ${file}`);
+      const { checkAneCompatibility } = await import('../train/onnx/ane-check.js');
+      const report = await checkAneCompatibility(readFileSync(file));
+      if (opts.json) printJson(report);
+      else if (report.ok) log(`${file}: passes the ANE check`);
+      for (const v of report.violations) log(`${file}: [${v.rule}] ${v.node ? `node ${v.node}` : ''}${v.op ? ` (${v.op})` : ''}: ${v.message}`);
+      if (!report.ok) process.exitCode = 1;
+    });
+
   return program;
 }
 

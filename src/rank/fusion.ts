@@ -31,6 +31,7 @@ export function reciprocalRankFusion(ranks: Record<string, number>, k = RRF_K): 
 export class FusionRanker implements Ranker {
   readonly name = 'fusion';
   readonly version = 'fusion-rrf60';
+  readonly calibrated = false;
 
   async rank(_query: Query, candidates: Candidate[], chunks: Map<number, ChunkRecord>): Promise<ScoredCandidate[]> {
     // A single retriever's own score keeps its information (BM25 margins); fusion only when there are several.

@@ -41,37 +41,78 @@ export function jaccard(a: ReadonlySet<string>, b: ReadonlySet<string>): number 
   return inter / (a.size + b.size - inter);
 }
 
+/** With calibrated scores, candidates below this fraction of the best probability are not considered. */
+export const CALIBRATED_RELATIVE_FLOOR = 0.02;
+
+export type ReadingOrder = 'strongest-first' | 'edges';
+
 /**
- * Greedy packing in rank order: take each candidate that still fits and is not a near-duplicate of one taken,
- * skipping (not stopping at) one that does not fit so a smaller, still-relevant chunk can use the room.
- * Chosen chunks that are adjacent in one document merge into one item (the reader gets continuous text and
- * one number to cite). Items are numbered strongest first, the order the LLM reads them.
+ * Expected-value packing. Each candidate's value is its relevance expressed as a probability (a calibrated
+ * ranker's P(referenced) as is; otherwise score / best score), discounted by its overlap with what is already
+ * chosen (diversity), and candidates are taken greedily by value per √token, so a long chunk must be worth its
+ * length but short fragments do not crowd out a strong passage. Near-duplicates are skipped; a candidate that
+ * no longer fits is skipped, not a stop. Chosen chunks adjacent in one document merge into one item.
+ * Reading order: strongest first, or 'edges' — strongest first and second-strongest last, the weakest in the
+ * middle, where long-context models attend least (Liu et al., "Lost in the Middle", 2023).
  */
 export class BudgetSelector implements Selector {
-  private readonly opts: BudgetSelectorOptions;
+  private readonly opts: BudgetSelectorOptions & { order: ReadingOrder; diversity: number; calibrated: boolean };
 
-  constructor(opts: Partial<BudgetSelectorOptions> = {}) {
-    this.opts = { ...DEFAULT_SELECTOR_OPTIONS, ...opts };
+  constructor(opts: Partial<BudgetSelectorOptions> & { order?: ReadingOrder; diversity?: number; calibrated?: boolean } = {}) {
+    this.opts = { ...DEFAULT_SELECTOR_OPTIONS, order: 'strongest-first', diversity: 0.5, calibrated: false, ...opts };
   }
 
-  select(_query: Query, ranked: ScoredCandidate[], budgetTokens: number): ContextItem[] {
+  select(_query: Query, ranked: ScoredCandidate[], budgetTokens: number, opts: { calibrated?: boolean } = {}): ContextItem[] {
+    const calibrated = opts.calibrated ?? this.opts.calibrated;
+    const pool = ranked.slice(0, this.opts.maxConsidered);
+    const best = pool[0]?.score ?? 0;
+    const probability = (c: ScoredCandidate) => (calibrated ? c.score : best > 0 ? Math.max(0, c.score) / best : 0);
+    // Calibrated probabilities are comparable across candidates, so only the near-hopeless are cut; raw scores
+    // say less, so far weaker candidates are not worth their tokens.
+    const floor = (calibrated ? CALIBRATED_RELATIVE_FLOOR : this.opts.minRelativeScore) * (pool[0] ? probability(pool[0]) : 0);
+    const open = pool.filter((c) => probability(c) >= floor);
+    const grams = new Map<number, Set<string>>();
+    const gramsOf = (c: ScoredCandidate) => {
+      let g = grams.get(c.chunkId);
+      if (!g) grams.set(c.chunkId, (g = wordTrigrams(c.chunk.text)));
+      return g;
+    };
     const chosen: ScoredCandidate[] = [];
-    const chosenGrams: Array<Set<string>> = [];
-    const best = ranked[0]?.score ?? 0;
     let remaining = budgetTokens;
-    for (const c of ranked.slice(0, this.opts.maxConsidered)) {
-      if (remaining <= 0) break;
-      if (best > 0 && c.score < best * this.opts.minRelativeScore) break;
-      const cost = c.chunk.tokenCount + headerTokens(c.chunk);
-      if (cost > remaining) continue;
-      const grams = wordTrigrams(c.chunk.text);
-      if (chosenGrams.some((g) => jaccard(g, grams) >= this.opts.duplicateJaccard)) continue;
-      chosen.push(c);
-      chosenGrams.push(grams);
-      remaining -= cost;
+    while (remaining > 0 && open.length > 0) {
+      let pick = -1;
+      let pickValue = 0;
+      for (let i = 0; i < open.length; i++) {
+        const c = open[i]!;
+        const cost = c.chunk.tokenCount + headerTokens(c.chunk);
+        if (cost > remaining) continue;
+        let overlap = 0;
+        for (const d of chosen) overlap = Math.max(overlap, jaccard(gramsOf(d), gramsOf(c)));
+        if (overlap >= this.opts.duplicateJaccard) continue;
+        const value = (probability(c) * (1 - this.opts.diversity * overlap)) / Math.sqrt(cost);
+        if (value > pickValue) {
+          pick = i;
+          pickValue = value;
+        }
+      }
+      if (pick < 0) break;
+      const [c] = open.splice(pick, 1);
+      chosen.push(c!);
+      remaining -= c!.chunk.tokenCount + headerTokens(c!.chunk);
     }
-    return mergeAdjacent(chosen).map((item, i) => ({ ...item, n: i + 1 }));
+    const items = mergeAdjacent(chosen);
+    return readingOrder(items, this.opts.order).map((item, i) => ({ ...item, n: i + 1 }));
   }
+}
+
+/** Items sorted strongest first, or arranged strongest-at-the-edges. */
+export function readingOrder<T extends { score: number }>(items: T[], order: ReadingOrder): T[] {
+  const sorted = [...items].sort((a, b) => b.score - a.score);
+  if (order === 'strongest-first' || sorted.length < 3) return sorted;
+  const front: T[] = [];
+  const back: T[] = [];
+  sorted.forEach((item, i) => (i % 2 === 0 ? front : back).push(item));
+  return [...front, ...back.reverse()];
 }
 
 /** Groups chosen chunks into runs of consecutive ordinals per document; a run scores as its best chunk. */

@@ -1,0 +1,173 @@
+// The past-query index: which earlier questions resemble this one, and what they cited.
+// A similar question asked before is the strongest evidence there is; lexical and dense retrieval miss many of
+// the chunks it found useful. Built from the store's history and rebuilt when its generation moves.
+import { chunkHistoryCounts, citedHistory, generations, historyCount } from '../store/history.js';
+import type { Store } from '../store/store.js';
+import { analyze, isStopword, type TermStats } from './term-stats.js';
+
+interface PastQuery {
+  key: string;
+  /** term → tf-idf weight, L2-normalised. */
+  vector: Map<string, number>;
+  chunkIds: Set<number>;
+  docIds: Set<string>;
+  weight: number;
+}
+
+export interface SimilarQuery {
+  key: string;
+  similarity: number;
+  chunkIds: ReadonlySet<number>;
+  docIds: ReadonlySet<string>;
+}
+
+export interface HistoryEvidence {
+  /** Highest similarity of a similar past query that cited this chunk. */
+  chunkSimilarity: Map<number, number>;
+  /** Highest similarity of a similar past query that cited this document. */
+  docSimilarity: Map<string, number>;
+  /** Sum of similarities of similar past queries citing this document. */
+  docSimilaritySum: Map<string, number>;
+}
+
+/** How many similar past queries a request looks at. */
+export const SIMILAR_QUERIES = 50;
+
+export class HistoryIndex {
+  readonly generation: number;
+  private readonly queries: PastQuery[] = [];
+  private readonly postings = new Map<string, number[]>();
+  /** Distinct past queries citing each document (a popularity prior that needs no similarity). */
+  private readonly docCitingKeys = new Map<string, Set<string>>();
+  private readonly chunkCounts = new Map<number, { shown: number; cited: number }>();
+
+  private constructor(generation: number) {
+    this.generation = generation;
+  }
+
+  /** An index with no past queries (a home without history): no term statistics needed. */
+  static empty(generation: number): HistoryIndex {
+    return new HistoryIndex(generation);
+  }
+
+  static build(store: Store, stats: TermStats): HistoryIndex {
+    const index = new HistoryIndex(generations(store).history);
+    const byKey = new Map<string, { query: string; chunkIds: Set<number>; docIds: Set<string>; weight: number }>();
+    for (const row of citedHistory(store)) {
+      let q = byKey.get(row.queryKey);
+      if (!q) {
+        q = { query: row.query, chunkIds: new Set(), docIds: new Set(), weight: 0 };
+        byKey.set(row.queryKey, q);
+      }
+      if (row.chunkId !== null) q.chunkIds.add(row.chunkId);
+      q.docIds.add(row.docId);
+      q.weight = Math.max(q.weight, row.weight);
+      let citing = index.docCitingKeys.get(row.docId);
+      if (!citing) index.docCitingKeys.set(row.docId, (citing = new Set()));
+      citing.add(row.queryKey);
+    }
+    for (const [key, q] of byKey) {
+      const vector = tfidfVector(q.query, stats);
+      if (vector.size === 0) continue;
+      const i = index.queries.length;
+      index.queries.push({ key, vector, chunkIds: q.chunkIds, docIds: q.docIds, weight: q.weight });
+      for (const term of vector.keys()) {
+        let list = index.postings.get(term);
+        if (!list) index.postings.set(term, (list = []));
+        list.push(i);
+      }
+    }
+    for (const c of chunkHistoryCounts(store)) index.chunkCounts.set(c.chunkId, { shown: c.shown, cited: c.cited });
+    return index;
+  }
+
+  get size(): number {
+    return this.queries.length;
+  }
+
+  /** Past queries most similar to `text` (cosine of tf-idf vectors), excluding one query key (leave-one-out). */
+  similar(text: string, stats: TermStats, k = SIMILAR_QUERIES, exclude?: string): SimilarQuery[] {
+    if (this.queries.length === 0) return [];
+    const vector = tfidfVector(text, stats);
+    const scores = new Map<number, number>();
+    for (const [term, w] of vector) {
+      for (const i of this.postings.get(term) ?? []) scores.set(i, (scores.get(i) ?? 0) + w * this.queries[i]!.vector.get(term)!);
+    }
+    const ranked = [...scores.entries()]
+      .filter(([i]) => this.queries[i]!.key !== exclude)
+      .sort((a, b) => b[1] - a[1] || a[0] - b[0])
+      .slice(0, k);
+    return ranked.map(([i, s]) => {
+      const q = this.queries[i]!;
+      return { key: q.key, similarity: s, chunkIds: q.chunkIds, docIds: q.docIds };
+    });
+  }
+
+  evidence(similar: readonly SimilarQuery[]): HistoryEvidence {
+    const chunkSimilarity = new Map<number, number>();
+    const docSimilarity = new Map<string, number>();
+    const docSimilaritySum = new Map<string, number>();
+    for (const q of similar) {
+      for (const c of q.chunkIds) chunkSimilarity.set(c, Math.max(chunkSimilarity.get(c) ?? 0, q.similarity));
+      for (const d of q.docIds) {
+        docSimilarity.set(d, Math.max(docSimilarity.get(d) ?? 0, q.similarity));
+        docSimilaritySum.set(d, (docSimilaritySum.get(d) ?? 0) + q.similarity);
+      }
+    }
+    return { chunkSimilarity, docSimilarity, docSimilaritySum };
+  }
+
+  /** Distinct past queries that cited the document, not counting `exclude`. */
+  docCitations(docId: string, exclude?: string): number {
+    const keys = this.docCitingKeys.get(docId);
+    if (!keys) return 0;
+    return keys.size - (exclude !== undefined && keys.has(exclude) ? 1 : 0);
+  }
+
+  /** Smoothed rate at which the chunk was cited when shown; 0 with no history. */
+  chunkPrior(chunkId: number): number {
+    const c = this.chunkCounts.get(chunkId);
+    if (!c) return 0;
+    return c.cited / (c.shown + 2);
+  }
+}
+
+/** Sublinear tf × corpus IDF over non-stopword stems, L2-normalised. */
+export function tfidfVector(text: string, stats: TermStats): Map<string, number> {
+  const tf = new Map<string, number>();
+  for (const t of analyze(text)) if (!isStopword(t)) tf.set(t, (tf.get(t) ?? 0) + 1);
+  const v = new Map<string, number>();
+  let norm = 0;
+  for (const [term, count] of tf) {
+    const w = (1 + Math.log(count)) * stats.idfOfTerm(term);
+    v.set(term, w);
+    norm += w * w;
+  }
+  norm = Math.sqrt(norm);
+  if (norm > 0) for (const [term, w] of v) v.set(term, w / norm);
+  return v;
+}
+
+/** Keeps a HistoryIndex current with the store's history (and the term statistics its IDF comes from). */
+export class HistoryIndexCache {
+  private current: HistoryIndex | null = null;
+  private statsGeneration = -1;
+
+  constructor(private readonly store: Store) {}
+
+  /** `stats` is a thunk: with no history at all, the term statistics (a full pass over the corpus) are never built. */
+  get(stats: () => TermStats): HistoryIndex {
+    const gen = generations(this.store).history;
+    if (this.current && this.current.generation === gen && (this.current.size === 0 || this.statsGeneration === stats().generation)) {
+      return this.current;
+    }
+    if (historyCount(this.store) === 0) {
+      this.current = HistoryIndex.empty(gen);
+      return this.current;
+    }
+    const built = stats();
+    this.current = HistoryIndex.build(this.store, built);
+    this.statsGeneration = built.generation;
+    return this.current;
+  }
+}

@@ -1,0 +1,26 @@
+// History candidates: the chunks that the most similar past questions cited (document-level evidence maps to the
+// document's chunks). Scored by the summed similarity of the past queries that cited them.
+import type { Candidate, Query, Retriever } from '../types.js';
+import type { RankingResources } from './resources.js';
+
+export class HistoryRetriever implements Retriever {
+  readonly name = 'history';
+
+  constructor(private readonly resources: RankingResources) {}
+
+  retrieve(query: Query, k: number): Candidate[] {
+    const similar = this.resources.similar(query);
+    if (similar.length === 0) return [];
+    const stats = this.resources.termStats();
+    const score = new Map<number, number>();
+    for (const q of similar) {
+      const chunks = new Set<number>(q.chunkIds);
+      for (const d of q.docIds) for (const c of stats.chunksOfDoc(d)) chunks.add(c);
+      for (const c of chunks) if (stats.chunk(c)) score.set(c, (score.get(c) ?? 0) + q.similarity);
+    }
+    return [...score.entries()]
+      .sort((a, b) => b[1] - a[1] || a[0] - b[0])
+      .slice(0, k)
+      .map(([chunkId, s], i) => ({ chunkId, scores: { history: s }, ranks: { history: i + 1 } }));
+  }
+}

@@ -1,0 +1,36 @@
+// What ranking reads besides the candidates: corpus term statistics and the past-query index, each kept current
+// with the store, and the per-request list of similar past queries (computed once, shared by the history
+// retriever and the features).
+import type { Store } from '../store/store.js';
+import type { Query } from '../types.js';
+import { HistoryIndexCache, type HistoryIndex, type SimilarQuery } from './history-index.js';
+import { TermStatsCache, type TermStats } from './term-stats.js';
+
+export class RankingResources {
+  private readonly stats: TermStatsCache;
+  private readonly historyCache: HistoryIndexCache;
+  private readonly similarByQuery = new WeakMap<Query, SimilarQuery[]>();
+
+  constructor(store: Store) {
+    this.stats = new TermStatsCache(store);
+    this.historyCache = new HistoryIndexCache(store);
+  }
+
+  termStats(): TermStats {
+    return this.stats.get();
+  }
+
+  history(): HistoryIndex {
+    return this.historyCache.get(() => this.stats.get());
+  }
+
+  similar(query: Query): SimilarQuery[] {
+    let hit = this.similarByQuery.get(query);
+    if (!hit) {
+      const history = this.history();
+      hit = history.size === 0 ? [] : history.similar(query.text, this.termStats(), undefined, query.historyExclude);
+      this.similarByQuery.set(query, hit);
+    }
+    return hit;
+  }
+}

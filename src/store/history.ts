@@ -1,0 +1,116 @@
+// Typed queries over the history table (past query → chunk events) and the generation counters.
+import type { Store } from './store.js';
+
+export type HistorySource = 'trace' | 'explicit' | 'qrels';
+
+export interface HistoryEvent {
+  query: string;
+  queryKey: string;
+  chunkId: number | null;
+  docId: string;
+  shown: boolean;
+  cited: boolean;
+  weight?: number;
+  source: HistorySource;
+}
+
+export interface CitedQueryRow {
+  queryKey: string;
+  query: string;
+  chunkId: number | null;
+  docId: string;
+  weight: number;
+}
+
+export interface ChunkHistoryCounts {
+  chunkId: number;
+  shown: number;
+  cited: number;
+}
+
+/** Appends events in one transaction. */
+export function recordHistory(store: Store, events: readonly HistoryEvent[]): void {
+  const insert = store.db.prepare(
+    `INSERT INTO history (query, query_key, chunk_id, doc_id, shown, cited, weight, source, created_at)
+     VALUES (@query, @queryKey, @chunkId, @docId, @shown, @cited, @weight, @source, @createdAt)`,
+  );
+  const createdAt = new Date().toISOString();
+  store.db.transaction(() => {
+    for (const e of events) {
+      insert.run({
+        query: e.query,
+        queryKey: e.queryKey,
+        chunkId: e.chunkId,
+        docId: e.docId,
+        shown: e.shown ? 1 : 0,
+        cited: e.cited ? 1 : 0,
+        weight: e.weight ?? 1,
+        source: e.source,
+        createdAt,
+      });
+    }
+  })();
+}
+
+/** Removes events whose query key starts with a prefix (e.g. re-loading a data set's qrels). */
+export function deleteHistoryByKeyPrefix(store: Store, prefix: string): number {
+  return store.db.prepare(`DELETE FROM history WHERE substr(query_key, 1, ?) = ?`).run(prefix.length, prefix).changes;
+}
+
+/** Every cited event: what the past-query index is built from. */
+export function citedHistory(store: Store): CitedQueryRow[] {
+  return store.db
+    .prepare(
+      `SELECT query_key AS queryKey, query, chunk_id AS chunkId, doc_id AS docId, weight
+       FROM history WHERE cited = 1 ORDER BY id`,
+    )
+    .all() as CitedQueryRow[];
+}
+
+/** Shown and cited counts per chunk (the feedback prior), over every chunk with any history. */
+export function chunkHistoryCounts(store: Store): ChunkHistoryCounts[] {
+  return store.db
+    .prepare(
+      `SELECT chunk_id AS chunkId, sum(shown) AS shown, sum(cited) AS cited
+       FROM history WHERE chunk_id IS NOT NULL GROUP BY chunk_id`,
+    )
+    .all() as ChunkHistoryCounts[];
+}
+
+export function historyCount(store: Store): number {
+  return (store.db.prepare(`SELECT count(*) AS n FROM history`).get() as { n: number }).n;
+}
+
+export interface Generations {
+  chunks: number;
+  history: number;
+}
+
+/** Bumped by triggers on every document and history write, by any process. */
+export function generations(store: Store): Generations {
+  const rows = store.db.prepare(`SELECT key, value FROM store_state`).all() as Array<{ key: string; value: number }>;
+  const get = (k: string) => rows.find((r) => r.key === k)?.value ?? 0;
+  return { chunks: get('chunks_generation'), history: get('history_generation') };
+}
+
+/** All chunks with their text, for in-memory term statistics. */
+export function allChunkTexts(store: Store): Array<{ id: number; heading: string; text: string; docId: string; ordinal: number; tokenCount: number }> {
+  return store.db
+    .prepare(
+      `SELECT c.id, c.heading, c.text, coalesce(d.external_id, d.uri) AS docId, c.ordinal, c.token_count AS tokenCount
+       FROM chunks c JOIN documents d ON d.id = c.document_id ORDER BY c.id`,
+    )
+    .all() as Array<{ id: number; heading: string; text: string; docId: string; ordinal: number; tokenCount: number }>;
+}
+
+/** Chunk ids of a document by its caller-facing id (external id, or uri). */
+export function chunkIdsOfDoc(store: Store, docId: string): number[] {
+  return (
+    store.db
+      .prepare(
+        `SELECT c.id FROM chunks c JOIN documents d ON d.id = c.document_id
+         WHERE coalesce(d.external_id, d.uri) = ? ORDER BY c.ordinal`,
+      )
+      .all(docId) as Array<{ id: number }>
+  ).map((r) => r.id);
+}
