@@ -1,0 +1,180 @@
+// Attribution: which of the shown chunks did the answer use? Citation markers first (the model said so);
+// without markers, sentence-level text overlap (long shared word runs, containment of the sentence's content
+// words in the chunk) above a threshold chosen on a labelled set (test/fixtures/attribution-labelled.json).
+// Only the visible answer is read: thinking was stripped before it got here.
+import { splitSentences } from '../ingest/sentences.js';
+import { analyze, isStopword } from '../rank/term-stats.js';
+import { findMarkers } from './markers.js';
+
+export interface ShownChunk {
+  n: number;
+  chunkId: number;
+  text: string;
+}
+
+export type AttributionMethod = 'marker' | 'overlap' | 'none';
+
+export interface ChunkAttribution {
+  n: number;
+  chunkId: number;
+  used: boolean;
+  method: AttributionMethod;
+  /** The overlap score of the best-matching answer sentence (0 when none matched). */
+  score: number;
+  /** Character span in the chunk's text of the evidence (the longest shared word run), if any. */
+  evidence: { start: number; end: number } | null;
+}
+
+export interface AttributionOptions {
+  /** Overlap score at or above which a sentence counts as using a chunk. */
+  threshold: number;
+}
+
+/**
+ * Chosen on the labelled set by `calibrateThreshold` (best F1; the test recomputes it and checks this value
+ * still lies in the best-F1 plateau).
+ */
+export const DEFAULT_ATTRIBUTION_THRESHOLD = 0.35;
+
+/** Content words at which a sentence is specific enough for its containment to count in full. */
+const SPECIFIC_SENTENCE_WORDS = 6;
+
+interface Token {
+  term: string;
+  start: number;
+  end: number;
+}
+
+const WORD = /[\p{L}\p{M}\p{N}]+/gu;
+
+/**
+ * Attribution matches words by their first five letters (truncation stemming): answers paraphrase with other
+ * inflections ("memories"/"memory", "consolidated"/"consolidation") more than a suffix stripper catches.
+ */
+const TRUNCATE = 5;
+
+function tokens(text: string): Token[] {
+  const out: Token[] = [];
+  for (const m of text.matchAll(WORD)) {
+    const [term] = analyze(m[0]);
+    if (term !== undefined) out.push({ term: isStopword(term) ? term : term.slice(0, TRUNCATE), start: m.index, end: m.index + m[0].length });
+  }
+  return out;
+}
+
+/** Longest run of consecutive equal terms shared by a and b (dynamic programming over the two sequences). */
+function longestSharedRun(a: readonly Token[], b: readonly Token[]): { length: number; bEnd: number } {
+  let best = 0;
+  let bestEnd = -1;
+  let prev = new Uint16Array(b.length + 1);
+  let cur = new Uint16Array(b.length + 1);
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      cur[j] = a[i - 1]!.term === b[j - 1]!.term ? prev[j - 1]! + 1 : 0;
+      if (cur[j]! > best) {
+        best = cur[j]!;
+        bestEnd = j;
+      }
+    }
+    [prev, cur] = [cur, prev];
+    cur.fill(0);
+  }
+  return { length: best, bEnd: bestEnd };
+}
+
+/**
+ * How strongly one answer sentence draws on one chunk, in [0, 1]: the larger of (a) containment — the share of
+ * the sentence's content words found in the chunk — scaled by how specific the sentence is, and (b) the longest
+ * shared word run relative to the sentence (quotes score 1).
+ */
+export function overlapScore(
+  sentence: readonly Token[],
+  chunk: readonly Token[],
+  chunkTerms: ReadonlySet<string>,
+  weight: (term: string) => number,
+): { score: number; run: { length: number; bEnd: number } } {
+  const content = sentence.filter((t) => !isStopword(t.term));
+  if (content.length === 0) return { score: 0, run: { length: 0, bEnd: -1 } };
+  let found = 0;
+  let total = 0;
+  for (const t of content) {
+    const w = weight(t.term);
+    total += w;
+    if (chunkTerms.has(t.term)) found += w;
+  }
+  // A short sentence fully contained says little ("the risk is lower"); confidence grows with its content words.
+  const containment = (found / total) * Math.min(1, content.length / SPECIFIC_SENTENCE_WORDS);
+  const run = longestSharedRun(sentence, chunk);
+  const runScore = run.length >= 3 ? Math.min(1, run.length / Math.min(sentence.length, 8)) : 0;
+  return { score: Math.max(containment, runScore), run };
+}
+
+export function attribute(answer: string, shown: readonly ShownChunk[], opts: AttributionOptions = { threshold: DEFAULT_ATTRIBUTION_THRESHOLD }): ChunkAttribution[] {
+  const byN = new Map(shown.map((c) => [c.n, c]));
+  const cited = new Set(findMarkers(answer).map((m) => m.n).filter((n) => byN.has(n)));
+  const chunkTokens = new Map(shown.map((c) => [c.n, tokens(c.text)]));
+  const chunkTermSets = new Map(shown.map((c) => [c.n, new Set(chunkTokens.get(c.n)!.map((t) => t.term))]));
+  // Markers are not part of a sentence's words: "[2]" must not match a "2" in a chunk.
+  const prose = answer.replace(/(?:\[\^?|【)\s*\d[\d\s,;–\-and^]*(?:\]|】)/g, ' ');
+  const sentences = splitSentences(prose).map((s) => tokens(prose.slice(s.start, s.end)));
+  // Words shared by every shown chunk ("risk", "patients") say little about which one was used: weight each word
+  // by its rarity among the shown chunks; a word in none of them weighs most.
+  const df = new Map<string, number>();
+  for (const set of chunkTermSets.values()) for (const t of set) df.set(t, (df.get(t) ?? 0) + 1);
+  const weight = (term: string) => Math.log(1 + (shown.length + 1) / ((df.get(term) ?? 0) + 1));
+
+  return shown.map((c) => {
+    const ct = chunkTokens.get(c.n)!;
+    let best = 0;
+    let bestRun = { length: 0, bEnd: -1 };
+    for (const s of sentences) {
+      const { score, run } = overlapScore(s, ct, chunkTermSets.get(c.n)!, weight);
+      if (score > best) best = score;
+      if (run.length > bestRun.length) bestRun = run;
+    }
+    const evidence =
+      bestRun.length >= 3 ? { start: ct[bestRun.bEnd - bestRun.length]!.start, end: ct[bestRun.bEnd - 1]!.end } : null;
+    if (cited.size > 0) {
+      // The answer cites: trust its markers, and keep the overlap score and span as evidence.
+      return { n: c.n, chunkId: c.chunkId, used: cited.has(c.n), method: cited.has(c.n) ? 'marker' : 'none', score: best, evidence };
+    }
+    const used = best >= opts.threshold;
+    return { n: c.n, chunkId: c.chunkId, used, method: used ? 'overlap' : 'none', score: best, evidence };
+  });
+}
+
+export interface LabelledAttribution {
+  answer: string;
+  shown: ShownChunk[];
+  /** The numbers of the chunks the answer really used. */
+  used: number[];
+}
+
+/** Precision, recall and F1 of overlap-only attribution (markers stripped) at a threshold, over a labelled set. */
+export function overlapF1(cases: readonly LabelledAttribution[], threshold: number): { precision: number; recall: number; f1: number } {
+  let tp = 0;
+  let fp = 0;
+  let fn = 0;
+  for (const c of cases) {
+    const plain = c.answer.replace(/(?:\[\^?|【)\s*\d[\d\s,;–\-and^]*(?:\]|】)/g, '');
+    const truth = new Set(c.used);
+    for (const a of attribute(plain, c.shown, { threshold })) {
+      if (a.used && truth.has(a.n)) tp++;
+      else if (a.used) fp++;
+      else if (truth.has(a.n)) fn++;
+    }
+  }
+  const precision = tp + fp === 0 ? 1 : tp / (tp + fp);
+  const recall = tp + fn === 0 ? 1 : tp / (tp + fn);
+  return { precision, recall, f1: precision + recall === 0 ? 0 : (2 * precision * recall) / (precision + recall) };
+}
+
+/** The threshold with the best F1 on the labelled set (grid over [0.05, 0.95]; ties go to the lower threshold). */
+export function calibrateThreshold(cases: readonly LabelledAttribution[]): { threshold: number; f1: number } {
+  let best = { threshold: 0.5, f1: -1 };
+  for (let t = 0.05; t <= 0.951; t += 0.05) {
+    const { f1 } = overlapF1(cases, t);
+    if (f1 > best.f1 + 1e-9) best = { threshold: Math.round(t * 100) / 100, f1 };
+  }
+  return best;
+}
