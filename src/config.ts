@@ -35,6 +35,20 @@ export const ConfigSchema = z
     ask: z
       .object({
         budgetTokens: z.number().int().min(16).max(1_000_000).default(1500),
+        /** Reading order of the selected context: strongest first, or strongest at both ends ("lost in the middle"). */
+        order: z.enum(['strongest-first', 'edges']).default('strongest-first'),
+      })
+      .prefault({}),
+    feedback: z
+      .object({
+        /** Share of asks that show one lower-ranked candidate in the last slot, so the model learns about it. */
+        exploreRate: z.number().min(0).max(1).default(0.05),
+        /** Ranks considered for exploration (below what selection took, down to this). */
+        exploreDepth: z.number().int().min(2).max(1000).default(30),
+        /** Seed of the exploration draw (reproducible benchmarks); omitted → random per process. */
+        seed: z.number().int().optional(),
+        retentionDays: z.number().positive().default(180),
+        retentionCount: z.number().int().positive().default(200_000),
       })
       .prefault({}),
   })

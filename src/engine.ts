@@ -6,7 +6,11 @@ import { join } from 'node:path';
 import { databasePath, resolveConfig, type SieveConfig, type SieveConfigInput } from './config.js';
 import { SieveError } from './errors.js';
 import { citationsFromMarkers } from './feedback/markers.js';
-import { newTraceId, recordTrace } from './feedback/traces.js';
+import { attribute } from './feedback/attribution.js';
+import { newTraceId, pruneTraces, recordFeedback, recordTrace, type ExplicitFeedback } from './feedback/traces.js';
+import { maybeExplore } from './rank/explore.js';
+import { FEATURE_NAMES } from './rank/features.js';
+import { SeededRandom } from './util/random.js';
 import { ingestPaths, type IngestProgress, type IngestSummary } from './ingest/ingest.js';
 import { llmConfigFromEnv, type LlmConfig } from './llm/config.js';
 import { ExtractiveAnswerer } from './llm/extractive.js';
@@ -83,6 +87,7 @@ export class Engine {
 
   /** Term statistics and the past-query index, shared by the history retriever and the features. */
   readonly resources: RankingResources;
+  private readonly random: SeededRandom;
 
   constructor(config: SieveConfig, store: Store, answerer: Answerer, selector: Selector) {
     this.config = config;
@@ -90,6 +95,7 @@ export class Engine {
     this.answerer = answerer;
     this.selector = selector;
     this.resources = new RankingResources(store);
+    this.random = new SeededRandom(config.feedback.seed ?? (Date.now() ^ process.pid));
     this.pipeline = { retrievers: this.retrievers(), ranker: new FusionRanker() };
   }
 
@@ -194,7 +200,9 @@ export class Engine {
       throw new SieveError('STORE_EMPTY', `nothing is indexed in ${this.config.home} yet`);
     }
     const t0 = performance.now();
-    const context = this.selector.select(query, ranked, budgetTokens, { calibrated: pipeline.ranker.calibrated });
+    const selected = this.selector.select(query, ranked, budgetTokens, { calibrated: pipeline.ranker.calibrated });
+    const fb = this.config.feedback;
+    const context = maybeExplore(selected, ranked, { rate: fb.exploreRate, depth: fb.exploreDepth, budgetTokens }, this.random);
     const t1 = performance.now();
     const answer = await this.answerer.answer({
       question,
@@ -217,9 +225,31 @@ export class Engine {
       },
       timings: { retrieveMs, rankMs, selectMs: t1 - t0, answerMs: t2 - t1, totalMs: 0 },
     };
-    recordTrace(this.store, { result, reasoning: answer.reasoning, ranked, budgetTokens });
+    // Attribution reads only the visible answer; the trace and the history it implies commit together.
+    const attribution = attribute(
+      answer.text,
+      context.map((c) => ({ n: c.n, chunkId: c.chunkId, text: c.text })),
+    );
     result.timings.totalMs = performance.now() - started;
+    recordTrace(this.store, {
+      result,
+      reasoning: answer.reasoning,
+      ranked,
+      budgetTokens,
+      attribution,
+      featureNames: pipeline.ranker.calibrated ? FEATURE_NAMES : null,
+    });
     return result;
+  }
+
+  /** A person's feedback on an answer: explicit labels outrank what attribution inferred. */
+  feedback(traceId: string, feedback: ExplicitFeedback): { recorded: number } {
+    return recordFeedback(this.store, traceId, feedback);
+  }
+
+  /** Applies the trace retention policy (days and count). */
+  pruneTraces(): number {
+    return pruneTraces(this.store, { days: this.config.feedback.retentionDays, count: this.config.feedback.retentionCount });
   }
 
   stats(): StoreStats & { home: string; answerer: Answerer['kind']; ranker: string } {
@@ -240,7 +270,7 @@ export async function openEngine(opts: OpenEngineOptions = {}): Promise<Engine> 
   // The OpenAI SDK is loaded only when an LLM is configured: it is most of the CLI's start-up time otherwise.
   const chosen =
     answerer ?? (llmConfig ? new (await import('./llm/client.js')).OpenAiCompatibleAnswerer(llmConfig) : new ExtractiveAnswerer());
-  const engine = new Engine(config, store, chosen, selector ?? new BudgetSelector());
+  const engine = new Engine(config, store, chosen, selector ?? new BudgetSelector({ order: config.ask.order }));
   try {
     await engine.reloadModels();
   } catch (err) {

@@ -70,6 +70,8 @@ export interface ScoredCandidate extends Candidate {
   chunk: ChunkRecord;
   /** The ranker's final score; higher is better. Comparable within one query only unless `calibrated`. */
   score: number;
+  /** The feature row the learned ranker scored (absent for rankers that use no features). */
+  features?: Float32Array;
 }
 
 /** A chunk as the LLM reads it: numbered [n] in reading order. */
@@ -85,6 +87,8 @@ export interface ContextItem {
   text: string;
   score: number;
   tokenCount: number;
+  /** Shown as exploration (a lower-ranked candidate the model is learning about), not on merit. */
+  explored?: boolean;
 }
 
 export interface Citation {

@@ -3,7 +3,7 @@
 // when no relevance model is active.
 import { SieveError } from '../errors.js';
 import type { Candidate, ChunkRecord, Query, Ranker, ScoredCandidate } from '../types.js';
-import { extractFeatures, FEATURE_NAMES } from './features.js';
+import { extractFeatures, FEATURE_COUNT, FEATURE_NAMES } from './features.js';
 import type { RankingResources } from './resources.js';
 
 /** What the ranker needs of a relevance model runtime (OnnxRelevanceScorer implements it). */
@@ -41,7 +41,12 @@ export class RelevanceRanker implements Ranker {
     const features = extractFeatures(this.resources, query, live, chunks);
     const logits = await this.scorer.score(features, live.length);
     return live
-      .map((c, i) => ({ ...c, chunk: chunks.get(c.chunkId)!, score: this.scorer.probability(logits[i]!) }))
+      .map((c, i) => ({
+        ...c,
+        chunk: chunks.get(c.chunkId)!,
+        score: this.scorer.probability(logits[i]!),
+        features: features.subarray(i * FEATURE_COUNT, (i + 1) * FEATURE_COUNT),
+      }))
       .sort((a, b) => b.score - a.score || a.chunkId - b.chunkId);
   }
 }

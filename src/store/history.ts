@@ -57,22 +57,32 @@ export function deleteHistoryByKeyPrefix(store: Store, prefix: string): number {
   return store.db.prepare(`DELETE FROM history WHERE substr(query_key, 1, ?) = ?`).run(prefix.length, prefix).changes;
 }
 
-/** Every cited event: what the past-query index is built from. */
+/**
+ * Every cited event: what the past-query index is built from. An explicit label for the same ask and chunk
+ * replaces what attribution inferred (a person's "down" removes an inferred citation).
+ */
 export function citedHistory(store: Store): CitedQueryRow[] {
   return store.db
     .prepare(
-      `SELECT query_key AS queryKey, query, chunk_id AS chunkId, doc_id AS docId, weight
-       FROM history WHERE cited = 1 ORDER BY id`,
+      `SELECT h.query_key AS queryKey, h.query, h.chunk_id AS chunkId, h.doc_id AS docId, h.weight
+       FROM history h
+       WHERE h.cited = 1
+         AND NOT (h.source = 'trace' AND EXISTS (
+           SELECT 1 FROM history e WHERE e.source = 'explicit' AND e.query_key = h.query_key AND e.chunk_id = h.chunk_id))
+       ORDER BY h.id`,
     )
     .all() as CitedQueryRow[];
 }
 
-/** Shown and cited counts per chunk (the feedback prior), over every chunk with any history. */
+/** Shown and cited counts per chunk (the feedback prior), one vote per ask, explicit labels first. */
 export function chunkHistoryCounts(store: Store): ChunkHistoryCounts[] {
   return store.db
     .prepare(
-      `SELECT chunk_id AS chunkId, sum(shown) AS shown, sum(cited) AS cited
-       FROM history WHERE chunk_id IS NOT NULL GROUP BY chunk_id`,
+      `SELECT chunk_id AS chunkId, count(*) AS shown, sum(cited) AS cited FROM (
+         SELECT query_key, chunk_id,
+                coalesce(max(CASE WHEN source = 'explicit' THEN cited END), max(cited)) AS cited
+         FROM history WHERE chunk_id IS NOT NULL AND shown = 1 GROUP BY query_key, chunk_id)
+       GROUP BY chunk_id`,
     )
     .all() as ChunkHistoryCounts[];
 }
