@@ -24,6 +24,36 @@ program
   .option('--json', 'print JSON')
   .action(async (o: { data: string; split: string; home?: string; budget: number; json?: boolean }) => out(await benchAsk(o), o.json));
 
+program
+  .command('selfimprove')
+  .description('SIMULATED-reader learning curve: ask the feedback split, retrain, measure the eval split, per round')
+  .requiredOption('--data <dir>', 'BEIR folder')
+  .option('--feedback-split <name>', 'questions streamed through ask()', 'train')
+  .option('--eval-split <name>', 'questions measured after each round', 'test')
+  .option('--rounds <n>', 'rounds', (v) => Number(v), 5)
+  .option('--home <dir>', 'home (default: a fresh temp folder)')
+  .option('--budget <n>', 'budget tokens per ask', (v) => Number(v), 1000)
+  .option('--seed <n>', 'seed of the simulation and exploration', (v) => Number(v), 1)
+  .option('--explore <rate>', 'exploration rate', (v) => Number(v), 0.1)
+  .option('--svg <file>', 'write the learning curve as SVG here')
+  .option('--json', 'print JSON')
+  .action(async (o: { data: string; feedbackSplit: string; evalSplit: string; rounds: number; home?: string; budget: number; seed: number; explore: number; svg?: string; json?: boolean }) => {
+    const { benchSelfImprove } = await import('./selfimprove.js');
+    const result = await benchSelfImprove({
+      data: o.data,
+      feedbackSplit: o.feedbackSplit,
+      evalSplit: o.evalSplit,
+      rounds: o.rounds,
+      budget: o.budget,
+      seed: o.seed,
+      exploreRate: o.explore,
+      ...(o.home ? { home: o.home } : {}),
+      ...(o.svg ? { svg: o.svg } : {}),
+      log: (l) => process.stderr.write(`${l}\n`),
+    });
+    out(result, o.json);
+  });
+
 function out(result: object, json?: boolean): void {
   if (json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   else process.stderr.write(`${JSON.stringify(result, null, 2)}\n`);

@@ -39,6 +39,14 @@ export const ConfigSchema = z
         order: z.enum(['strongest-first', 'edges']).default('strongest-first'),
       })
       .prefault({}),
+    train: z
+      .object({
+        /** node-cron expression for scheduled retraining (local time), or "off". */
+        schedule: z.string().default('0 3 * * *'),
+        /** Attributed asks needed since the serving version before a retrain is attempted. */
+        minLists: z.number().int().min(1).default(50),
+      })
+      .prefault({}),
     feedback: z
       .object({
         /** Share of asks that show one lower-ranked candidate in the last slot, so the model learns about it. */

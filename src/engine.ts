@@ -23,12 +23,14 @@ import { Store, type StoreStats } from './store/store.js';
 import { HistoryRetriever } from './rank/history.js';
 import { RelevanceRanker } from './rank/relevance.js';
 import { RankingResources } from './rank/resources.js';
+import type { TrainOutcome } from './train/job.js';
 import { activeModel } from './train/registry.js';
 import type {
   Answerer,
   AskResult,
   Candidate,
   ChunkRecord,
+  ContextItem,
   DocumentHit,
   Query,
   Ranker,
@@ -189,6 +191,16 @@ export class Engine {
     return rankDocuments(ranked, k);
   }
 
+  /**
+   * The context an ask would give the LLM, without answering or leaving a trace (evaluation of context quality;
+   * it must not feed the loop). No exploration.
+   */
+  async context(question: string, opts: { budgetTokens?: number } = {}): Promise<ContextItem[]> {
+    const budgetTokens = opts.budgetTokens ?? this.config.ask.budgetTokens;
+    const { query, ranked, pipeline } = await this.rankQuery(question, this.config.retrieval.bm25K);
+    return this.selector.select(query, ranked, budgetTokens, { calibrated: pipeline.ranker.calibrated });
+  }
+
   async ask(question: string, opts: AskOptions = {}): Promise<AskResult> {
     const started = performance.now();
     const budgetTokens = opts.budgetTokens ?? this.config.ask.budgetTokens;
@@ -245,6 +257,12 @@ export class Engine {
   /** A person's feedback on an answer: explicit labels outrank what attribution inferred. */
   feedback(traceId: string, feedback: ExplicitFeedback): { recorded: number } {
     return recordFeedback(this.store, traceId, feedback);
+  }
+
+  /** Runs the training job now (single-flight; off the main thread); a promoted model is hot-swapped in. */
+  async train(opts: { onLog?: (line: string) => void; minLists?: number } = {}): Promise<TrainOutcome> {
+    const { runTrainingJob } = await import('./train/job.js');
+    return runTrainingJob(this, opts);
   }
 
   /** Applies the trace retention policy (days and count). */

@@ -196,7 +196,19 @@ export function buildProgram(): Command {
       });
     });
 
-  const train = program.command('train').description('train models (the relevance model; the embedder)');
+  const train = program.command('train').description('retrain from traces now (default), or train a model from a data set');
+  train
+    .command('now', { isDefault: true })
+    .description('run the training job now: traces → relevance model → gate → promote and hot-swap')
+    .option('--json', 'print the outcome as JSON')
+    .action(async (opts: { json?: boolean }, cmd: Command) => {
+      await withEngine(cmd, async (engine) => {
+        const outcome = await engine.train({ onLog: log, minLists: engine.config.train.minLists });
+        if (opts.json) printJson(outcome);
+        else log(`${outcome.status}: ${outcome.message} (${outcome.seconds.toFixed(1)} s)`);
+        if (outcome.status === 'busy') process.exitCode = 1;
+      });
+    });
   train
     .command('relevance')
     .description('train the relevance model from a BEIR split (its qrels become history), export, register, activate')

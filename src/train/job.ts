@@ -1,0 +1,205 @@
+// The training job: traces → dataset → new relevance model → evaluation gate against the serving one →
+// export → registry → hot-swap. Single-flight (a lock file), and the heavy part runs in a child process so
+// a serving process stays responsive and a kill -9 of the child leaves the registry and the serving model
+// intact (the version is registered in one transaction at the very end, inactive until the parent promotes it).
+import { spawn } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, unlinkSync, writeSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import type { Engine } from '../engine.js';
+import { SieveError } from '../errors.js';
+import { listNdcgAtK, relevanceForward } from './relevance/model.js';
+import { activateModel, activeModel, registerModel } from './registry.js';
+import { buildTraceLists, type TraceList } from './traces-dataset.js';
+
+export interface TrainJobOptions {
+  /** Minimum attributed traces (with at least one used chunk) since the parent version. */
+  minLists: number;
+  /** Share of the newest lists held out for the gate. */
+  holdout: number;
+  /** The candidate must beat the serving model's held-out nDCG@10 by this much. */
+  margin: number;
+  seed: number;
+}
+
+export const DEFAULT_TRAIN_JOB: TrainJobOptions = { minLists: 50, holdout: 0.2, margin: 0.005, seed: 1 };
+
+export const TrainOutcomeSchema = z.object({
+  status: z.enum(['promoted', 'rejected', 'insufficient-signal', 'busy']),
+  message: z.string(),
+  modelId: z.string().nullable(),
+  lists: z.number(),
+  metrics: z.record(z.string(), z.number()),
+  seconds: z.number(),
+});
+export type TrainOutcome = z.infer<typeof TrainOutcomeSchema>;
+
+/** Mean nDCG@10 of a scoring over held-out lists. */
+function meanNdcg(lists: readonly TraceList[], scores: (l: TraceList) => Float32Array): number {
+  let sum = 0;
+  let count = 0;
+  for (const l of lists) {
+    const v = listNdcgAtK(scores(l), l.labels, 10, l.n);
+    if (v === null) continue;
+    sum += v;
+    count++;
+  }
+  return count === 0 ? 0 : sum / count;
+}
+
+/**
+ * The job's body (runs in the child): builds lists from traces since the parent version, trains on the older
+ * share, gates on the newest, and on success exports and registers an inactive version.
+ */
+export async function trainFromTraces(engine: Engine, opts: TrainJobOptions = DEFAULT_TRAIN_JOB): Promise<TrainOutcome> {
+  const started = performance.now();
+  const serving = activeModel(engine.store, engine.config.home, 'relevance');
+  const since = typeof serving?.meta.tracesUntil === 'string' ? serving.meta.tracesUntil : undefined;
+  const lists = buildTraceLists(engine, since ? { since } : {});
+  const seconds = () => (performance.now() - started) / 1000;
+  if (lists.length < opts.minLists) {
+    return {
+      status: 'insufficient-signal',
+      message: `only ${lists.length} answered asks with a used chunk since ${since ?? 'the beginning'} (need ${opts.minLists}); nothing changed`,
+      modelId: null,
+      lists: lists.length,
+      metrics: {},
+      seconds: seconds(),
+    };
+  }
+  const cut = Math.floor(lists.length * (1 - opts.holdout));
+  const train = lists.slice(0, cut);
+  const heldOut = lists.slice(cut);
+  const { trainRelevanceModel } = await import('./relevance/train.js');
+  const { FEATURE_NAMES } = await import('../rank/features.js');
+  const trained = await trainRelevanceModel({ featureNames: [...FEATURE_NAMES], lists: train }, { seed: opts.seed });
+  const candidateNdcg = meanNdcg(heldOut, (l) => relevanceForward(trained, l.features, l.n));
+  const servingNdcg = meanNdcg(heldOut, (l) => l.servingScores);
+  const metrics = { ...trained.metrics, candidateNdcg10: candidateNdcg, servingNdcg10: servingNdcg, trainLists: train.length, heldOutLists: heldOut.length };
+  if (candidateNdcg < servingNdcg + opts.margin) {
+    return {
+      status: 'rejected',
+      message: `candidate nDCG@10 ${candidateNdcg.toFixed(4)} does not beat serving ${servingNdcg.toFixed(4)} + ${opts.margin} on ${heldOut.length} held-out asks; serving model kept`,
+      modelId: null,
+      lists: lists.length,
+      metrics,
+      seconds: seconds(),
+    };
+  }
+  const id = `relevance-${new Date().toISOString().replace(/[-:.TZ]/g, '').slice(0, 14)}-${process.pid.toString(36)}`;
+  const finalDir = join(engine.config.home, 'models', id);
+  const tmpDir = `${finalDir}.tmp`;
+  rmSync(tmpDir, { recursive: true, force: true });
+  mkdirSync(tmpDir, { recursive: true });
+  const { exportRelevanceModel } = await import('./relevance/export.js');
+  const exported = await exportRelevanceModel(trained, tmpDir, { version: id });
+  renameSync(tmpDir, finalDir);
+  registerModel(engine.store, engine.config.home, {
+    id,
+    kind: 'relevance',
+    parent: serving?.id ?? null,
+    dir: join('models', id),
+    files: exported.files,
+    meta: { ...exported.meta, tracesUntil: lists.at(-1)!.createdAt, source: 'traces' },
+    metrics,
+    activate: false,
+  });
+  return { status: 'promoted', message: `${id}: nDCG@10 ${candidateNdcg.toFixed(4)} vs serving ${servingNdcg.toFixed(4)}`, modelId: id, lists: lists.length, metrics, seconds: seconds() };
+}
+
+// ---- single flight ----
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Takes <home>/train.lock (O_EXCL); a lock left by a dead process is taken over. Returns a release function. */
+export function acquireTrainLock(home: string): (() => void) | null {
+  const path = join(home, 'train.lock');
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = openSync(path, 'wx');
+      writeSync(fd, JSON.stringify({ pid: process.pid, started: new Date().toISOString() }));
+      closeSync(fd);
+      return () => {
+        try {
+          unlinkSync(path);
+        } catch {
+          // already gone
+        }
+      };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      let holder = 0;
+      try {
+        holder = (JSON.parse(readFileSync(path, 'utf8')) as { pid: number }).pid;
+      } catch {
+        holder = 0; // unreadable: written by a process killed mid-write
+      }
+      if (holder > 0 && processAlive(holder)) return null;
+      rmSync(path, { force: true });
+    }
+  }
+  return null;
+}
+
+/** Leftovers of a job killed mid-export. */
+function cleanPartialExports(home: string): void {
+  const dir = join(home, 'models');
+  if (!existsSync(dir)) return;
+  for (const name of readdirSync(dir)) if (name.endsWith('.tmp')) rmSync(join(dir, name), { recursive: true, force: true });
+}
+
+function childEntry(): { execArgv: string[]; script: string } {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const ts = existsSync(join(here, 'job-child.ts')) && import.meta.url.endsWith('.ts');
+  return ts ? { execArgv: ['--import', 'tsx'], script: join(here, 'job-child.ts') } : { execArgv: [], script: join(here, 'job-child.js') };
+}
+
+/**
+ * Runs the job now: lock, child process, then — in this process — promotion: activate the new version and
+ * hot-swap it in (sessions are loaded and warmed before the swap; requests in flight finish on the old ones).
+ */
+export async function runTrainingJob(engine: Engine, opts: Partial<TrainJobOptions> & { onLog?: (line: string) => void } = {}): Promise<TrainOutcome> {
+  const release = acquireTrainLock(engine.config.home);
+  if (!release) {
+    return { status: 'busy', message: 'a training job is already running for this home', modelId: null, lists: 0, metrics: {}, seconds: 0 };
+  }
+  try {
+    cleanPartialExports(engine.config.home);
+    const { execArgv, script } = childEntry();
+    const args = [...execArgv, script, '--home', resolve(engine.config.home), '--options', JSON.stringify({ ...DEFAULT_TRAIN_JOB, ...opts, onLog: undefined })];
+    const outcome = await new Promise<TrainOutcome>((resolvePromise, reject) => {
+      const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      child.stderr.on('data', (d: Buffer) => opts.onLog?.(d.toString().trimEnd()));
+      child.on('error', reject);
+      child.on('exit', (code, signal) => {
+        if (code !== 0) {
+          reject(new SieveError('INTERNAL', `training child exited with ${signal ?? `code ${code}`}; the serving model is unchanged`));
+          return;
+        }
+        try {
+          resolvePromise(TrainOutcomeSchema.parse(JSON.parse(stdout.trim().split('\n').at(-1) ?? '')));
+        } catch (err) {
+          reject(new SieveError('INTERNAL', `training child printed no result: ${(err as Error).message}`));
+        }
+      });
+    });
+    if (outcome.status === 'promoted' && outcome.modelId) {
+      activateModel(engine.store, engine.config.home, outcome.modelId);
+      await engine.reloadModels();
+    }
+    engine.pruneTraces();
+    return outcome;
+  } finally {
+    release();
+  }
+}
