@@ -4,7 +4,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { databasePath, resolveConfig, type SieveConfig, type SieveConfigInput } from './config.js';
-import { SieveError } from './errors.js';
+import { isSieveError, SieveError } from './errors.js';
 import { citationsFromMarkers } from './feedback/markers.js';
 import { attribute } from './feedback/attribution.js';
 import { newTraceId, pruneTraces, recordFeedback, recordTrace, type ExplicitFeedback } from './feedback/traces.js';
@@ -90,6 +90,8 @@ export class Engine {
   /** Term statistics and the past-query index, shared by the history retriever and the features. */
   readonly resources: RankingResources;
   private readonly random: SeededRandom;
+  /** Warnings the engine cannot return to a caller (model loading at open); stderr unless replaced. */
+  log: (line: string) => void = (line) => process.stderr.write(`sieve: ${line}\n`);
 
   constructor(config: SieveConfig, store: Store, answerer: Answerer, selector: Selector) {
     this.config = config;
@@ -114,10 +116,18 @@ export class Engine {
     const active = activeModel(this.store, this.config.home, 'relevance');
     let ranker: Ranker = new FusionRanker();
     if (active) {
-      const { OnnxRelevanceScorer } = await import('./rank/relevance-scorer.js');
-      const scorer = await OnnxRelevanceScorer.load(active.dir, { cacheDir: join(this.config.home, 'cache', 'coreml') });
-      ranker = new RelevanceRanker(scorer, this.resources);
-      await scorer.score(new Float32Array(scorer.featureNames.length), 1);
+      try {
+        const { OnnxRelevanceScorer } = await import('./rank/relevance-scorer.js');
+        const scorer = await OnnxRelevanceScorer.load(active.dir, { cacheDir: join(this.config.home, 'cache', 'coreml') });
+        ranker = new RelevanceRanker(scorer, this.resources);
+        await scorer.score(new Float32Array(scorer.featureNames.length), 1);
+      } catch (err) {
+        // A model this sieve cannot serve (older feature set, missing files) must not take search down with it:
+        // rank by fused scores, say why, and keep the version registered for `sieve models activate`.
+        if (!isSieveError(err)) throw err;
+        this.log(`relevance model ${active.id} not served (${err.message}); ranking by fused retriever scores`);
+        ranker = new FusionRanker();
+      }
     }
     this.swapPipeline({ retrievers: this.retrievers(), ranker });
     return { ranker: ranker.version };

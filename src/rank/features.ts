@@ -30,6 +30,7 @@ export const FEATURE_NAMES = [
   'hist_sim_chunk', // best similarity of a similar past query citing this chunk
   'hist_sim_doc', // best similarity of a similar past query citing this document
   'hist_sim_doc_sum', // summed similarities citing this document, squashed
+  'hist_field_bm25', // BM25 of the question against the document's past-questions field, / query IDF mass
   'query_terms_log',
 ] as const;
 
@@ -68,6 +69,8 @@ export function extractFeatures(
     if (doc !== undefined) docBest.set(doc, Math.max(docBest.get(doc) ?? 0, bm25Norm(c)));
   }
   const queryTermsLog = Math.log1p(distinctTerms) / Math.log1p(64);
+  const fieldTerms = stats.queryTermsWithIdf(query.text);
+  const fieldScore = new Map<string, number>();
 
   candidates.forEach((c, i) => {
     const row = i * FEATURE_COUNT;
@@ -117,6 +120,9 @@ export function extractFeatures(
       set('doc_citations_log', Math.log1p(history.docCitations(chunk.docId, query.historyExclude)) / Math.log1p(100));
       set('hist_sim_doc', evidence.docSimilarity.get(chunk.docId) ?? 0);
       set('hist_sim_doc_sum', Math.tanh(evidence.docSimilaritySum.get(chunk.docId) ?? 0));
+      let field = fieldScore.get(chunk.docId);
+      if (field === undefined) fieldScore.set(chunk.docId, (field = Math.min(history.docFieldBm25(chunk.docId, fieldTerms, query.historyExclude), 4)));
+      set('hist_field_bm25', field);
     }
     set('prior', history.chunkPrior(c.chunkId));
     set('hist_sim_chunk', evidence.chunkSimilarity.get(c.chunkId) ?? 0);

@@ -40,6 +40,15 @@ export class HistoryIndex {
   /** Distinct past queries citing each document (a popularity prior that needs no similarity). */
   private readonly docCitingKeys = new Map<string, Set<string>>();
   private readonly chunkCounts = new Map<number, { shown: number; cited: number }>();
+  /** Raw term counts of each past question (for the documents' past-question field and leave-one-out). */
+  private readonly queryTerms = new Map<string, Map<string, number>>();
+  /**
+   * Each cited document's "past questions" field: the terms of every question that cited it, like anchor text
+   * or a query log. A new question phrased like the earlier ones matches it even where the document's own words
+   * differ (doc2query, Nogueira et al. 2019, without the generator).
+   */
+  private readonly docField = new Map<string, { tf: Map<string, number>; length: number }>();
+  private avgFieldLength = 1;
 
   private constructor(generation: number) {
     this.generation = generation;
@@ -66,7 +75,19 @@ export class HistoryIndex {
       if (!citing) index.docCitingKeys.set(row.docId, (citing = new Set()));
       citing.add(row.queryKey);
     }
+    let fieldTotal = 0;
     for (const [key, q] of byKey) {
+      const tf = new Map<string, number>();
+      for (const t of analyze(q.query)) if (!isStopword(t)) tf.set(t, (tf.get(t) ?? 0) + 1);
+      index.queryTerms.set(key, tf);
+      const length = [...tf.values()].reduce((a, b) => a + b, 0);
+      for (const d of q.docIds) {
+        let field = index.docField.get(d);
+        if (!field) index.docField.set(d, (field = { tf: new Map(), length: 0 }));
+        for (const [t, c] of tf) field.tf.set(t, (field.tf.get(t) ?? 0) + c);
+        field.length += length;
+        fieldTotal += length;
+      }
       const vector = tfidfVector(q.query, stats);
       if (vector.size === 0) continue;
       const i = index.queries.length;
@@ -78,7 +99,30 @@ export class HistoryIndex {
       }
     }
     for (const c of chunkHistoryCounts(store)) index.chunkCounts.set(c.chunkId, { shown: c.shown, cited: c.cited });
+    index.avgFieldLength = Math.max(1, fieldTotal / Math.max(1, index.docField.size));
     return index;
+  }
+
+  /**
+   * BM25 of the question against a document's past-questions field, divided by the question's IDF mass (so it is
+   * comparable across questions). `exclude`'s own terms are taken out first (leave-one-out).
+   */
+  docFieldBm25(docId: string, terms: ReadonlyArray<{ term: string; idf: number }>, exclude?: string): number {
+    const field = this.docField.get(docId);
+    if (!field || terms.length === 0) return 0;
+    const own = exclude !== undefined && this.docCitingKeys.get(docId)?.has(exclude) ? this.queryTerms.get(exclude) : undefined;
+    let length = field.length;
+    if (own) for (const c of own.values()) length -= c;
+    if (length <= 0) return 0;
+    const norm = 1.2 * (1 - 0.75 + (0.75 * length) / this.avgFieldLength);
+    let score = 0;
+    let mass = 0;
+    for (const { term, idf } of terms) {
+      mass += idf;
+      const tf = (field.tf.get(term) ?? 0) - (own?.get(term) ?? 0);
+      if (tf > 0) score += (idf * tf * 2.2) / (tf + norm);
+    }
+    return mass > 0 ? score / mass : 0;
   }
 
   get size(): number {

@@ -216,6 +216,18 @@ export class TermStats {
     return id === undefined ? Math.log(1 + (this.chunks.size + 0.5) / 0.5) : this.idf(id);
   }
 
+  /** Distinct non-stopword stems of a text with their IDF (unknown terms weigh as the rarest). */
+  queryTermsWithIdf(text: string): Array<{ term: string; idf: number }> {
+    const seen = new Set<string>();
+    const out: Array<{ term: string; idf: number }> = [];
+    for (const t of analyze(text)) {
+      if (isStopword(t) || seen.has(t)) continue;
+      seen.add(t);
+      out.push({ term: t, idf: this.idfOfTerm(t) });
+    }
+    return out;
+  }
+
   /** Chunk ids of a document, in ordinal order (for evidence recorded at document level). */
   chunksOfDoc(docId: string): readonly number[] {
     return this.docChunks.get(docId) ?? [];
