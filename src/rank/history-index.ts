@@ -1,7 +1,7 @@
 // The past-query index: which earlier questions resemble this one, and what they cited.
 // A similar question asked before is the strongest evidence there is; lexical and dense retrieval miss many of
 // the chunks it found useful. Built from the store's history and rebuilt when its generation moves.
-import { chunkHistoryCounts, citedHistory, generations, historyCount } from '../store/history.js';
+import { chunkHistoryCounts, citedHistory, countHistorySince, generations, historyCount, historySince, maxHistoryId } from '../store/history.js';
 import type { Store } from '../store/store.js';
 import { analyze, isStopword, type TermStats } from './term-stats.js';
 
@@ -34,7 +34,6 @@ export interface HistoryEvidence {
 export const SIMILAR_QUERIES = 50;
 
 export class HistoryIndex {
-  readonly generation: number;
   private readonly queries: PastQuery[] = [];
   private readonly postings = new Map<string, number[]>();
   /** Distinct past queries citing each document (a popularity prior that needs no similarity). */
@@ -50,57 +49,88 @@ export class HistoryIndex {
   private readonly docField = new Map<string, { tf: Map<string, number>; length: number }>();
   private avgFieldLength = 1;
 
-  private constructor(generation: number) {
-    this.generation = generation;
-  }
+  private readonly keyIndex = new Map<string, number>();
+  private fieldTotal = 0;
+  /** The highest history row id folded in (later rows are applied incrementally). */
+  private lastId = 0;
+
+  private constructor(public generation: number) {}
 
   /** An index with no past queries (a home without history): no term statistics needed. */
   static empty(generation: number): HistoryIndex {
     return new HistoryIndex(generation);
   }
 
+  /** Rows written after the last one folded in. */
+  pendingRows(store: Store): number {
+    return countHistorySince(store, this.lastId);
+  }
+
   static build(store: Store, stats: TermStats): HistoryIndex {
     const index = new HistoryIndex(generations(store).history);
-    const byKey = new Map<string, { query: string; chunkIds: Set<number>; docIds: Set<string>; weight: number }>();
-    for (const row of citedHistory(store)) {
-      let q = byKey.get(row.queryKey);
-      if (!q) {
-        q = { query: row.query, chunkIds: new Set(), docIds: new Set(), weight: 0 };
-        byKey.set(row.queryKey, q);
+    index.lastId = maxHistoryId(store);
+    for (const row of citedHistory(store)) index.addCitation(row.queryKey, row.query, row.chunkId, row.docId, row.weight, stats);
+    for (const c of chunkHistoryCounts(store)) index.chunkCounts.set(c.chunkId, { shown: c.shown, cited: c.cited });
+    return index;
+  }
+
+  /**
+   * Folds in history rows written since the last build or extend (every ask appends some, so rebuilding per
+   * ask would be quadratic). Returns false when a row needs a full rebuild (explicit feedback overrides earlier
+   * rows; deletions lower the count).
+   */
+  extend(store: Store, stats: TermStats): boolean {
+    const rows = historySince(store, this.lastId);
+    if (rows.some((r) => r.source === 'explicit')) return false;
+    for (const r of rows) {
+      if (r.chunkId !== null && r.shown) {
+        const c = this.chunkCounts.get(r.chunkId) ?? { shown: 0, cited: 0 };
+        c.shown++;
+        if (r.cited) c.cited++;
+        this.chunkCounts.set(r.chunkId, c);
       }
-      if (row.chunkId !== null) q.chunkIds.add(row.chunkId);
-      q.docIds.add(row.docId);
-      q.weight = Math.max(q.weight, row.weight);
-      let citing = index.docCitingKeys.get(row.docId);
-      if (!citing) index.docCitingKeys.set(row.docId, (citing = new Set()));
-      citing.add(row.queryKey);
+      if (r.cited) this.addCitation(r.queryKey, r.query, r.chunkId, r.docId, r.weight, stats);
+      this.lastId = Math.max(this.lastId, r.id);
     }
-    let fieldTotal = 0;
-    for (const [key, q] of byKey) {
+    this.generation = generations(store).history;
+    return true;
+  }
+
+  private addCitation(key: string, query: string, chunkId: number | null, docId: string, weight: number, stats: TermStats): void {
+    let i = this.keyIndex.get(key);
+    if (i === undefined) {
       const tf = new Map<string, number>();
-      for (const t of analyze(q.query)) if (!isStopword(t)) tf.set(t, (tf.get(t) ?? 0) + 1);
-      index.queryTerms.set(key, tf);
-      const length = [...tf.values()].reduce((a, b) => a + b, 0);
-      for (const d of q.docIds) {
-        let field = index.docField.get(d);
-        if (!field) index.docField.set(d, (field = { tf: new Map(), length: 0 }));
-        for (const [t, c] of tf) field.tf.set(t, (field.tf.get(t) ?? 0) + c);
-        field.length += length;
-        fieldTotal += length;
-      }
-      const vector = tfidfVector(q.query, stats);
-      if (vector.size === 0) continue;
-      const i = index.queries.length;
-      index.queries.push({ key, vector, chunkIds: q.chunkIds, docIds: q.docIds, weight: q.weight });
+      for (const t of analyze(query)) if (!isStopword(t)) tf.set(t, (tf.get(t) ?? 0) + 1);
+      this.queryTerms.set(key, tf);
+      const vector = tfidfVector(query, stats);
+      i = this.queries.length;
+      this.keyIndex.set(key, i);
+      this.queries.push({ key, vector, chunkIds: new Set(), docIds: new Set(), weight });
       for (const term of vector.keys()) {
-        let list = index.postings.get(term);
-        if (!list) index.postings.set(term, (list = []));
+        let list = this.postings.get(term);
+        if (!list) this.postings.set(term, (list = []));
         list.push(i);
       }
     }
-    for (const c of chunkHistoryCounts(store)) index.chunkCounts.set(c.chunkId, { shown: c.shown, cited: c.cited });
-    index.avgFieldLength = Math.max(1, fieldTotal / Math.max(1, index.docField.size));
-    return index;
+    const q = this.queries[i]!;
+    q.weight = Math.max(q.weight, weight);
+    if (chunkId !== null) q.chunkIds.add(chunkId);
+    if (!q.docIds.has(docId)) {
+      q.docIds.add(docId);
+      let citing = this.docCitingKeys.get(docId);
+      if (!citing) this.docCitingKeys.set(docId, (citing = new Set()));
+      citing.add(key);
+      // The document's past-questions field gains this question's terms once.
+      const tf = this.queryTerms.get(key)!;
+      let field = this.docField.get(docId);
+      if (!field) this.docField.set(docId, (field = { tf: new Map(), length: 0 }));
+      for (const [t, c] of tf) {
+        field.tf.set(t, (field.tf.get(t) ?? 0) + c);
+        field.length += c;
+        this.fieldTotal += c;
+      }
+      this.avgFieldLength = Math.max(1, this.fieldTotal / Math.max(1, this.docField.size));
+    }
   }
 
   /**
@@ -196,6 +226,7 @@ export function tfidfVector(text: string, stats: TermStats): Map<string, number>
 export class HistoryIndexCache {
   private current: HistoryIndex | null = null;
   private statsGeneration = -1;
+  private knownCount = 0;
 
   constructor(private readonly store: Store) {}
 
@@ -205,7 +236,15 @@ export class HistoryIndexCache {
     if (this.current && this.current.generation === gen && (this.current.size === 0 || this.statsGeneration === stats().generation)) {
       return this.current;
     }
-    if (historyCount(this.store) === 0) {
+    // New rows appended by asks since the last look: fold them in rather than rebuild.
+    if (this.current && this.current.size > 0 && this.statsGeneration === stats().generation && historyCount(this.store) === this.knownCount + this.current.pendingRows(this.store)) {
+      if (this.current.extend(this.store, stats())) {
+        this.knownCount = historyCount(this.store);
+        return this.current;
+      }
+    }
+    this.knownCount = historyCount(this.store);
+    if (this.knownCount === 0) {
       this.current = HistoryIndex.empty(gen);
       return this.current;
     }

@@ -87,6 +87,36 @@ export function chunkHistoryCounts(store: Store): ChunkHistoryCounts[] {
     .all() as ChunkHistoryCounts[];
 }
 
+export interface HistoryRow {
+  id: number;
+  queryKey: string;
+  query: string;
+  chunkId: number | null;
+  docId: string;
+  shown: number;
+  cited: number;
+  weight: number;
+  source: HistorySource;
+}
+
+/** Raw rows after an id, in order (incremental index updates). */
+export function historySince(store: Store, afterId: number): HistoryRow[] {
+  return store.db
+    .prepare(
+      `SELECT id, query_key AS queryKey, query, chunk_id AS chunkId, doc_id AS docId, shown, cited, weight, source
+       FROM history WHERE id > ? ORDER BY id`,
+    )
+    .all(afterId) as HistoryRow[];
+}
+
+export function countHistorySince(store: Store, afterId: number): number {
+  return (store.db.prepare(`SELECT count(*) AS n FROM history WHERE id > ?`).get(afterId) as { n: number }).n;
+}
+
+export function maxHistoryId(store: Store): number {
+  return (store.db.prepare(`SELECT coalesce(max(id), 0) AS m FROM history`).get() as { m: number }).m;
+}
+
 export function historyCount(store: Store): number {
   return (store.db.prepare(`SELECT count(*) AS n FROM history`).get() as { n: number }).n;
 }

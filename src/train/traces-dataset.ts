@@ -1,11 +1,12 @@
-// Training data from traces: each ask whose answer used something becomes one labelled list of the items it
-// showed. Used → positive; shown but unused → negative, weighted by how likely its position was read
-// (an unread chunk says nothing about relevance); explicit feedback replaces inferred labels.
-// Unshown candidates stay unlabelled — exploration is how lower-ranked chunks get shown and labelled.
+// Training data from traces: each ask whose answer used something becomes one labelled list of the candidates
+// its ranker saw. Used → positive; shown but unused → negative, weighted by how likely its position was read
+// (an unread chunk says little about relevance); unshown → weak negative; explicit feedback replaces inferred
+// labels. Exploration is how lower-ranked chunks get shown and properly labelled.
 import type { Engine } from '../engine.js';
 import { isSieveError } from '../errors.js';
 import { traceHistoryKey } from '../feedback/traces.js';
 import { extractFeatures, FEATURE_COUNT, FEATURE_NAMES } from '../rank/features.js';
+import { parseQuery } from '../rank/query.js';
 import type { RelevanceList } from './relevance/model.js';
 
 /** P(read | shown at position k): a position-based examination model, 1 at the top decaying as 1/√k. */
@@ -34,7 +35,12 @@ export interface TraceList extends RelevanceList {
 export interface TraceDatasetOptions {
   /** Only traces created after this ISO time (the parent version's training window end). */
   since?: string;
+  /** Weight of candidates that were not shown (weak negatives). */
+  unshownWeight?: number;
 }
+
+/** Unshown candidates count this much as negatives: enough to anchor the bottom of the list, not to dominate. */
+export const UNSHOWN_WEIGHT = 0.1;
 
 /**
  * Lists over each trace's shown chunks. Features come from the trace when the serving ranker stored them with
@@ -75,22 +81,31 @@ export function buildTraceLists(engine: Engine, opts: TraceDatasetOptions = {}):
     }
     if (![...labelsByChunk.values()].some((l) => l.label > 0)) continue;
 
+    // The list is every candidate the ranker saw, not only the shown ones: trained on shown items alone, a model
+    // learns contrasts that only hold near the top (among shown chunks, a lower BM25 can mean "cited") and then
+    // promotes junk from deep in the list. Unshown candidates are weak negatives (mostly irrelevant, sometimes
+    // a relevant chunk nobody saw — hence the small weight).
+    const ids = candidates.map((c) => c.chunkId);
+    for (const id of labelsByChunk.keys()) if (!ids.includes(id)) ids.push(id);
     const index = new Map(candidates.map((c, i) => [c.chunkId, i]));
-    const shownIds = [...labelsByChunk.keys()];
     let features: Float32Array | null = null;
-    if (row.features && row.feature_names && JSON.parse(row.feature_names).join(',') === currentNames && shownIds.every((id) => index.has(id))) {
+    if (row.features && row.feature_names && JSON.parse(row.feature_names).join(',') === currentNames && ids.every((id) => index.has(id))) {
       const all = new Float32Array(row.features.buffer.slice(row.features.byteOffset, row.features.byteOffset + row.features.byteLength));
-      features = new Float32Array(shownIds.length * FEATURE_COUNT);
-      shownIds.forEach((id, i) => features!.set(all.subarray(index.get(id)! * FEATURE_COUNT, (index.get(id)! + 1) * FEATURE_COUNT), i * FEATURE_COUNT));
+      features = all.subarray(0, ids.length * FEATURE_COUNT);
     } else {
       try {
-        const set = engine.candidatesFor(row.question, engine.config.retrieval.bm25K, { historyExclude: traceHistoryKey(row.id) });
-        // Shown chunks the retrievers no longer return keep their stored retriever evidence.
-        const byId = new Map(set.candidates.map((c) => [c.chunkId, c]));
-        const listCandidates = shownIds.map((id) => byId.get(id) ?? { chunkId: id, scores: candidates[index.get(id) ?? -1]?.scores ?? {}, ranks: candidates[index.get(id) ?? -1]?.ranks ?? {} });
-        const chunks = engine.store.getChunks(shownIds);
-        if (shownIds.some((id) => !chunks.has(id))) continue; // a shown chunk was deleted since
-        features = extractFeatures(engine.resources, set.query, listCandidates, chunks);
+        // Recompute with the stored retriever evidence for exactly these candidates, and this ask's own
+        // history left out: what the ranker would have seen at ask time.
+        const query = parseQuery(row.question);
+        query.historyExclude = traceHistoryKey(row.id);
+        const chunks = engine.store.getChunks(ids);
+        const live = ids.filter((id) => chunks.has(id));
+        if (live.length !== ids.length) continue; // a candidate was deleted since: skip rather than guess
+        const listCandidates = ids.map((id) => {
+          const c = candidates[index.get(id) ?? -1];
+          return { chunkId: id, scores: c?.scores ?? {}, ranks: c?.ranks ?? {} };
+        });
+        features = extractFeatures(engine.resources, query, listCandidates, chunks);
       } catch (err) {
         if (isSieveError(err) && err.code === 'QUESTION_EMPTY') continue;
         throw err;
@@ -100,11 +115,11 @@ export function buildTraceLists(engine: Engine, opts: TraceDatasetOptions = {}):
       queryId: row.id,
       traceId: row.id,
       createdAt: row.created_at,
-      n: shownIds.length,
+      n: ids.length,
       features,
-      labels: Float32Array.from(shownIds, (id) => labelsByChunk.get(id)!.label),
-      weights: Float32Array.from(shownIds, (id) => labelsByChunk.get(id)!.weight),
-      servingScores: Float32Array.from(shownIds, (id) => candidates[index.get(id) ?? -1]?.score ?? 0),
+      labels: Float32Array.from(ids, (id) => labelsByChunk.get(id)?.label ?? 0),
+      weights: Float32Array.from(ids, (id) => labelsByChunk.get(id)?.weight ?? opts.unshownWeight ?? UNSHOWN_WEIGHT),
+      servingScores: Float32Array.from(ids, (id) => candidates[index.get(id) ?? -1]?.score ?? -Infinity),
     });
   }
   return lists;

@@ -1,0 +1,330 @@
+// Training pairs for the embedder and the batches built from them.
+//
+// Sources: (a) inverse cloze on the store's chunks — a sentence against the rest of its chunk (with the chunk's
+// heading), and a document's title against its first chunk's body; (b) supervised (query, relevant document)
+// pairs from a BEIR split. Everything is tokenized once into indices of a WordVocab (distinct words of the
+// training texts with their hashed bags), so an inverse-cloze pair is cut from a chunk's sentences without
+// re-tokenizing, and a batch only has to gather its distinct words.
+//
+// Held out: 5% of documents (their inverse-cloze pairs, with one fixed sentence each) and 5% of the supervised
+// queries never enter a training batch; evaluation ranks the held-out queries against the held-out passages.
+import { createReadStream } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { z } from 'zod';
+import { SieveError } from '../../errors.js';
+import { splitSentences } from '../../ingest/sentences.js';
+import { meanBagInto, splitWords, wordBag, type TokenizerConfig } from '../../embed/tokenizer.js';
+import type { Store } from '../../store/store.js';
+import { SeededRandom } from '../../util/random.js';
+import { readBeirDataset } from '../beir.js';
+
+/** Distinct words seen in training texts, each with its bag of table rows. Index = position in `words`. */
+export class WordVocab {
+  readonly words: string[] = [];
+  readonly bags: Int32Array[] = [];
+  private readonly index = new Map<string, number>();
+  constructor(readonly cfg: TokenizerConfig) {}
+
+  idOf(word: string): number {
+    let id = this.index.get(word);
+    if (id === undefined) {
+      id = this.words.length;
+      this.index.set(word, id);
+      this.words.push(word);
+      this.bags.push(wordBag(word, this.cfg));
+    }
+    return id;
+  }
+
+  /** A text's word ids (at most `limit`). */
+  encode(text: string, limit = Infinity): Int32Array {
+    return Int32Array.from(splitWords(text, limit), (w) => this.idOf(w));
+  }
+
+  get size(): number {
+    return this.words.length;
+  }
+}
+
+/** One (query, passage) training example as word-id sequences. `group` keeps duplicates out of one batch. */
+export interface WordPair {
+  query: Int32Array;
+  passage: Int32Array;
+  source: 'ict' | 'title' | 'supervised';
+  group: string;
+}
+
+/** A chunk cut into sentences of word ids, for inverse cloze. */
+export interface ClozeChunk {
+  chunkId: number;
+  documentId: number;
+  heading: Int32Array;
+  sentences: Int32Array[];
+}
+
+export interface TitleBody {
+  documentId: number;
+  title: Int32Array;
+  body: Int32Array;
+}
+
+export interface StoreCorpus {
+  chunks: ClozeChunk[];
+  titles: TitleBody[];
+}
+
+const chunkRowSchema = z.object({
+  id: z.number().int(),
+  document_id: z.number().int(),
+  ordinal: z.number().int(),
+  heading: z.string(),
+  text: z.string(),
+  title: z.string(),
+});
+
+/** Sentences shorter than this many words make poor cloze queries ("Results.", figure labels). */
+const MIN_CLOZE_SENTENCE_WORDS = 4;
+
+/**
+ * Reads up to `maxChunks` chunks (a seeded sample when the store holds more) and cuts them into sentences of
+ * word ids. Chunks with two or more usable sentences serve inverse cloze; a document's first chunk, with a
+ * title, also gives a title→body pair.
+ */
+export function readStoreCorpus(store: Store, vocab: WordVocab, opts: { maxChunks: number; maxPassageWords: number; seed: number }): StoreCorpus {
+  const total = (store.db.prepare('SELECT count(*) AS n FROM chunks').get() as { n: number }).n;
+  const keepProbability = total > opts.maxChunks ? opts.maxChunks / total : 1;
+  const rng = new SeededRandom(opts.seed ^ 0x5eed);
+  const rows = store.db.prepare(
+    `SELECT c.id, c.document_id, c.ordinal, c.heading, c.text, d.title FROM chunks c JOIN documents d ON d.id = c.document_id ORDER BY c.id`,
+  );
+  const chunks: ClozeChunk[] = [];
+  const titles: TitleBody[] = [];
+  for (const raw of rows.iterate()) {
+    if (keepProbability < 1 && rng.nextFloat() >= keepProbability) continue;
+    const row = chunkRowSchema.parse(raw);
+    const sentences = splitSentences(row.text)
+      .map((s) => vocab.encode(row.text.slice(s.start, s.end), opts.maxPassageWords))
+      .filter((s) => s.length > 0);
+    const heading = vocab.encode(row.heading, 32);
+    if (sentences.filter((s) => s.length >= MIN_CLOZE_SENTENCE_WORDS).length >= 2) {
+      chunks.push({ chunkId: row.id, documentId: row.document_id, heading, sentences });
+    }
+    if (row.ordinal === 0 && row.title.trim().length > 0) {
+      const title = vocab.encode(row.title, 64);
+      const body = concatWords(sentences, opts.maxPassageWords);
+      if (title.length >= 2 && body.length >= MIN_CLOZE_SENTENCE_WORDS) titles.push({ documentId: row.document_id, title, body });
+    }
+  }
+  return { chunks, titles };
+}
+
+export function concatWords(parts: readonly Int32Array[], limit: number): Int32Array {
+  const total = Math.min(limit, parts.reduce((a, p) => a + p.length, 0));
+  const out = new Int32Array(total);
+  let at = 0;
+  for (const p of parts) {
+    if (at >= total) break;
+    const take = Math.min(p.length, total - at);
+    out.set(p.subarray(0, take), at);
+    at += take;
+  }
+  return out;
+}
+
+/**
+ * An inverse-cloze pair from a chunk: a random usable sentence as the query; as the passage the heading and the
+ * other sentences — the query sentence stays in with probability `keepProbability` (so the model also learns
+ * that a passage containing the words is a match, as in Lee et al. 2019).
+ */
+export function clozePair(chunk: ClozeChunk, rng: SeededRandom, opts: { maxQueryWords: number; maxPassageWords: number; keepProbability: number }): WordPair {
+  const usable = chunk.sentences.map((s, i) => (s.length >= MIN_CLOZE_SENTENCE_WORDS ? i : -1)).filter((i) => i >= 0);
+  const pick = usable[rng.nextInt(usable.length)]!;
+  const keep = rng.nextFloat() < opts.keepProbability;
+  const rest = chunk.sentences.filter((_, i) => keep || i !== pick);
+  return {
+    query: chunk.sentences[pick]!.subarray(0, opts.maxQueryWords),
+    passage: concatWords([chunk.heading, ...rest], opts.maxPassageWords),
+    source: 'ict',
+    group: `d${chunk.documentId}`,
+  };
+}
+
+const corpusLineSchema = z.object({
+  _id: z.union([z.string().min(1), z.number()]).transform(String),
+  title: z.string().nullish(),
+  text: z.string(),
+});
+
+/** Supervised pairs (query, title + text of each document judged relevant > 0) of a BEIR split. */
+export async function readSupervisedPairs(
+  dir: string,
+  split: string,
+  vocab: WordVocab,
+  opts: { maxQueryWords: number; maxPassageWords: number },
+): Promise<Array<WordPair & { queryId: string }>> {
+  const dataset = await readBeirDataset(dir, split);
+  const wanted = new Set<string>();
+  for (const judged of dataset.qrels.values()) for (const [docId, rel] of judged) if (rel > 0) wanted.add(docId);
+  const docs = new Map<string, Int32Array>();
+  const lines = createInterface({ input: createReadStream(dataset.corpusPath, { encoding: 'utf8' }), crlfDelay: Infinity });
+  let lineNumber = 0;
+  for await (const line of lines) {
+    lineNumber++;
+    if (line.trim() === '') continue;
+    let json: unknown;
+    try {
+      json = JSON.parse(line);
+    } catch {
+      throw new SieveError('DATASET_INVALID', `${dataset.corpusPath}:${lineNumber}: not valid JSON`, { file: dataset.corpusPath, line: lineNumber });
+    }
+    const parsed = corpusLineSchema.safeParse(json);
+    if (!parsed.success) throw new SieveError('DATASET_INVALID', `${dataset.corpusPath}:${lineNumber}: expected {"_id", "title"?, "text"}`, { file: dataset.corpusPath, line: lineNumber });
+    if (!wanted.has(parsed.data._id)) continue;
+    docs.set(parsed.data._id, vocab.encode(`${parsed.data.title ?? ''}\n${parsed.data.text}`, opts.maxPassageWords));
+  }
+  const pairs: Array<WordPair & { queryId: string }> = [];
+  for (const [queryId, judged] of dataset.qrels) {
+    const query = dataset.queries.get(queryId);
+    if (!query) continue;
+    const words = vocab.encode(query.text, opts.maxQueryWords);
+    if (words.length === 0) continue;
+    for (const [docId, rel] of judged) {
+      const passage = docs.get(docId);
+      if (rel > 0 && passage && passage.length > 0) pairs.push({ query: words, passage, source: 'supervised', group: `doc:${docId}`, queryId });
+    }
+  }
+  return pairs;
+}
+
+/** Splits keys into (train, held-out) deterministically for a seed; at least one held out when there are ≥ 2 keys. */
+export function splitKeys<T>(keys: readonly T[], fraction: number, seed: number): { train: Set<T>; heldOut: Set<T> } {
+  const shuffled = new SeededRandom(seed).shuffle([...keys]);
+  const count = keys.length >= 2 ? Math.max(1, Math.round(keys.length * fraction)) : 0;
+  return { heldOut: new Set(shuffled.slice(0, count)), train: new Set(shuffled.slice(count)) };
+}
+
+// ---- batches ----
+
+/** A batch as the mlx step consumes it: distinct words, and positions into them (padding → the last, zero row). */
+export interface BatchLayout {
+  /** Vocab ids of the batch's distinct words; row words.length of the word-vector matrix is the zero padding row. */
+  words: Int32Array;
+  queries: { positions: Int32Array; mask: Float32Array; length: number };
+  passages: { positions: Int32Array; mask: Float32Array; length: number };
+  size: number;
+}
+
+function layoutSide(seqs: readonly Int32Array[], local: Map<number, number>, words: number[]): { positions: Int32Array; mask: Float32Array; length: number } {
+  // Lengths padded to a multiple of 8: fewer distinct shapes for the allocator, at most 7 wasted positions.
+  const longest = Math.max(1, ...seqs.map((s) => s.length));
+  const length = Math.ceil(longest / 8) * 8;
+  const positions = new Int32Array(seqs.length * length);
+  const mask = new Float32Array(seqs.length * length);
+  seqs.forEach((seq, b) => {
+    for (let l = 0; l < seq.length; l++) {
+      const w = seq[l]!;
+      let slot = local.get(w);
+      if (slot === undefined) {
+        slot = words.length;
+        local.set(w, slot);
+        words.push(w);
+      }
+      positions[b * length + l] = slot;
+      mask[b * length + l] = 1;
+    }
+  });
+  return { positions, mask, length };
+}
+
+export function layoutBatch(pairs: readonly WordPair[]): BatchLayout {
+  const local = new Map<number, number>();
+  const words: number[] = [];
+  const queries = layoutSide(
+    pairs.map((p) => p.query),
+    local,
+    words,
+  );
+  const passages = layoutSide(
+    pairs.map((p) => p.passage),
+    local,
+    words,
+  );
+  // Padding positions were written as 0; point them at the zero row (index words.length).
+  const pad = words.length;
+  for (const side of [queries, passages]) for (let i = 0; i < side.mask.length; i++) if (side.mask[i] === 0) side.positions[i] = pad;
+  return { words: Int32Array.from(words), queries, passages, size: pairs.length };
+}
+
+/** Word vectors [W + 1, E] of a batch's words (mean of each bag's rows), the last row zero. */
+export function batchWordVectors(words: Int32Array, vocab: WordVocab, table: Float32Array, dim: number): Float32Array {
+  const out = new Float32Array((words.length + 1) * dim);
+  for (let w = 0; w < words.length; w++) meanBagInto(table, dim, vocab.bags[words[w]!]!, out, w * dim, 1);
+  return out;
+}
+
+/**
+ * Pushes the gradient of the word vectors back onto table rows: row r gets Σ over the batch's words whose bag
+ * holds r (once per occurrence) of grad(word) / |bag|. Returns the distinct rows and their gradients.
+ */
+export function scatterWordGradients(words: Int32Array, vocab: WordVocab, wordGrad: Float32Array, dim: number): { rows: Int32Array; grad: Float32Array } {
+  const slotOf = new Map<number, number>();
+  let rows: number[] = [];
+  for (let w = 0; w < words.length; w++) {
+    for (const r of vocab.bags[words[w]!]!) {
+      if (!slotOf.has(r)) {
+        slotOf.set(r, rows.length);
+        rows.push(r);
+      }
+    }
+  }
+  const grad = new Float32Array(rows.length * dim);
+  for (let w = 0; w < words.length; w++) {
+    const bag = vocab.bags[words[w]!]!;
+    const scale = 1 / bag.length;
+    const src = w * dim;
+    for (const r of bag) {
+      const dst = slotOf.get(r)! * dim;
+      for (let c = 0; c < dim; c++) grad[dst + c] = grad[dst + c]! + wordGrad[src + c]! * scale;
+    }
+  }
+  const out = Int32Array.from(rows);
+  rows = [];
+  return { rows: out, grad };
+}
+
+/**
+ * Draws `size` pairs with distinct groups (a document never appears twice in one batch, which would make its
+ * second copy a false negative). Cycles through a seeded permutation so every pair is seen once per epoch.
+ */
+export class PairSampler<T extends { group: string }> {
+  private order: number[] = [];
+  private at = 0;
+  constructor(
+    private readonly items: readonly T[],
+    private readonly rng: SeededRandom,
+  ) {}
+
+  get length(): number {
+    return this.items.length;
+  }
+
+  next(size: number): T[] {
+    const out: T[] = [];
+    const groups = new Set<string>();
+    let misses = 0;
+    while (out.length < size && misses < this.items.length * 2) {
+      if (this.at >= this.order.length) {
+        this.order = this.rng.shuffle(Array.from({ length: this.items.length }, (_, i) => i));
+        this.at = 0;
+      }
+      const item = this.items[this.order[this.at++]!]!;
+      if (groups.has(item.group)) {
+        misses++;
+        continue;
+      }
+      groups.add(item.group);
+      out.push(item);
+    }
+    return out;
+  }
+}

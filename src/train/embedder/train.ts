@@ -1,0 +1,527 @@
+// Trains the Conv1d embedder with contrastive InfoNCE (in-batch negatives) on inverse-cloze pairs from the store
+// and, when a BEIR folder is given, supervised (query, relevant document) pairs — a batch is all supervised with
+// probability `supervisedFraction`, else inverse cloze (with some title→body pairs). Then it exports ONNX (FP32
+// and FP16), and measures recall@10 of the held-out queries among the held-out passages.
+//
+// trainEmbedder runs the work in a worker thread (worker.ts) so a serving process stays responsive;
+// trainEmbedderInProcess is the same work on the calling thread (the worker calls it). Seeded: one seed fixes
+// the data split, the initial weights and every batch, so a run replays exactly (up to floating-point
+// summation order in the BLAS).
+import { readFileSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { z } from 'zod';
+import { SieveError, toSieveError } from '../../errors.js';
+import { DEFAULT_TOKENIZER_CONFIG, parseTokenizerConfig, type TokenizerConfig } from '../../embed/tokenizer.js';
+import { architectureSchema, type EmbedderArchitecture } from '../../embed/onnx-embedder.js';
+import type { Store } from '../../store/store.js';
+import { SeededRandom } from '../../util/random.js';
+import { loadMlx } from '../mlx.js';
+import type { SampleInput } from '../onnx/ane-check.js';
+import {
+  PairSampler,
+  WordVocab,
+  batchWordVectors,
+  clozePair,
+  layoutBatch,
+  readStoreCorpus,
+  readSupervisedPairs,
+  scatterWordGradients,
+  splitKeys,
+  type ClozeChunk,
+  type TitleBody,
+  type WordPair,
+} from './data.js';
+import { exportEmbedder } from './export.js';
+import {
+  DEFAULT_ARCHITECTURE,
+  DenseAdam,
+  MxBridge,
+  SparseRowAdam,
+  denseParamList,
+  denseParamsFromList,
+  denseParamsFromMx,
+  denseParamsToMx,
+  encode,
+  infoNceLoss,
+  initialWeights,
+  type DenseParams,
+  type EmbedderWeights,
+  type MxArray,
+  type MxCore,
+} from './model.js';
+
+export interface TrainProgress {
+  phase: 'prepare' | 'train' | 'export' | 'evaluate' | 'done';
+  step: number;
+  steps: number;
+  /** Mean loss over the steps since the previous report. */
+  loss?: number;
+  stepsPerSecond?: number;
+  elapsedSeconds: number;
+  message?: string;
+}
+
+export interface TrainEmbedderOptions {
+  store: Store;
+  outDir: string;
+  beir?: { dir: string; split: string };
+  steps: number;
+  batchSize: number;
+  seed: number;
+  onProgress?: (progress: TrainProgress) => void;
+  /** Overrides of the default architecture / tokenizer. */
+  architecture?: Partial<EmbedderArchitecture>;
+  tokenizer?: Partial<TokenizerConfig>;
+  /** Peak learning rate (linear warm-up over the first 5% of steps, then linear decay to 10%). Default 2e-3. */
+  learningRate?: number;
+  /** The table's learning rate relative to the dense layers' (rows are updated only when a batch touches them). Default 5. */
+  tableLearningRateScale?: number;
+  temperature?: number;
+  symmetricLoss?: boolean;
+  /** Share of batches drawn from the supervised pairs when `beir` is given. Default 0.3. */
+  supervisedFraction?: number;
+  /** Share of inverse-cloze samples that are title→body pairs instead. Default 0.2. */
+  titleFraction?: number;
+  heldOutFraction?: number;
+  maxQueryWords?: number;
+  maxPassageWords?: number;
+  maxChunks?: number;
+  modelId?: string;
+  /** Which precisions to write. Default both. */
+  precisions?: Array<'fp32' | 'fp16'>;
+  /** Run on the calling thread instead of a worker. Default false. */
+  inProcess?: boolean;
+  /** Write progress lines to stderr. Default true. */
+  log?: boolean;
+}
+
+export interface EmbedderMetrics {
+  heldOutRecallAt10?: number;
+  heldOutQueries?: number;
+  /** Recall@10 per pair source among the same held-out pool. */
+  heldOutRecallAt10BySource?: Record<string, number>;
+  stepsPerSecond: number;
+  seconds: number;
+  trainSeconds: number;
+  finalLoss: number;
+}
+
+export interface TrainEmbedderResult {
+  modelId: string;
+  /** Absolute paths: the fp32 and fp16 folders (a table + one graph per bucket each) and the config JSON (tokenizer, architecture, files). */
+  files: { fp32: string; fp16: string; tokenizer: string };
+  meta: Record<string, unknown>;
+  metrics: EmbedderMetrics;
+}
+
+/** The options that cross into a worker (a Store cannot; the worker opens its own by path). */
+export type WorkerTrainOptions = Omit<TrainEmbedderOptions, 'store' | 'onProgress' | 'inProcess'> & { storePath: string };
+
+const optionsSchema = z.object({
+  outDir: z.string().min(1),
+  steps: z.number().int().min(1),
+  batchSize: z.number().int().min(2),
+  seed: z.number().int(),
+  learningRate: z.number().positive().default(2e-3),
+  tableLearningRateScale: z.number().positive().default(5),
+  temperature: z.number().positive().default(0.05),
+  symmetricLoss: z.boolean().default(true),
+  supervisedFraction: z.number().min(0).max(1).default(0.3),
+  titleFraction: z.number().min(0).max(1).default(0.2),
+  heldOutFraction: z.number().min(0).max(0.5).default(0.05),
+  maxQueryWords: z.number().int().min(4).default(64),
+  maxPassageWords: z.number().int().min(8).default(128),
+  maxChunks: z.number().int().min(1).default(200_000),
+});
+
+function learningRateAt(step: number, steps: number, peak: number): number {
+  const warmup = Math.max(1, Math.round(steps * 0.05));
+  if (step <= warmup) return (peak * step) / warmup;
+  const progress = (step - warmup) / Math.max(1, steps - warmup);
+  return peak * (1 - 0.9 * progress);
+}
+
+function defaultModelId(seed: number): string {
+  const stamp = new Date().toISOString().replace(/[-:T]/g, '').slice(0, 14);
+  return `embedder-${stamp}-s${seed}`;
+}
+
+/** Trains, exports and evaluates in a worker thread; resolves when the model folder is written. */
+export async function trainEmbedder(opts: TrainEmbedderOptions): Promise<TrainEmbedderResult> {
+  if (opts.inProcess) return trainEmbedderInProcess(opts);
+  const { store, onProgress, inProcess: _inProcess, ...rest } = opts;
+  return runTrainingWorker({ ...rest, storePath: store.path }, onProgress);
+}
+
+/** Messages the worker posts. */
+export type WorkerMessage = { type: 'progress'; progress: TrainProgress } | { type: 'done'; result: TrainEmbedderResult } | { type: 'error'; code: string; message: string };
+
+const tsxPackageSchema = z.object({ exports: z.object({ './esm/api': z.object({ import: z.object({ default: z.string() }) }) }) });
+
+/** The ESM entry of tsx's API (require.resolve would give its CommonJS one, which cannot register the ESM hooks). */
+function tsxEsmApiUrl(from: string): string {
+  const packageJson = createRequire(from).resolve('tsx/package.json');
+  const entry = tsxPackageSchema.parse(JSON.parse(readFileSync(packageJson, 'utf8'))).exports['./esm/api'].import.default;
+  return pathToFileURL(path.join(path.dirname(packageJson), entry)).href;
+}
+
+function runTrainingWorker(options: WorkerTrainOptions, onProgress?: (p: TrainProgress) => void): Promise<TrainEmbedderResult> {
+  const here = import.meta.url;
+  const workerData = { kind: 'sieve-train-embedder', options };
+  let worker: Worker;
+  if (here.endsWith('.ts')) {
+    // Running from TypeScript sources (tsx, vitest): the worker loads worker.ts through tsx's loader, resolved
+    // from this package so it works from any working directory.
+    const tsxApi = tsxEsmApiUrl(here);
+    const target = new URL('./worker.ts', here).href;
+    const code = `import(${JSON.stringify(tsxApi)}).then((api) => api.tsImport(${JSON.stringify(target)}, ${JSON.stringify(here)}))`;
+    worker = new Worker(code, { eval: true, workerData });
+  } else {
+    worker = new Worker(new URL('./worker.js', here), { workerData });
+  }
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    worker.on('message', (raw: WorkerMessage) => {
+      if (raw.type === 'progress') onProgress?.(raw.progress);
+      else if (raw.type === 'done') {
+        settled = true;
+        resolve(raw.result);
+        void worker.terminate();
+      } else {
+        settled = true;
+        const code = raw.code as ConstructorParameters<typeof SieveError>[0];
+        reject(new SieveError(code, raw.message));
+        void worker.terminate();
+      }
+    });
+    worker.on('error', (err) => {
+      if (!settled) {
+        settled = true;
+        reject(toSieveError(err));
+      }
+    });
+    worker.on('exit', (exitCode) => {
+      if (!settled) {
+        settled = true;
+        reject(new SieveError('INTERNAL', `the embedder training worker exited with code ${exitCode} before finishing`));
+      }
+    });
+  });
+}
+
+interface PreparedData {
+  vocab: WordVocab;
+  trainChunks: ClozeChunk[];
+  trainTitles: TitleBody[];
+  supervised: WordPair[];
+  heldOut: WordPair[];
+  counts: Record<string, number>;
+}
+
+async function prepareData(opts: TrainEmbedderOptions, o: z.infer<typeof optionsSchema>, tokenizer: TokenizerConfig): Promise<PreparedData> {
+  const vocab = new WordVocab(tokenizer);
+  const corpus = readStoreCorpus(opts.store, vocab, { maxChunks: o.maxChunks, maxPassageWords: o.maxPassageWords, seed: opts.seed });
+  const documentIds = [...new Set([...corpus.chunks.map((c) => c.documentId), ...corpus.titles.map((t) => t.documentId)])].sort((a, b) => a - b);
+  const docSplit = splitKeys(documentIds, o.heldOutFraction, opts.seed + 1);
+  const trainChunks = corpus.chunks.filter((c) => docSplit.train.has(c.documentId));
+  const trainTitles = corpus.titles.filter((t) => docSplit.train.has(t.documentId));
+  const heldOutRng = new SeededRandom(opts.seed + 2);
+  const clozeOpts = { maxQueryWords: o.maxQueryWords, maxPassageWords: o.maxPassageWords, keepProbability: 0 };
+  // One chunk per held-out document, so a document's passages do not compete with each other.
+  const seenDocs = new Set<number>();
+  const heldOut: WordPair[] = [];
+  for (const c of corpus.chunks) {
+    if (!docSplit.heldOut.has(c.documentId) || seenDocs.has(c.documentId)) continue;
+    seenDocs.add(c.documentId);
+    heldOut.push(clozePair(c, heldOutRng, clozeOpts));
+  }
+  let supervised: WordPair[] = [];
+  let heldOutSupervised = 0;
+  if (opts.beir) {
+    const pairs = await readSupervisedPairs(opts.beir.dir, opts.beir.split, vocab, { maxQueryWords: o.maxQueryWords, maxPassageWords: o.maxPassageWords });
+    const querySplit = splitKeys([...new Set(pairs.map((p) => p.queryId))], o.heldOutFraction, opts.seed + 3);
+    supervised = pairs.filter((p) => querySplit.train.has(p.queryId));
+    const heldOutPairs = pairs.filter((p) => querySplit.heldOut.has(p.queryId));
+    heldOut.push(...heldOutPairs);
+    heldOutSupervised = heldOutPairs.length;
+  }
+  if (trainChunks.length === 0 && supervised.length === 0) {
+    throw new SieveError('STORE_EMPTY', 'no training pairs: the store has no chunk with two or more sentences and no supervised pairs were given');
+  }
+  return {
+    vocab,
+    trainChunks,
+    trainTitles,
+    supervised,
+    heldOut,
+    counts: {
+      clozeChunks: trainChunks.length,
+      titlePairs: trainTitles.length,
+      supervisedPairs: supervised.length,
+      heldOutCloze: heldOut.length - heldOutSupervised,
+      heldOutSupervised,
+      vocabularyWords: vocab.size,
+    },
+  };
+}
+
+/** Encodes word-id sequences with the mlx model, in batches; unit vectors [n × D] row-major. */
+function encodeSequences(mx: MxCore, bridge: MxBridge, weights: EmbedderWeights, dense: DenseParams, vocab: WordVocab, seqs: readonly Int32Array[]): Float32Array {
+  const D = weights.architecture.outputDim;
+  const out = new Float32Array(seqs.length * D);
+  const batch = 64;
+  for (let start = 0; start < seqs.length; start += batch) {
+    const part = seqs.slice(start, start + batch);
+    const layout = layoutBatch(part.map((s) => ({ query: s, passage: new Int32Array(0), source: 'ict' as const, group: '' })));
+    const E = weights.architecture.embedDim;
+    const wv = bridge.toMx(batchWordVectors(layout.words, vocab, weights.table, E), [layout.words.length + 1, E]);
+    const q = layout.queries;
+    const emb = encode(mx, weights.architecture, dense, wv, bridge.toMx(q.positions, [part.length, q.length]), bridge.toMx(q.mask, [part.length, q.length, 1]));
+    out.set(bridge.toFloat32(emb), start * D);
+  }
+  return out;
+}
+
+/** Recall@10 of each held-out query's own passage among all held-out passages (cosine, brute force). */
+export function recallAt10(queryVecs: Float32Array, passageVecs: Float32Array, dim: number, positives: ReadonlyArray<ReadonlySet<number>>): number[] {
+  const n = positives.length;
+  const passages = passageVecs.length / dim;
+  const hits: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const scores = new Float32Array(passages);
+    for (let j = 0; j < passages; j++) {
+      let s = 0;
+      for (let c = 0; c < dim; c++) s += queryVecs[i * dim + c]! * passageVecs[j * dim + c]!;
+      scores[j] = s;
+    }
+    const top = Array.from(scores.keys())
+      .sort((a, b) => scores[b]! - scores[a]! || a - b)
+      .slice(0, 10);
+    const own = positives[i]!;
+    hits.push(top.some((j) => own.has(j)) ? 1 : 0);
+  }
+  return hits;
+}
+
+/** The training run on the calling thread. */
+export async function trainEmbedderInProcess(opts: TrainEmbedderOptions): Promise<TrainEmbedderResult> {
+  const started = performance.now();
+  const o = optionsSchema.parse({ ...opts, store: undefined, onProgress: undefined });
+  const tokenizer = parseTokenizerConfig({ ...DEFAULT_TOKENIZER_CONFIG, ...opts.tokenizer });
+  const architecture = architectureSchema.parse({ ...DEFAULT_ARCHITECTURE, ...opts.architecture });
+  const modelId = opts.modelId ?? defaultModelId(opts.seed);
+  const log = opts.log ?? true;
+  const elapsed = (): number => (performance.now() - started) / 1000;
+  const report = (p: Omit<TrainProgress, 'elapsedSeconds'>): void => {
+    const progress: TrainProgress = { ...p, elapsedSeconds: elapsed() };
+    opts.onProgress?.(progress);
+    if (log) {
+      const parts = [`embedder ${progress.phase}`, `step ${progress.step}/${progress.steps}`];
+      if (progress.loss !== undefined) parts.push(`loss ${progress.loss.toFixed(4)}`);
+      if (progress.stepsPerSecond !== undefined) parts.push(`${progress.stepsPerSecond.toFixed(2)} steps/s`);
+      parts.push(`${progress.elapsedSeconds.toFixed(0)} s`);
+      if (progress.message) parts.push(progress.message);
+      process.stderr.write(`sieve: ${parts.join(' · ')}\n`);
+    }
+  };
+
+  report({ phase: 'prepare', step: 0, steps: o.steps, message: 'reading pairs' });
+  const data = await prepareData(opts, o, tokenizer);
+  report({ phase: 'prepare', step: 0, steps: o.steps, message: JSON.stringify(data.counts) });
+
+  const { core: mx } = await loadMlx();
+  mx.random.seed(opts.seed);
+  const bridge = new MxBridge(mx);
+  try {
+    const weights = initialWeights(architecture, tokenizer.buckets, opts.seed);
+    let dense = denseParamsToMx(weights, bridge);
+    let paramList = denseParamList(dense);
+    const denseAdam = new DenseAdam(mx, paramList);
+    const tableAdam = new SparseRowAdam(weights.table, architecture.embedDim);
+    const rng = new SeededRandom(opts.seed + 4);
+    const clozeSampler = new PairSampler(data.trainChunks.map((c) => ({ chunk: c, group: `d${c.documentId}` })), rng);
+    const titleSampler = new PairSampler(data.trainTitles.map((t) => ({ pair: t, group: `d${t.documentId}` })), rng);
+    const supervisedSampler = new PairSampler(data.supervised, rng);
+    const clozeOpts = { maxQueryWords: o.maxQueryWords, maxPassageWords: o.maxPassageWords, keepProbability: 0.1 };
+    const E = architecture.embedDim;
+    const P = paramList.length;
+
+    const drawBatch = (): WordPair[] => {
+      const useSupervised = supervisedSampler.length > 0 && (data.trainChunks.length === 0 || rng.nextFloat() < o.supervisedFraction);
+      if (useSupervised) return supervisedSampler.next(o.batchSize);
+      const titleCount = titleSampler.length > 0 ? Math.round(o.batchSize * o.titleFraction) : 0;
+      const titles = titleSampler.next(titleCount);
+      const docs = new Set(titles.map((t) => t.group));
+      const cloze = clozeSampler
+        .next(o.batchSize - titles.length + titleCount) // a few spare in case a document repeats across both
+        .filter((c) => !docs.has(c.group))
+        .slice(0, o.batchSize - titles.length)
+        .map((c) => clozePair(c.chunk, rng, clozeOpts));
+      return [...titles.map((t): WordPair => ({ query: t.pair.title, passage: t.pair.body, source: 'title', group: t.group })), ...cloze];
+    };
+
+    let lossSum = 0;
+    let lossCount = 0;
+    let lastLoss = Number.NaN;
+    let windowStart = performance.now();
+    let windowSteps = 0;
+    const trainStarted = performance.now();
+    const logEvery = Math.max(1, Math.min(50, Math.round(o.steps / 40)));
+    for (let step = 1; step <= o.steps; step++) {
+      const pairs = drawBatch();
+      if (pairs.length < 2) throw new SieveError('STORE_EMPTY', 'too few distinct training pairs to form a batch of two');
+      const layout = layoutBatch(pairs);
+      const n = layout.size;
+      const wordVectors = bridge.toMx(batchWordVectors(layout.words, data.vocab, weights.table, E), [layout.words.length + 1, E]);
+      const q = layout.queries;
+      const d = layout.passages;
+      const qPos = bridge.toMx(q.positions, [n, q.length]);
+      const qMask = bridge.toMx(q.mask, [n, q.length, 1]);
+      const dPos = bridge.toMx(d.positions, [n, d.length]);
+      const dMask = bridge.toMx(d.mask, [n, d.length, 1]);
+      const lossOf = (wv: MxArray, ...params: MxArray[]): MxArray => {
+        const p = denseParamsFromList(params, architecture.layers);
+        return infoNceLoss(mx, encode(mx, architecture, p, wv, qPos, qMask), encode(mx, architecture, p, wv, dPos, dMask), o.temperature, o.symmetricLoss);
+      };
+      const argnums = Array.from({ length: P + 1 }, (_, i) => i);
+      // With several argnums node-mlx returns one gradient per argument; its typing declares a single array.
+      const [loss, gradsRaw] = mx.valueAndGrad(lossOf, argnums)(wordVectors, ...paramList);
+      const grads = gradsRaw as unknown as MxArray[];
+      mx.eval(loss, ...grads);
+      const lr = learningRateAt(step, o.steps, o.learningRate);
+      paramList = denseAdam.step(paramList, grads.slice(1), lr, step);
+      mx.eval(...paramList, ...denseAdam.state());
+      const wordGrad = bridge.toFloat32(grads[0]!);
+      const { rows, grad } = scatterWordGradients(layout.words, data.vocab, wordGrad, E);
+      tableAdam.step(rows, grad, lr * o.tableLearningRateScale, step);
+
+      lastLoss = loss.item() as number;
+      if (!Number.isFinite(lastLoss)) throw new SieveError('INTERNAL', `embedder training diverged at step ${step} (loss ${lastLoss})`);
+      lossSum += lastLoss;
+      lossCount++;
+      windowSteps++;
+      if (step % logEvery === 0 || step === o.steps) {
+        const now = performance.now();
+        report({ phase: 'train', step, steps: o.steps, loss: lossSum / lossCount, stepsPerSecond: (windowSteps * 1000) / (now - windowStart) });
+        lossSum = 0;
+        lossCount = 0;
+        windowStart = now;
+        windowSteps = 0;
+      }
+    }
+    const trainSeconds = (performance.now() - trainStarted) / 1000;
+    dense = denseParamsFromList(paramList, architecture.layers);
+    denseParamsFromMx(dense, weights, bridge);
+
+    report({ phase: 'evaluate', step: o.steps, steps: o.steps });
+    const metrics: EmbedderMetrics = { stepsPerSecond: o.steps / trainSeconds, seconds: 0, trainSeconds, finalLoss: lastLoss };
+    if (data.heldOut.length >= 2) {
+      const D = architecture.outputDim;
+      const queryVecs = encodeSequences(mx, bridge, weights, dense, data.vocab, data.heldOut.map((p) => p.query));
+      // Passages are deduplicated by group (two supervised queries may share a document).
+      const passageIndex = new Map<string, number>();
+      const passageSeqs: Int32Array[] = [];
+      const positives = data.heldOut.map((p) => {
+        let j = passageIndex.get(p.group);
+        if (j === undefined) {
+          j = passageSeqs.length;
+          passageIndex.set(p.group, j);
+          passageSeqs.push(p.passage);
+        }
+        return j;
+      });
+      // A query's positives: every held-out passage of a document judged relevant to it (same query text).
+      const byQuery = new Map<Int32Array, Set<number>>();
+      data.heldOut.forEach((p, i) => byQuery.set(p.query, (byQuery.get(p.query) ?? new Set()).add(positives[i]!)));
+      const passageVecs = encodeSequences(mx, bridge, weights, dense, data.vocab, passageSeqs);
+      const hits = recallAt10(queryVecs, passageVecs, D, data.heldOut.map((p) => byQuery.get(p.query)!));
+      metrics.heldOutRecallAt10 = hits.reduce((a, b) => a + b, 0) / hits.length;
+      metrics.heldOutQueries = hits.length;
+      const bySource: Record<string, number[]> = {};
+      data.heldOut.forEach((p, i) => (bySource[p.source] ??= []).push(hits[i]!));
+      metrics.heldOutRecallAt10BySource = Object.fromEntries(Object.entries(bySource).map(([k, v]) => [k, v.reduce((a, b) => a + b, 0) / v.length]));
+    }
+
+    report({ phase: 'export', step: o.steps, steps: o.steps });
+    const samples = new Map<number, SampleInput[]>();
+    const meta: Record<string, unknown> = {
+      kind: 'embedder',
+      architecture,
+      tokenizer,
+      trainedAt: new Date().toISOString(),
+      steps: o.steps,
+      batchSize: o.batchSize,
+      seed: opts.seed,
+      learningRate: o.learningRate,
+      tableLearningRateScale: o.tableLearningRateScale,
+      temperature: o.temperature,
+      symmetricLoss: o.symmetricLoss,
+      supervisedFraction: opts.beir ? o.supervisedFraction : 0,
+      titleFraction: o.titleFraction,
+      data: { store: opts.store.path, beir: opts.beir ?? null, ...data.counts },
+    };
+    metrics.seconds = elapsed();
+    await mkdir(opts.outDir, { recursive: true });
+    const exported = await exportEmbedder(weights, opts.outDir, {
+      modelId,
+      tokenizer,
+      precisions: opts.precisions ?? ['fp32', 'fp16'],
+      meta,
+      metrics: { ...metrics },
+      samples: rangeSamples(weights, tokenizer, data, samples),
+    });
+    metrics.seconds = elapsed();
+    // Rewrite the config with the final wall time (export and the ANE check are part of the run).
+    await writeFile(exported.configPath, `${JSON.stringify({ ...exported.config, metrics: { ...metrics } }, null, 2)}\n`);
+    report({ phase: 'done', step: o.steps, steps: o.steps, message: JSON.stringify(metrics) });
+    return {
+      modelId,
+      files: { fp32: exported.dirs.fp32 ?? '', fp16: exported.dirs.fp16 ?? '', tokenizer: exported.configPath },
+      meta,
+      metrics,
+    };
+  } finally {
+    bridge.dispose();
+  }
+}
+
+/** A few real held-out texts per length bucket as graph inputs, for the FP16 range check of the export. */
+function rangeSamples(weights: EmbedderWeights, tokenizer: TokenizerConfig, data: PreparedData, into: Map<number, SampleInput[]>): Map<number, SampleInput[]> {
+  const E = weights.architecture.embedDim;
+  const seqs = [...data.heldOut.slice(0, 8).flatMap((p) => [p.query, p.passage])];
+  for (const L of tokenizer.lengthBuckets) {
+    const list: SampleInput[] = [];
+    for (const seq of seqs.slice(0, 6)) {
+      const x = new Float32Array(E * L);
+      const mask = new Float32Array(L);
+      const word = new Float32Array(E);
+      const n = Math.min(seq.length, L);
+      for (let l = 0; l < n; l++) {
+        batchWordVectorInto(data.vocab, weights.table, E, seq[l]!, word);
+        for (let c = 0; c < E; c++) x[c * L + l] = word[c]!;
+        mask[l] = 1;
+      }
+      list.push({ x, mask });
+    }
+    if (list.length > 0) into.set(L, list);
+  }
+  return into;
+}
+
+function batchWordVectorInto(vocab: WordVocab, table: Float32Array, dim: number, wordId: number, out: Float32Array): void {
+  const v = batchWordVectors(Int32Array.of(wordId), vocab, table, dim);
+  out.set(v.subarray(0, dim));
+}
+
+/** For the CLI/bench: the architecture and tokenizer a run would use with these overrides. */
+export function resolvedModelConfig(opts: Pick<TrainEmbedderOptions, 'architecture' | 'tokenizer'>): { architecture: EmbedderArchitecture; tokenizer: TokenizerConfig } {
+  return {
+    architecture: architectureSchema.parse({ ...DEFAULT_ARCHITECTURE, ...opts.architecture }),
+    tokenizer: parseTokenizerConfig({ ...DEFAULT_TOKENIZER_CONFIG, ...opts.tokenizer }),
+  };
+}
+
