@@ -133,10 +133,7 @@ export async function benchTrainEmbedder(o: TrainEmbedderBenchOptions, log: (l: 
         ...(o.modelId ? { modelId: o.modelId } : {}),
         ...(o.architecture ? { architecture: o.architecture } : {}),
         precisions: o.fp16Only ? ['fp16'] : ['fp32', 'fp16'],
-        onProgress: (p) => {
-          if (p.phase !== 'train') return;
-          log(`step ${p.step}/${p.steps} loss ${p.loss?.toFixed(4)} ${p.stepsPerSecond?.toFixed(2)} steps/s ${p.elapsedSeconds.toFixed(0)} s`);
-        },
+        // The worker prints its progress (steps/s, loss) to stderr itself.
       });
     } finally {
       store.close();

@@ -23,7 +23,7 @@ import { Store, type StoreStats } from './store/store.js';
 import { HistoryRetriever } from './rank/history.js';
 import { RelevanceRanker } from './rank/relevance.js';
 import { RankingResources } from './rank/resources.js';
-import type { TrainOutcome } from './train/job.js';
+import type { RunTrainingJobOptions, TrainOutcome } from './train/job.js';
 import { activeModel } from './train/registry.js';
 import type {
   Answerer,
@@ -270,7 +270,7 @@ export class Engine {
   }
 
   /** Runs the training job now (single-flight; off the main thread); a promoted model is hot-swapped in. */
-  async train(opts: { onLog?: (line: string) => void; minLists?: number } = {}): Promise<TrainOutcome> {
+  async train(opts: RunTrainingJobOptions = {}): Promise<TrainOutcome> {
     const { runTrainingJob } = await import('./train/job.js');
     return runTrainingJob(this, opts);
   }

@@ -124,7 +124,7 @@ export function extractFeatures(
       if (field === undefined) fieldScore.set(chunk.docId, (field = Math.min(history.docFieldBm25(chunk.docId, fieldTerms, query.historyExclude), 4)));
       set('hist_field_bm25', field);
     }
-    set('prior', history.chunkPrior(c.chunkId));
+    set('prior', history.chunkPrior(c.chunkId, query.historyExclude));
     set('hist_sim_chunk', evidence.chunkSimilarity.get(c.chunkId) ?? 0);
   });
   return out;

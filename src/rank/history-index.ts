@@ -1,7 +1,7 @@
 // The past-query index: which earlier questions resemble this one, and what they cited.
 // A similar question asked before is the strongest evidence there is; lexical and dense retrieval miss many of
 // the chunks it found useful. Built from the store's history and rebuilt when its generation moves.
-import { chunkHistoryCounts, citedHistory, countHistorySince, generations, historyCount, historySince, maxHistoryId } from '../store/history.js';
+import { citedHistory, shownChunkVotes, countHistorySince, generations, historyCount, historySince, maxHistoryId } from '../store/history.js';
 import type { Store } from '../store/store.js';
 import { analyze, isStopword, type TermStats } from './term-stats.js';
 
@@ -39,6 +39,8 @@ export class HistoryIndex {
   /** Distinct past queries citing each document (a popularity prior that needs no similarity). */
   private readonly docCitingKeys = new Map<string, Set<string>>();
   private readonly chunkCounts = new Map<number, { shown: number; cited: number }>();
+  /** Each ask's own votes, so leave-one-out can take them back out of the prior. */
+  private readonly votesByKey = new Map<string, Map<number, boolean>>();
   /** Raw term counts of each past question (for the documents' past-question field and leave-one-out). */
   private readonly queryTerms = new Map<string, Map<string, number>>();
   /**
@@ -70,7 +72,7 @@ export class HistoryIndex {
     const index = new HistoryIndex(generations(store).history);
     index.lastId = maxHistoryId(store);
     for (const row of citedHistory(store)) index.addCitation(row.queryKey, row.query, row.chunkId, row.docId, row.weight, stats);
-    for (const c of chunkHistoryCounts(store)) index.chunkCounts.set(c.chunkId, { shown: c.shown, cited: c.cited });
+    for (const v of shownChunkVotes(store)) index.addVote(v.queryKey, v.chunkId, v.cited === 1);
     return index;
   }
 
@@ -83,17 +85,22 @@ export class HistoryIndex {
     const rows = historySince(store, this.lastId);
     if (rows.some((r) => r.source === 'explicit')) return false;
     for (const r of rows) {
-      if (r.chunkId !== null && r.shown) {
-        const c = this.chunkCounts.get(r.chunkId) ?? { shown: 0, cited: 0 };
-        c.shown++;
-        if (r.cited) c.cited++;
-        this.chunkCounts.set(r.chunkId, c);
-      }
+      if (r.chunkId !== null && r.shown) this.addVote(r.queryKey, r.chunkId, r.cited === 1);
       if (r.cited) this.addCitation(r.queryKey, r.query, r.chunkId, r.docId, r.weight, stats);
       this.lastId = Math.max(this.lastId, r.id);
     }
     this.generation = generations(store).history;
     return true;
+  }
+
+  private addVote(key: string, chunkId: number, cited: boolean): void {
+    const c = this.chunkCounts.get(chunkId) ?? { shown: 0, cited: 0 };
+    c.shown++;
+    if (cited) c.cited++;
+    this.chunkCounts.set(chunkId, c);
+    let votes = this.votesByKey.get(key);
+    if (!votes) this.votesByKey.set(key, (votes = new Map()));
+    votes.set(chunkId, cited);
   }
 
   private addCitation(key: string, query: string, chunkId: number | null, docId: string, weight: number, stats: TermStats): void {
@@ -198,11 +205,17 @@ export class HistoryIndex {
     return keys.size - (exclude !== undefined && keys.has(exclude) ? 1 : 0);
   }
 
-  /** Smoothed rate at which the chunk was cited when shown; 0 with no history. */
-  chunkPrior(chunkId: number): number {
+  /**
+   * Smoothed rate at which the chunk was cited when shown; 0 with no history. `exclude`'s own vote is taken out:
+   * an ask must not see its own label in its features (that leak once taught a model to trust the prior alone).
+   */
+  chunkPrior(chunkId: number, exclude?: string): number {
     const c = this.chunkCounts.get(chunkId);
     if (!c) return 0;
-    return c.cited / (c.shown + 2);
+    const own = exclude !== undefined ? this.votesByKey.get(exclude)?.get(chunkId) : undefined;
+    const shown = c.shown - (own === undefined ? 0 : 1);
+    const cited = c.cited - (own === true ? 1 : 0);
+    return shown <= 0 ? 0 : cited / (shown + 2);
   }
 }
 

@@ -74,17 +74,27 @@ export function citedHistory(store: Store): CitedQueryRow[] {
     .all() as CitedQueryRow[];
 }
 
-/** Shown and cited counts per chunk (the feedback prior), one vote per ask, explicit labels first. */
-export function chunkHistoryCounts(store: Store): ChunkHistoryCounts[] {
+/** One vote per ask and shown chunk (explicit labels first): what the feedback prior counts. */
+export function shownChunkVotes(store: Store): Array<{ queryKey: string; chunkId: number; cited: number }> {
   return store.db
     .prepare(
-      `SELECT chunk_id AS chunkId, count(*) AS shown, sum(cited) AS cited FROM (
-         SELECT query_key, chunk_id,
-                coalesce(max(CASE WHEN source = 'explicit' THEN cited END), max(cited)) AS cited
-         FROM history WHERE chunk_id IS NOT NULL AND shown = 1 GROUP BY query_key, chunk_id)
-       GROUP BY chunk_id`,
+      `SELECT query_key AS queryKey, chunk_id AS chunkId,
+              coalesce(max(CASE WHEN source = 'explicit' THEN cited END), max(cited)) AS cited
+       FROM history WHERE chunk_id IS NOT NULL AND shown = 1 GROUP BY query_key, chunk_id`,
     )
-    .all() as ChunkHistoryCounts[];
+    .all() as Array<{ queryKey: string; chunkId: number; cited: number }>;
+}
+
+/** Shown and cited counts per chunk (the feedback prior). */
+export function chunkHistoryCounts(store: Store): ChunkHistoryCounts[] {
+  const counts = new Map<number, ChunkHistoryCounts>();
+  for (const v of shownChunkVotes(store)) {
+    const c = counts.get(v.chunkId) ?? { chunkId: v.chunkId, shown: 0, cited: 0 };
+    c.shown++;
+    c.cited += v.cited;
+    counts.set(v.chunkId, c);
+  }
+  return [...counts.values()];
 }
 
 export interface HistoryRow {

@@ -166,7 +166,13 @@ function childEntry(): { execArgv: string[]; script: string } {
  * Runs the job now: lock, child process, then — in this process — promotion: activate the new version and
  * hot-swap it in (sessions are loaded and warmed before the swap; requests in flight finish on the old ones).
  */
-export async function runTrainingJob(engine: Engine, opts: Partial<TrainJobOptions> & { onLog?: (line: string) => void } = {}): Promise<TrainOutcome> {
+export interface RunTrainingJobOptions extends Partial<TrainJobOptions> {
+  onLog?: (line: string) => void;
+  /** Called with the child's pid once it runs (tests kill it there). */
+  onSpawn?: (pid: number) => void;
+}
+
+export async function runTrainingJob(engine: Engine, opts: RunTrainingJobOptions = {}): Promise<TrainOutcome> {
   const release = acquireTrainLock(engine.config.home);
   if (!release) {
     return { status: 'busy', message: 'a training job is already running for this home', modelId: null, lists: 0, metrics: {}, seconds: 0 };
@@ -174,12 +180,14 @@ export async function runTrainingJob(engine: Engine, opts: Partial<TrainJobOptio
   try {
     cleanPartialExports(engine.config.home);
     const { execArgv, script } = childEntry();
-    const args = [...execArgv, script, '--home', resolve(engine.config.home), '--options', JSON.stringify({ ...DEFAULT_TRAIN_JOB, ...opts, onLog: undefined })];
+    const { onLog, onSpawn, ...jobOptions } = opts;
+    const args = [...execArgv, script, '--home', resolve(engine.config.home), '--options', JSON.stringify({ ...DEFAULT_TRAIN_JOB, ...jobOptions })];
     const outcome = await new Promise<TrainOutcome>((resolvePromise, reject) => {
       const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+      if (child.pid !== undefined) onSpawn?.(child.pid);
       let stdout = '';
       child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-      child.stderr.on('data', (d: Buffer) => opts.onLog?.(d.toString().trimEnd()));
+      child.stderr.on('data', (d: Buffer) => onLog?.(d.toString().trimEnd()));
       child.on('error', reject);
       child.on('exit', (code, signal) => {
         if (code !== 0) {

@@ -15,7 +15,7 @@ import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { z } from 'zod';
 import { SieveError, toSieveError } from '../../errors.js';
-import { DEFAULT_TOKENIZER_CONFIG, parseTokenizerConfig, type TokenizerConfig } from '../../embed/tokenizer.js';
+import { DEFAULT_TOKENIZER_CONFIG, parseTokenizerConfig, tokenize, type TokenizerConfig } from '../../embed/tokenizer.js';
 import { architectureSchema, type EmbedderArchitecture } from '../../embed/onnx-embedder.js';
 import type { Store } from '../../store/store.js';
 import { SeededRandom } from '../../util/random.js';
@@ -515,6 +515,24 @@ function rangeSamples(weights: EmbedderWeights, tokenizer: TokenizerConfig, data
 function batchWordVectorInto(vocab: WordVocab, table: Float32Array, dim: number, wordId: number, out: Float32Array): void {
   const v = batchWordVectors(Int32Array.of(wordId), vocab, table, dim);
   out.set(v.subarray(0, dim));
+}
+
+/**
+ * Embeds raw texts with the mlx model (the same tokenizer and truncation as the ONNX runtime): the reference side
+ * of the export parity test.
+ */
+export async function embedTextsWithMlx(weights: EmbedderWeights, tokenizer: TokenizerConfig, texts: readonly string[]): Promise<Float32Array[]> {
+  const { core: mx } = await loadMlx();
+  const bridge = new MxBridge(mx);
+  try {
+    const vocab = new WordVocab(tokenizer);
+    const seqs = texts.map((t) => Int32Array.from(tokenize(t, tokenizer).words, (w) => vocab.idOf(w)));
+    const flat = encodeSequences(mx, bridge, weights, denseParamsToMx(weights, bridge), vocab, seqs);
+    const D = weights.architecture.outputDim;
+    return texts.map((_, i) => flat.slice(i * D, (i + 1) * D));
+  } finally {
+    bridge.dispose();
+  }
 }
 
 /** For the CLI/bench: the architecture and tokenizer a run would use with these overrides. */
