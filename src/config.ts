@@ -26,6 +26,8 @@ export const ConfigSchema = z
         bm25K: z.number().int().min(1).max(5000).default(200),
         /** Chunks taken from the history retriever (what similar past questions cited). */
         historyK: z.number().int().min(0).max(5000).default(100),
+        /** Chunks taken from the HNSW index. */
+        denseK: z.number().int().min(0).max(5000).default(100),
         /** FTS5 bm25() column weights: the title/heading-path field and the body. A title match counting twice
          *  is the usual BM25F prior; on SciFact *train* 2 beat 1, 1.5 and 3 (nDCG@10 0.696 vs 0.693–0.695). */
         headingWeight: z.number().min(0).max(100).default(2),
@@ -37,6 +39,12 @@ export const ConfigSchema = z
         budgetTokens: z.number().int().min(16).max(1_000_000).default(1500),
         /** Reading order of the selected context: strongest first, or strongest at both ends ("lost in the middle"). */
         order: z.enum(['strongest-first', 'edges']).default('strongest-first'),
+      })
+      .prefault({}),
+    embed: z
+      .object({
+        /** Dense retrieval with the active (or shipped) embedder; off → lexical and history only. */
+        enabled: z.boolean().default(true),
       })
       .prefault({}),
     train: z

@@ -1,8 +1,9 @@
 // The engine composes the pipeline behind one object: store, retrievers, ranker, selector, answerer, traces.
 // Serving state that a new model version replaces (retrievers + ranker) sits behind one reference, so a swap
 // is a single assignment and a request in flight keeps the pipeline it started with.
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { databasePath, resolveConfig, type SieveConfig, type SieveConfigInput } from './config.js';
 import { isSieveError, SieveError } from './errors.js';
 import { citationsFromMarkers } from './feedback/markers.js';
@@ -24,8 +25,12 @@ import { HistoryRetriever } from './rank/history.js';
 import { RelevanceRanker } from './rank/relevance.js';
 import { RankingResources } from './rank/resources.js';
 import type { RunTrainingJobOptions, TrainOutcome } from './train/job.js';
-import { activeModel } from './train/registry.js';
+import type { VectorIndexer } from './embed/indexer.js';
+import type { OnnxEmbedder } from './embed/onnx-embedder.js';
+import { DenseRetriever } from './rank/dense.js';
+import { activateModel, activeModel, getModel, registerModel } from './train/registry.js';
 import type {
+  Embedder,
   Answerer,
   AskResult,
   Candidate,
@@ -64,6 +69,8 @@ export interface SearchOptions {
 export interface RankingPipeline {
   retrievers: Retriever[];
   ranker: Ranker;
+  /** The embedder the dense retriever's index was built with (queries must be embedded by the same one). */
+  embedder?: Embedder;
 }
 
 export interface CandidateSet {
@@ -90,6 +97,7 @@ export class Engine {
   /** Term statistics and the past-query index, shared by the history retriever and the features. */
   readonly resources: RankingResources;
   private readonly random: SeededRandom;
+  private embedding: { embedder: OnnxEmbedder; indexer: VectorIndexer } | null = null;
   /** Warnings the engine cannot return to a caller (model loading at open); stderr unless replaced. */
   log: (line: string) => void = (line) => process.stderr.write(`sieve: ${line}\n`);
 
@@ -100,12 +108,44 @@ export class Engine {
     this.selector = selector;
     this.resources = new RankingResources(store);
     this.random = new SeededRandom(config.feedback.seed ?? (Date.now() ^ process.pid));
-    this.pipeline = { retrievers: this.retrievers(), ranker: new FusionRanker() };
+    this.pipeline = { retrievers: this.retrievers(null), ranker: new FusionRanker() };
   }
 
-  private retrievers(): Retriever[] {
+  private retrievers(dense: VectorIndexer | null): Retriever[] {
     const { headingWeight, bodyWeight } = this.config.retrieval;
-    return [new Bm25Retriever(this.store, { heading: headingWeight, body: bodyWeight }), new HistoryRetriever(this.resources)];
+    return [
+      new Bm25Retriever(this.store, { heading: headingWeight, body: bodyWeight }),
+      ...(dense ? [new DenseRetriever(dense)] : []),
+      new HistoryRetriever(this.resources),
+    ];
+  }
+
+  /**
+   * The active embedder (registry, else the one shipped in models/embedder), its sessions and its HNSW index,
+   * caught up with the store. Reused when the version did not change.
+   */
+  private async loadEmbedding(): Promise<{ embedder: OnnxEmbedder; indexer: VectorIndexer } | null> {
+    if (!this.config.embed.enabled) return null;
+    let active = activeModel(this.store, this.config.home, 'embedder');
+    if (!active) {
+      const shipped = shippedEmbedderDir();
+      if (!shipped) return null;
+      const { readEmbedderConfig } = await import('./embed/onnx-embedder.js');
+      const config = await readEmbedderConfig(shipped);
+      const existing = getModel(this.store, this.config.home, config.id);
+      active = existing
+        ? activateModel(this.store, this.config.home, config.id)
+        : registerModel(this.store, this.config.home, { id: config.id, kind: 'embedder', dir: shipped, files: { config: 'embedder.json' }, meta: { shipped: true }, activate: true });
+    }
+    if (this.embedding && this.embedding.embedder.version === active.id) return this.embedding;
+    const { OnnxEmbedder } = await import('./embed/onnx-embedder.js');
+    const { VectorIndexer } = await import('./embed/indexer.js');
+    const embedder = await OnnxEmbedder.load(active.dir, { cacheDir: join(this.config.home, 'cache', 'coreml') });
+    const indexer = await VectorIndexer.open(this.store, this.config.home, embedder, {
+      logger: { info: (m: string) => this.log(m), warn: (m: string) => this.log(m) },
+    });
+    await indexer.sync();
+    return { embedder, indexer };
   }
 
   /**
@@ -129,8 +169,15 @@ export class Engine {
         ranker = new FusionRanker();
       }
     }
-    this.swapPipeline({ retrievers: this.retrievers(), ranker });
-    return { ranker: ranker.version };
+    const previous = this.embedding;
+    this.embedding = await this.loadEmbedding();
+    this.swapPipeline({
+      retrievers: this.retrievers(this.embedding?.indexer ?? null),
+      ranker,
+      ...(this.embedding ? { embedder: this.embedding.embedder } : {}),
+    });
+    if (previous && previous !== this.embedding) previous.indexer.close();
+    return { ranker: ranker.version, ...(this.embedding ? { embedder: this.embedding.embedder.version } : {}) };
   }
 
   get answererKind(): Answerer['kind'] {
@@ -146,24 +193,31 @@ export class Engine {
 
   async ingest(paths: string[], opts: { prune?: boolean; onProgress?: (p: IngestProgress) => void } = {}): Promise<IngestSummary> {
     if (paths.length === 0) throw new SieveError('PATH_NOT_FOUND', 'no paths given to ingest');
-    return ingestPaths(this.store, paths, {
+    const summary = await ingestPaths(this.store, paths, {
       prune: opts.prune ?? false,
       maxFileBytes: Math.round(this.config.ingest.maxFileMb * 1024 * 1024),
       exclude: this.config.ingest.exclude,
       chunking: this.config.chunking,
       ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
     });
+    // New chunks get vectors (and removed ones leave the index) before the next query.
+    if (this.embedding && (summary.chunks > 0 || summary.removed > 0)) await this.embedding.indexer.sync();
+    return summary;
   }
 
   /**
    * Every retriever's candidates for a question, merged, with their chunks. Public for training, which ranks the
    * same candidates the engine would (with the question's own history left out).
    */
-  candidatesFor(text: string, k: number, opts: { historyExclude?: string; pipeline?: RankingPipeline } = {}): CandidateSet {
+  async candidatesFor(text: string, k: number, opts: { historyExclude?: string; pipeline?: RankingPipeline } = {}): Promise<CandidateSet> {
     const pipeline = opts.pipeline ?? this.pipeline;
     const query = parseQuery(text);
     if (opts.historyExclude !== undefined) query.historyExclude = opts.historyExclude;
-    const candidates = mergeCandidates(pipeline.retrievers.map((r) => r.retrieve(query, r.name === 'bm25' ? k : Math.min(k, this.config.retrieval.historyK))));
+    // The query is embedded once, here, so every retriever stays synchronous.
+    if (pipeline.embedder) query.embedding = (await pipeline.embedder.embed([text], 'query'))[0];
+    const { historyK, denseK } = this.config.retrieval;
+    const depth = (name: string) => (name === 'history' ? Math.min(k, historyK) : name === 'dense' ? Math.min(k, denseK) : k);
+    const candidates = mergeCandidates(pipeline.retrievers.map((r) => r.retrieve(query, depth(r.name))));
     const chunks = this.store.getChunks(candidates.map((c) => c.chunkId));
     return { query, candidates, chunks };
   }
@@ -171,7 +225,7 @@ export class Engine {
   private async rankQuery(text: string, k: number): Promise<RankedQuery> {
     const pipeline = this.pipeline; // one read: a swap mid-request does not mix versions
     const t0 = performance.now();
-    const { query, candidates, chunks } = this.candidatesFor(text, k, { pipeline });
+    const { query, candidates, chunks } = await this.candidatesFor(text, k, { pipeline });
     const t1 = performance.now();
     const ranked = await pipeline.ranker.rank(query, candidates, chunks);
     const t2 = performance.now();
@@ -285,8 +339,18 @@ export class Engine {
   }
 
   close(): void {
+    this.embedding?.indexer.close();
     this.store.close();
   }
+}
+
+/** models/embedder in the package (the shipped base embedder), if it is there. */
+function shippedEmbedderDir(): string | null {
+  const here = dirname(fileURLToPath(import.meta.url));
+  for (const candidate of [resolve(here, '../models/embedder'), resolve(here, '../../models/embedder')]) {
+    if (existsSync(join(candidate, 'embedder.json'))) return candidate;
+  }
+  return null;
 }
 
 export async function openEngine(opts: OpenEngineOptions = {}): Promise<Engine> {

@@ -22,9 +22,18 @@ export function mergeCandidates(lists: Candidate[][]): Candidate[] {
   return [...byChunk.values()];
 }
 
-export function reciprocalRankFusion(ranks: Record<string, number>, k = RRF_K): number {
+/**
+ * Reciprocal-rank fusion with a weight per list entry. The history list is weighted by how similar the past
+ * questions that cited the chunk were (its score, capped at 1): a chunk cited by a near-duplicate question
+ * counts like a top lexical hit, one cited by a loosely related question barely counts. Unweighted, history
+ * candidates from other questions crowded relevant chunks out of the context.
+ */
+export function reciprocalRankFusion(c: Pick<Candidate, 'ranks' | 'scores'>, k = RRF_K): number {
   let s = 0;
-  for (const r of Object.values(ranks)) s += 1 / (k + r);
+  for (const [name, r] of Object.entries(c.ranks)) {
+    const weight = name === 'history' ? Math.min(1, c.scores.history ?? 0) : 1;
+    s += weight / (k + r);
+  }
   return s;
 }
 
@@ -42,7 +51,7 @@ export class FusionRanker implements Ranker {
     for (const c of candidates) {
       const chunk = chunks.get(c.chunkId);
       if (!chunk) continue; // deleted between retrieval and ranking
-      const score = only !== undefined ? (c.scores[only] ?? 0) : reciprocalRankFusion(c.ranks);
+      const score = only !== undefined ? (c.scores[only] ?? 0) : reciprocalRankFusion(c);
       out.push({ ...c, chunk, score });
     }
     return out.sort((a, b) => b.score - a.score || a.chunkId - b.chunkId);

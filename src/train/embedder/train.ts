@@ -12,6 +12,8 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { Worker } from 'node:worker_threads';
 import { z } from 'zod';
 import { SieveError, toSieveError } from '../../errors.js';
@@ -137,6 +139,28 @@ const optionsSchema = z.object({
   maxPassageWords: z.number().int().min(8).default(128),
   maxChunks: z.number().int().min(1).default(200_000),
 });
+
+/**
+ * node-mlx frees an array's native buffer in its N-API finalizer, and Node runs those finalizers only after
+ * control returns to the event loop; V8 also cannot see the native bytes, so it collects late. A loop that never
+ * yields therefore kept every step's activations (the first long run reached 23 GB and was OOM-killed). Each
+ * step yields once (flat at ~1.3 GB for batch 128) and runs a full GC every GC_EVERY steps (~0.7 GB; a GC costs
+ * ~80 ms, so not every step). The gc function comes from a V8 flag set at runtime, the documented way to get it
+ * without restarting node with --expose-gc.
+ */
+const GC_EVERY = 10;
+
+function exposeGc(): (() => void) | null {
+  try {
+    v8.setFlagsFromString('--expose-gc');
+    const gc: unknown = vm.runInNewContext('gc');
+    return typeof gc === 'function' ? (gc as () => void) : null;
+  } catch {
+    return null;
+  }
+}
+
+const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 function learningRateAt(step: number, steps: number, peak: number): number {
   const warmup = Math.max(1, Math.round(steps * 0.05));
@@ -270,7 +294,7 @@ async function prepareData(opts: TrainEmbedderOptions, o: z.infer<typeof options
 }
 
 /** Encodes word-id sequences with the mlx model, in batches; unit vectors [n × D] row-major. */
-function encodeSequences(mx: MxCore, bridge: MxBridge, weights: EmbedderWeights, dense: DenseParams, vocab: WordVocab, seqs: readonly Int32Array[]): Float32Array {
+async function encodeSequences(mx: MxCore, bridge: MxBridge, weights: EmbedderWeights, dense: DenseParams, vocab: WordVocab, seqs: readonly Int32Array[]): Promise<Float32Array> {
   const D = weights.architecture.outputDim;
   const out = new Float32Array(seqs.length * D);
   const batch = 64;
@@ -282,6 +306,7 @@ function encodeSequences(mx: MxCore, bridge: MxBridge, weights: EmbedderWeights,
     const q = layout.queries;
     const emb = encode(mx, weights.architecture, dense, wv, bridge.toMx(q.positions, [part.length, q.length]), bridge.toMx(q.mask, [part.length, q.length, 1]));
     out.set(bridge.toFloat32(emb), start * D);
+    await yieldToEventLoop(); // let node-mlx free the batch (see GC_EVERY)
   }
   return out;
 }
@@ -364,6 +389,7 @@ export async function trainEmbedderInProcess(opts: TrainEmbedderOptions): Promis
       return [...titles.map((t): WordPair => ({ query: t.pair.title, passage: t.pair.body, source: 'title', group: t.group })), ...cloze];
     };
 
+    const gc = exposeGc();
     let lossSum = 0;
     let lossCount = 0;
     let lastLoss = Number.NaN;
@@ -399,6 +425,9 @@ export async function trainEmbedderInProcess(opts: TrainEmbedderOptions): Promis
       const { rows, grad } = scatterWordGradients(layout.words, data.vocab, wordGrad, E);
       tableAdam.step(rows, grad, lr * o.tableLearningRateScale, step);
 
+      await yieldToEventLoop();
+      if (gc && step % GC_EVERY === 0) gc();
+
       lastLoss = loss.item() as number;
       if (!Number.isFinite(lastLoss)) throw new SieveError('INTERNAL', `embedder training diverged at step ${step} (loss ${lastLoss})`);
       lossSum += lastLoss;
@@ -421,7 +450,7 @@ export async function trainEmbedderInProcess(opts: TrainEmbedderOptions): Promis
     const metrics: EmbedderMetrics = { stepsPerSecond: o.steps / trainSeconds, seconds: 0, trainSeconds, finalLoss: lastLoss };
     if (data.heldOut.length >= 2) {
       const D = architecture.outputDim;
-      const queryVecs = encodeSequences(mx, bridge, weights, dense, data.vocab, data.heldOut.map((p) => p.query));
+      const queryVecs = await encodeSequences(mx, bridge, weights, dense, data.vocab, data.heldOut.map((p) => p.query));
       // Passages are deduplicated by group (two supervised queries may share a document).
       const passageIndex = new Map<string, number>();
       const passageSeqs: Int32Array[] = [];
@@ -437,7 +466,7 @@ export async function trainEmbedderInProcess(opts: TrainEmbedderOptions): Promis
       // A query's positives: every held-out passage of a document judged relevant to it (same query text).
       const byQuery = new Map<Int32Array, Set<number>>();
       data.heldOut.forEach((p, i) => byQuery.set(p.query, (byQuery.get(p.query) ?? new Set()).add(positives[i]!)));
-      const passageVecs = encodeSequences(mx, bridge, weights, dense, data.vocab, passageSeqs);
+      const passageVecs = await encodeSequences(mx, bridge, weights, dense, data.vocab, passageSeqs);
       const hits = recallAt10(queryVecs, passageVecs, D, data.heldOut.map((p) => byQuery.get(p.query)!));
       metrics.heldOutRecallAt10 = hits.reduce((a, b) => a + b, 0) / hits.length;
       metrics.heldOutQueries = hits.length;
@@ -527,7 +556,7 @@ export async function embedTextsWithMlx(weights: EmbedderWeights, tokenizer: Tok
   try {
     const vocab = new WordVocab(tokenizer);
     const seqs = texts.map((t) => Int32Array.from(tokenize(t, tokenizer).words, (w) => vocab.idOf(w)));
-    const flat = encodeSequences(mx, bridge, weights, denseParamsToMx(weights, bridge), vocab, seqs);
+    const flat = await encodeSequences(mx, bridge, weights, denseParamsToMx(weights, bridge), vocab, seqs);
     const D = weights.architecture.outputDim;
     return texts.map((_, i) => flat.slice(i * D, (i + 1) * D));
   } finally {

@@ -40,7 +40,7 @@ export interface QrelsDatasetOptions {
 }
 
 /** One labelled list per question that has at least one relevant candidate. */
-export function buildQrelsDataset(engine: Engine, dataset: BeirDataset, split: string, opts: QrelsDatasetOptions): RelevanceDataset {
+export async function buildQrelsDataset(engine: Engine, dataset: BeirDataset, split: string, opts: QrelsDatasetOptions): Promise<RelevanceDataset> {
   const prefix = qrelsKeyPrefix(dataset, split);
   const lists: RelevanceList[] = [];
   for (const [queryId, rels] of dataset.qrels) {
@@ -48,7 +48,7 @@ export function buildQrelsDataset(engine: Engine, dataset: BeirDataset, split: s
     if (!text) continue;
     let set;
     try {
-      set = engine.candidatesFor(text, opts.k, { historyExclude: prefix + queryId });
+      set = await engine.candidatesFor(text, opts.k, { historyExclude: prefix + queryId });
     } catch (err) {
       if (isSieveError(err) && err.code === 'QUESTION_EMPTY') continue;
       throw err;
@@ -80,7 +80,7 @@ export async function trainRelevanceFromQrels(
   log(`corpus: ${ingest.documents} documents written, ${ingest.skipped} unchanged`);
   const historyEvents = loadQrelsAsHistory(engine, dataset, opts.split);
   log(`history: ${historyEvents} past citations from ${opts.split} qrels`);
-  const data = buildQrelsDataset(engine, dataset, opts.split, { k: opts.k ?? 100 });
+  const data = await buildQrelsDataset(engine, dataset, opts.split, { k: opts.k ?? 100 });
   log(`dataset: ${data.lists.length} lists × up to ${Math.max(0, ...data.lists.map((l) => l.n))} candidates × ${FEATURE_COUNT} features`);
   const { trainRelevanceInWorker } = await import('./worker.js');
   const trained = await trainRelevanceInWorker(data, { seed: opts.seed ?? 1 });

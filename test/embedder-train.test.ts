@@ -1,0 +1,275 @@
+// The Conv1d embedder end to end on tiny shapes: train a few steps from a store and a BEIR split, export ONNX,
+// and check that ONNX Runtime computes what node-mlx computes.
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { databasePath, resolveConfig } from '../src/config.js';
+import { OnnxEmbedder, readEmbedderConfig, WordVectorCache } from '../src/embed/onnx-embedder.js';
+import { DEFAULT_TOKENIZER_CONFIG, type TokenizerConfig } from '../src/embed/tokenizer.js';
+import { openEngine } from '../src/engine.js';
+import { Store } from '../src/store/store.js';
+import { exportEmbedder } from '../src/train/embedder/export.js';
+import { initialWeights, type EmbedderArchitecture, type EmbedderWeights } from '../src/train/embedder/model.js';
+import { embedTextsWithMlx, trainEmbedder, type TrainProgress } from '../src/train/embedder/train.js';
+import { float16BitsToFloat32, float32ToFloat16Bits } from '../src/train/onnx/fp16.js';
+import { readModel } from '../src/train/onnx/read.js';
+import { SeededRandom } from '../src/util/random.js';
+import { tempDir } from './helpers/tmp.js';
+
+const TINY_ARCH: Partial<EmbedderArchitecture> = { embedDim: 16, channels: 32, layers: 2, outputDim: 32 };
+const TINY_TOKENIZER: Partial<TokenizerConfig> = { buckets: 2 ** 12, lengthBuckets: [32, 64] };
+
+function cosine(a: Float32Array, b: Float32Array): number {
+  let dot = 0;
+  let na = 0;
+  let nb = 0;
+  for (let i = 0; i < a.length; i++) {
+    dot += a[i]! * b[i]!;
+    na += a[i]! * a[i]!;
+    nb += b[i]! * b[i]!;
+  }
+  return dot / Math.sqrt(na * nb);
+}
+
+/** A synthetic corpus: each document is about made-up terms that its sentences share, so inverse cloze is learnable. */
+function writeSyntheticBeir(dir: string, documents: number): void {
+  const rng = new SeededRandom(42);
+  const syllables = ['ka', 'lo', 'mi', 'ter', 'zu', 'pra', 'ven', 'dor', 'sil', 'qua', 'nep', 'rho', 'tas', 'gim', 'bel'];
+  const term = (): string => Array.from({ length: 3 }, () => syllables[rng.nextInt(syllables.length)]).join('');
+  const corpus: string[] = [];
+  const queries: string[] = [];
+  const qrels: string[] = ['query-id\tcorpus-id\tscore'];
+  for (let d = 0; d < documents; d++) {
+    const [a, b, c] = [term(), term(), term()];
+    const text = [
+      `The ${a} protein regulates ${b} in dividing cells.`,
+      `Loss of ${a} leads to ${c} syndrome in mice.`,
+      `Treatment targeting ${b} reversed the ${c} phenotype.`,
+      `These findings place ${a} upstream of ${b} signalling.`,
+    ].join(' ');
+    corpus.push(JSON.stringify({ _id: `d${d}`, title: `${a} and ${b}`, text }));
+    queries.push(JSON.stringify({ _id: `q${d}`, text: `does ${a} control ${c}?` }));
+    qrels.push(`q${d}\td${d}\t1`);
+  }
+  mkdirSync(join(dir, 'qrels'), { recursive: true });
+  writeFileSync(join(dir, 'corpus.jsonl'), `${corpus.join('\n')}\n`);
+  writeFileSync(join(dir, 'queries.jsonl'), `${queries.join('\n')}\n`);
+  writeFileSync(join(dir, 'qrels', 'train.tsv'), `${qrels.join('\n')}\n`);
+}
+
+/** Random weights with non-zero biases (a fresh init has zero biases, which would hide a bias mix-up). */
+function randomWeights(): EmbedderWeights {
+  const arch = { embedDim: 16, channels: 32, layers: 2, kernel: 3, outputDim: 32, activation: 'relu' as const };
+  const w = initialWeights(arch, 2 ** 12, 7);
+  const rng = new SeededRandom(8);
+  const jitter = (a: Float32Array): Float32Array => a.map(() => (rng.nextFloat() - 0.5) * 0.2);
+  w.convs.forEach((c) => (c.bias = jitter(c.bias)));
+  w.projection.bias = jitter(w.projection.bias);
+  return w;
+}
+
+const TEXTS = [
+  'How do tides work?',
+  'Coral reefs are built by colonies of tiny animals, and they grow slowly over centuries.',
+  Array.from({ length: 50 }, (_, i) => `word${i % 17} naïve 東京`).join(' '), // bucket 64
+  Array.from({ length: 90 }, (_, i) => `term${i}`).join(' '), // truncated to 64
+  'x',
+  '',
+];
+
+describe('embedder export parity (random weights)', () => {
+  const tmp = tempDir('embedder-parity');
+  const tokenizer: TokenizerConfig = { ...DEFAULT_TOKENIZER_CONFIG, ...TINY_TOKENIZER };
+  const weights = randomWeights();
+  let reference: Float32Array[];
+
+  beforeAll(async () => {
+    await exportEmbedder(weights, tmp.dir, { modelId: 'parity-1', tokenizer });
+    reference = await embedTextsWithMlx(weights, tokenizer, TEXTS);
+  });
+  afterAll(() => tmp.cleanup());
+
+  it('writes one static graph per length bucket in both precisions, with a config that validates', async () => {
+    const config = await readEmbedderConfig(tmp.dir);
+    expect(config.id).toBe('parity-1');
+    expect(config.dim).toBe(32);
+    expect(Object.keys(config.precisions.fp16!.graphs).sort()).toEqual(['32', '64']);
+    const fp16 = readModel(readFileSync(join(tmp.dir, config.precisions.fp16!.graphs['64']!)));
+    expect(fp16.inputs.map((i) => [i.name, i.elemType, i.dims])).toEqual([
+      ['x', 'float16', [1, 16, 1, 64]],
+      ['mask', 'float16', [1, 1, 1, 64]],
+    ]);
+    expect(fp16.outputs[0]!.dims).toEqual([1, 32, 1, 1]);
+    const ops = new Set(fp16.nodes.map((n) => n.opType));
+    expect(ops.has('Conv')).toBe(true);
+    for (const banned of ['MatMul', 'Gemm', 'Reshape', 'Transpose', 'Gather']) expect(ops.has(banned)).toBe(false);
+    // Table: 2^12 rows × 16 halves.
+    expect(readFileSync(join(tmp.dir, config.precisions.fp16!.table)).length).toBe(2 ** 12 * 16 * 2);
+  });
+
+  it('FP32 ONNX matches node-mlx (cosine ≥ 0.999) for short, long, truncated, non-ASCII and empty texts', async () => {
+    const embedder = await OnnxEmbedder.load(tmp.dir, { cacheDir: join(tmp.dir, 'cache'), precision: 'fp32' });
+    try {
+      expect(embedder.version).toBe('parity-1');
+      const got = await embedder.embed(TEXTS, 'passage');
+      got.forEach((v, i) => {
+        expect(v.length).toBe(32);
+        expect(cosine(v, reference[i]!)).toBeGreaterThanOrEqual(0.999);
+        expect(Math.hypot(...v)).toBeCloseTo(1, 4);
+      });
+      // Different texts really differ (the check above is not satisfied by a constant output).
+      expect(cosine(got[0]!, got[1]!)).toBeLessThan(0.99);
+    } finally {
+      await embedder.close();
+    }
+  });
+
+  it('FP16 matches node-mlx (cosine ≥ 0.995), both run natively in half precision and widened on CPU', async () => {
+    const embedder = await OnnxEmbedder.load(tmp.dir, { cacheDir: join(tmp.dir, 'cache'), precision: 'fp16' });
+    try {
+      const widened = await embedder.embed(TEXTS, 'query');
+      widened.forEach((v, i) => expect(cosine(v, reference[i]!)).toBeGreaterThanOrEqual(0.995));
+      // The half graph itself, fed half inputs, as the ANE would run it.
+      const config = embedder.config;
+      for (const [i, text] of TEXTS.entries()) {
+        const input = embedder.sequence(text);
+        const session = await ort.InferenceSession.create(join(tmp.dir, config.precisions.fp16!.graphs[String(input.bucket)]!), { executionProviders: ['cpu'] });
+        const out = await session.run({
+          x: new ort.Tensor('float16', float32ToFloat16Bits(input.x), [1, 16, 1, input.bucket]),
+          mask: new ort.Tensor('float16', float32ToFloat16Bits(input.mask), [1, 1, 1, input.bucket]),
+        });
+        await session.release();
+        const half = float16BitsToFloat32(out['embedding']!.data as Uint16Array);
+        expect(cosine(half, reference[i]!)).toBeGreaterThanOrEqual(0.995);
+      }
+    } finally {
+      await embedder.close();
+    }
+  });
+
+  it('gives a text the same embedding whatever length bucket pads it', async () => {
+    const config = await readEmbedderConfig(tmp.dir);
+    const table = new Float32Array(readFileSync(join(tmp.dir, config.precisions.fp32!.table)).buffer.slice(0));
+    const words = new WordVectorCache(table, tokenizer, 16);
+    const short = words.sequence('Tides are caused mainly by the Moon.');
+    expect(short.bucket).toBe(32);
+    const outputs: Float32Array[] = [];
+    for (const L of [32, 64]) {
+      const x = new Float32Array(16 * L);
+      for (let c = 0; c < 16; c++) x.set(short.x.subarray(c * 32, c * 32 + 32), c * L);
+      const mask = new Float32Array(L);
+      mask.set(short.mask);
+      const session = await ort.InferenceSession.create(join(tmp.dir, config.precisions.fp32!.graphs[String(L)]!), { executionProviders: ['cpu'] });
+      const out = await session.run({ x: new ort.Tensor('float32', x, [1, 16, 1, L]), mask: new ort.Tensor('float32', mask, [1, 1, 1, L]) });
+      await session.release();
+      outputs.push(out['embedding']!.data as Float32Array);
+    }
+    expect(cosine(outputs[0]!, outputs[1]!)).toBeGreaterThan(0.99999);
+  });
+});
+
+describe('trainEmbedder (tiny end to end)', () => {
+  const tmp = tempDir('embedder-train');
+  const data = join(tmp.dir, 'beir');
+  let store: Store;
+
+  beforeAll(async () => {
+    writeSyntheticBeir(data, 40);
+    const home = join(tmp.dir, 'home');
+    const engine = await openEngine({ home, llm: null });
+    await engine.ingest([join(data, 'corpus.jsonl')]);
+    engine.close();
+    store = new Store(databasePath(resolveConfig({ home })));
+  });
+  afterAll(() => {
+    store.close();
+    tmp.cleanup();
+  });
+
+  it('lowers the contrastive loss, exports both precisions and reports held-out recall, reproducibly', async () => {
+    const run = async (outDir: string): Promise<{ losses: number[]; result: Awaited<ReturnType<typeof trainEmbedder>> }> => {
+      const losses: number[] = [];
+      const result = await trainEmbedder({
+        store,
+        outDir,
+        beir: { dir: data, split: 'train' },
+        steps: 40,
+        batchSize: 8,
+        seed: 3,
+        inProcess: true,
+        log: false,
+        architecture: TINY_ARCH,
+        tokenizer: TINY_TOKENIZER,
+        heldOutFraction: 0.2,
+        learningRate: 5e-3,
+        onProgress: (p: TrainProgress) => {
+          if (p.phase === 'train' && p.loss !== undefined) losses.push(p.loss);
+        },
+      });
+      return { losses, result };
+    };
+    const first = await run(join(tmp.dir, 'out1'));
+    const { losses, result } = first;
+    expect(losses.length).toBe(40);
+    const mean = (a: number[]): number => a.reduce((x, y) => x + y, 0) / a.length;
+    // Chance level is ln(8) ≈ 2.08; the last steps must be well below the first ones.
+    expect(mean(losses.slice(0, 5))).toBeGreaterThan(1.5);
+    expect(mean(losses.slice(-5))).toBeLessThan(mean(losses.slice(0, 5)) * 0.7);
+    expect(result.metrics.heldOutRecallAt10).toBeGreaterThanOrEqual(0);
+    expect(result.metrics.heldOutRecallAt10).toBeLessThanOrEqual(1);
+    expect(result.metrics.heldOutQueries).toBeGreaterThan(0);
+    expect(result.metrics.stepsPerSecond).toBeGreaterThan(0);
+    const config = await readEmbedderConfig(join(tmp.dir, 'out1'));
+    expect(config.id).toBe(result.modelId);
+    expect(config.precisions.fp32).toBeDefined();
+    expect(config.precisions.fp16).toBeDefined();
+    expect(result.files.tokenizer).toBe(join(tmp.dir, 'out1', 'embedder.json'));
+    expect(config.meta['supervisedFraction']).toBe(0.3);
+    // The trained model serves, and a document's own sentence finds it among its neighbours.
+    const embedder = await OnnxEmbedder.load(join(tmp.dir, 'out1'), { cacheDir: join(tmp.dir, 'cache') });
+    try {
+      const [v] = await embedder.embed(['does anything control it?'], 'query');
+      expect(v!.every(Number.isFinite)).toBe(true);
+    } finally {
+      await embedder.close();
+    }
+    // Same seed, same data → the same losses (up to BLAS summation order).
+    const second = await run(join(tmp.dir, 'out2'));
+    second.losses.forEach((l, i) => expect(l).toBeCloseTo(losses[i]!, 3));
+  });
+
+  it('trains in a worker thread and forwards its progress', async () => {
+    const phases = new Set<string>();
+    const result = await trainEmbedder({
+      store,
+      outDir: join(tmp.dir, 'out-worker'),
+      steps: 3,
+      batchSize: 4,
+      seed: 5,
+      log: false,
+      architecture: TINY_ARCH,
+      tokenizer: TINY_TOKENIZER,
+      precisions: ['fp16'],
+      onProgress: (p) => phases.add(p.phase),
+    });
+    expect([...phases]).toEqual(expect.arrayContaining(['prepare', 'train', 'export', 'done']));
+    expect(result.files.fp16).toBe(join(tmp.dir, 'out-worker', 'fp16'));
+    expect(result.files.fp32).toBe('');
+    const config = await readEmbedderConfig(join(tmp.dir, 'out-worker'));
+    expect(config.precisions.fp32).toBeUndefined();
+  });
+
+  it('fails with STORE_EMPTY when there is nothing to learn from', async () => {
+    const empty = tempDir('embedder-empty');
+    const emptyStore = new Store(join(empty.dir, 'sieve.db'));
+    try {
+      await expect(
+        trainEmbedder({ store: emptyStore, outDir: join(empty.dir, 'out'), steps: 1, batchSize: 4, seed: 1, inProcess: true, log: false, architecture: TINY_ARCH, tokenizer: TINY_TOKENIZER }),
+      ).rejects.toMatchObject({ code: 'STORE_EMPTY' });
+    } finally {
+      emptyStore.close();
+      empty.cleanup();
+    }
+  });
+});
