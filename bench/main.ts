@@ -25,6 +25,19 @@ program
   .action(async (o: { data: string; split: string; home?: string; budget: number; json?: boolean }) => out(await benchAsk(o), o.json));
 
 program
+  .command('context')
+  .description('share of questions whose gold answer string is in the selected context (data sets with answers)')
+  .requiredOption('--data <dir>', 'BEIR folder whose queries carry metadata.answers')
+  .option('--split <name>', 'split', 'test')
+  .option('--home <dir>', 'home (ingested if needed; its models and history are used)')
+  .option('--budget <n>', 'budget tokens', (v) => Number(v), 1000)
+  .option('--json', 'print JSON')
+  .action(async (o: { data: string; split: string; home?: string; budget: number; json?: boolean }) => {
+    const { benchContext } = await import('./context.js');
+    out(await benchContext(o), o.json);
+  });
+
+program
   .command('selfimprove')
   .description('SIMULATED-reader learning curve: ask the feedback split, retrain, measure the eval split, per round')
   .requiredOption('--data <dir>', 'BEIR folder')

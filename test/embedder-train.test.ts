@@ -9,7 +9,7 @@ import { OnnxEmbedder, readEmbedderConfig, WordVectorCache } from '../src/embed/
 import { DEFAULT_TOKENIZER_CONFIG, type TokenizerConfig } from '../src/embed/tokenizer.js';
 import { openEngine } from '../src/engine.js';
 import { Store } from '../src/store/store.js';
-import { exportEmbedder } from '../src/train/embedder/export.js';
+import { exportEmbedder, loadEmbedderWeights } from '../src/train/embedder/export.js';
 import { initialWeights, type EmbedderArchitecture, type EmbedderWeights } from '../src/train/embedder/model.js';
 import { embedTextsWithMlx, trainEmbedder, type TrainProgress } from '../src/train/embedder/train.js';
 import { float16BitsToFloat32, float32ToFloat16Bits } from '../src/train/onnx/fp16.js';
@@ -146,6 +146,21 @@ describe('embedder export parity (random weights)', () => {
     } finally {
       await embedder.close();
     }
+  });
+
+  it('reads the weights back from the export: exactly from FP32, within half rounding from FP16', async () => {
+    const fp32 = await loadEmbedderWeights(tmp.dir, 'fp32');
+    expect(fp32.config.id).toBe('parity-1');
+    expect(fp32.weights.table).toEqual(weights.table);
+    fp32.weights.convs.forEach((c, i) => {
+      expect(c.weight).toEqual(weights.convs[i]!.weight);
+      expect(c.bias).toEqual(weights.convs[i]!.bias);
+    });
+    expect(fp32.weights.projection.weight).toEqual(weights.projection.weight);
+    const fp16 = await loadEmbedderWeights(tmp.dir, 'fp16');
+    const maxRelError = (a: Float32Array, b: Float32Array): number => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i]!) / Math.max(Math.abs(b[i]!), 1e-3)), 0);
+    expect(maxRelError(fp16.weights.convs[1]!.weight, weights.convs[1]!.weight)).toBeLessThan(1e-3);
+    expect(maxRelError(fp16.weights.table, weights.table)).toBeLessThan(1e-3);
   });
 
   it('gives a text the same embedding whatever length bucket pads it', async () => {
