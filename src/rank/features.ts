@@ -52,6 +52,7 @@ export function extractFeatures(
   const history = resources.history();
   const evidence = history.evidence(resources.similar(query));
   const analyzed = stats.analyzeQuery(query.text);
+  const excluded = resources.excluded(query);
   const distinctTerms = analyzed.terms.length + analyzed.unknownTerms;
   const idfMass = Math.max(analyzed.idfMass, 1e-6);
 
@@ -117,14 +118,14 @@ export function extractFeatures(
       const best = docBest.get(chunk.docId) ?? 0;
       set('doc_best_bm25', best);
       set('is_doc_best', b > 0 && b >= best ? 1 : 0);
-      set('doc_citations_log', Math.log1p(history.docCitations(chunk.docId, query.historyExclude)) / Math.log1p(100));
+      set('doc_citations_log', Math.log1p(history.docCitations(chunk.docId, excluded)) / Math.log1p(100));
       set('hist_sim_doc', evidence.docSimilarity.get(chunk.docId) ?? 0);
       set('hist_sim_doc_sum', Math.tanh(evidence.docSimilaritySum.get(chunk.docId) ?? 0));
       let field = fieldScore.get(chunk.docId);
-      if (field === undefined) fieldScore.set(chunk.docId, (field = Math.min(history.docFieldBm25(chunk.docId, fieldTerms, query.historyExclude), 4)));
+      if (field === undefined) fieldScore.set(chunk.docId, (field = Math.min(history.docFieldBm25(chunk.docId, fieldTerms, excluded), 4)));
       set('hist_field_bm25', field);
     }
-    set('prior', history.chunkPrior(c.chunkId, query.historyExclude));
+    set('prior', history.chunkPrior(c.chunkId, excluded));
     set('hist_sim_chunk', evidence.chunkSimilarity.get(c.chunkId) ?? 0);
   });
   return out;

@@ -30,6 +30,13 @@ export interface HistoryEvidence {
   docSimilaritySum: Map<string, number>;
 }
 
+const NONE: ReadonlySet<string> = new Set();
+
+/** Case- and spacing-insensitive identity of a question. */
+export function normalizeQuestion(text: string): string {
+  return text.normalize('NFKC').toLowerCase().replace(/\s+/g, ' ').trim();
+}
+
 /** How many similar past queries a request looks at. */
 export const SIMILAR_QUERIES = 50;
 
@@ -39,6 +46,8 @@ export class HistoryIndex {
   /** Distinct past queries citing each document (a popularity prior that needs no similarity). */
   private readonly docCitingKeys = new Map<string, Set<string>>();
   private readonly chunkCounts = new Map<number, { shown: number; cited: number }>();
+  /** Asks by normalised question text (the same question asked again has another key). */
+  private readonly keysByText = new Map<string, Set<string>>();
   /** Each ask's own votes, so leave-one-out can take them back out of the prior. */
   private readonly votesByKey = new Map<string, Map<number, boolean>>();
   /** Raw term counts of each past question (for the documents' past-question field and leave-one-out). */
@@ -72,7 +81,10 @@ export class HistoryIndex {
     const index = new HistoryIndex(generations(store).history);
     index.lastId = maxHistoryId(store);
     for (const row of citedHistory(store)) index.addCitation(row.queryKey, row.query, row.chunkId, row.docId, row.weight, stats);
-    for (const v of shownChunkVotes(store)) index.addVote(v.queryKey, v.chunkId, v.cited === 1);
+    for (const v of shownChunkVotes(store)) {
+      index.addVote(v.queryKey, v.chunkId, v.cited === 1);
+      index.noteKey(v.queryKey, v.query);
+    }
     return index;
   }
 
@@ -86,11 +98,19 @@ export class HistoryIndex {
     if (rows.some((r) => r.source === 'explicit')) return false;
     for (const r of rows) {
       if (r.chunkId !== null && r.shown) this.addVote(r.queryKey, r.chunkId, r.cited === 1);
+      this.noteKey(r.queryKey, r.query);
       if (r.cited) this.addCitation(r.queryKey, r.query, r.chunkId, r.docId, r.weight, stats);
       this.lastId = Math.max(this.lastId, r.id);
     }
     this.generation = generations(store).history;
     return true;
+  }
+
+  private noteKey(key: string, query: string): void {
+    const norm = normalizeQuestion(query);
+    let keys = this.keysByText.get(norm);
+    if (!keys) this.keysByText.set(norm, (keys = new Set()));
+    keys.add(key);
   }
 
   private addVote(key: string, chunkId: number, cited: boolean): void {
@@ -104,6 +124,7 @@ export class HistoryIndex {
   }
 
   private addCitation(key: string, query: string, chunkId: number | null, docId: string, weight: number, stats: TermStats): void {
+    this.noteKey(key, query);
     let i = this.keyIndex.get(key);
     if (i === undefined) {
       const tf = new Map<string, number>();
@@ -144,19 +165,22 @@ export class HistoryIndex {
    * BM25 of the question against a document's past-questions field, divided by the question's IDF mass (so it is
    * comparable across questions). `exclude`'s own terms are taken out first (leave-one-out).
    */
-  docFieldBm25(docId: string, terms: ReadonlyArray<{ term: string; idf: number }>, exclude?: string): number {
+  docFieldBm25(docId: string, terms: ReadonlyArray<{ term: string; idf: number }>, excluded: ReadonlySet<string> = NONE): number {
     const field = this.docField.get(docId);
     if (!field || terms.length === 0) return 0;
-    const own = exclude !== undefined && this.docCitingKeys.get(docId)?.has(exclude) ? this.queryTerms.get(exclude) : undefined;
+    const citing = this.docCitingKeys.get(docId);
+    const own: Array<Map<string, number>> = [];
+    for (const key of excluded) if (citing?.has(key)) own.push(this.queryTerms.get(key)!);
     let length = field.length;
-    if (own) for (const c of own.values()) length -= c;
+    for (const tf of own) for (const c of tf.values()) length -= c;
     if (length <= 0) return 0;
     const norm = 1.2 * (1 - 0.75 + (0.75 * length) / this.avgFieldLength);
     let score = 0;
     let mass = 0;
     for (const { term, idf } of terms) {
       mass += idf;
-      const tf = (field.tf.get(term) ?? 0) - (own?.get(term) ?? 0);
+      let tf = field.tf.get(term) ?? 0;
+      for (const o of own) tf -= o.get(term) ?? 0;
       if (tf > 0) score += (idf * tf * 2.2) / (tf + norm);
     }
     return mass > 0 ? score / mass : 0;
@@ -167,7 +191,7 @@ export class HistoryIndex {
   }
 
   /** Past queries most similar to `text` (cosine of tf-idf vectors), excluding one query key (leave-one-out). */
-  similar(text: string, stats: TermStats, k = SIMILAR_QUERIES, exclude?: string): SimilarQuery[] {
+  similar(text: string, stats: TermStats, k = SIMILAR_QUERIES, excluded: ReadonlySet<string> = NONE): SimilarQuery[] {
     if (this.queries.length === 0) return [];
     const vector = tfidfVector(text, stats);
     const scores = new Map<number, number>();
@@ -175,7 +199,7 @@ export class HistoryIndex {
       for (const i of this.postings.get(term) ?? []) scores.set(i, (scores.get(i) ?? 0) + w * this.queries[i]!.vector.get(term)!);
     }
     const ranked = [...scores.entries()]
-      .filter(([i]) => this.queries[i]!.key !== exclude)
+      .filter(([i]) => !excluded.has(this.queries[i]!.key))
       .sort((a, b) => b[1] - a[1] || a[0] - b[0])
       .slice(0, k);
     return ranked.map(([i, s]) => {
@@ -198,23 +222,40 @@ export class HistoryIndex {
     return { chunkSimilarity, docSimilarity, docSimilaritySum };
   }
 
-  /** Distinct past queries that cited the document, not counting `exclude`. */
-  docCitations(docId: string, exclude?: string): number {
+  /** Distinct past queries that cited the document, not counting excluded ones. */
+  docCitations(docId: string, excluded: ReadonlySet<string> = NONE): number {
     const keys = this.docCitingKeys.get(docId);
     if (!keys) return 0;
-    return keys.size - (exclude !== undefined && keys.has(exclude) ? 1 : 0);
+    let n = keys.size;
+    for (const key of excluded) if (keys.has(key)) n--;
+    return n;
+  }
+
+  /**
+   * The history keys a leave-one-out view must not see: the ask's own key and every other ask of the same
+   * question (asked again in a later round, its citations would hand the label straight back).
+   */
+  excludedKeys(key: string | undefined, text: string): ReadonlySet<string> {
+    if (key === undefined) return NONE;
+    const same = this.keysByText.get(normalizeQuestion(text));
+    return new Set([key, ...(same ?? [])]);
   }
 
   /**
    * Smoothed rate at which the chunk was cited when shown; 0 with no history. `exclude`'s own vote is taken out:
    * an ask must not see its own label in its features (that leak once taught a model to trust the prior alone).
    */
-  chunkPrior(chunkId: number, exclude?: string): number {
+  chunkPrior(chunkId: number, excluded: ReadonlySet<string> = NONE): number {
     const c = this.chunkCounts.get(chunkId);
     if (!c) return 0;
-    const own = exclude !== undefined ? this.votesByKey.get(exclude)?.get(chunkId) : undefined;
-    const shown = c.shown - (own === undefined ? 0 : 1);
-    const cited = c.cited - (own === true ? 1 : 0);
+    let shown = c.shown;
+    let cited = c.cited;
+    for (const key of excluded) {
+      const own = this.votesByKey.get(key)?.get(chunkId);
+      if (own === undefined) continue;
+      shown--;
+      if (own) cited--;
+    }
     return shown <= 0 ? 0 : cited / (shown + 2);
   }
 }

@@ -10,6 +10,7 @@ export class RankingResources {
   private readonly stats: TermStatsCache;
   private readonly historyCache: HistoryIndexCache;
   private readonly similarByQuery = new WeakMap<Query, SimilarQuery[]>();
+  private readonly excludedByQuery = new WeakMap<Query, ReadonlySet<string>>();
 
   constructor(store: Store) {
     this.stats = new TermStatsCache(store);
@@ -24,11 +25,21 @@ export class RankingResources {
     return this.historyCache.get(() => this.stats.get());
   }
 
+  /** History keys the query must not see (leave-one-out: its own ask and other asks of the same question). */
+  excluded(query: Query): ReadonlySet<string> {
+    let hit = this.excludedByQuery.get(query);
+    if (!hit) {
+      hit = this.history().excludedKeys(query.historyExclude, query.text);
+      this.excludedByQuery.set(query, hit);
+    }
+    return hit;
+  }
+
   similar(query: Query): SimilarQuery[] {
     let hit = this.similarByQuery.get(query);
     if (!hit) {
       const history = this.history();
-      hit = history.size === 0 ? [] : history.similar(query.text, this.termStats(), undefined, query.historyExclude);
+      hit = history.size === 0 ? [] : history.similar(query.text, this.termStats(), undefined, this.excluded(query));
       this.similarByQuery.set(query, hit);
     }
     return hit;

@@ -75,14 +75,14 @@ export function citedHistory(store: Store): CitedQueryRow[] {
 }
 
 /** One vote per ask and shown chunk (explicit labels first): what the feedback prior counts. */
-export function shownChunkVotes(store: Store): Array<{ queryKey: string; chunkId: number; cited: number }> {
+export function shownChunkVotes(store: Store): Array<{ queryKey: string; query: string; chunkId: number; cited: number }> {
   return store.db
     .prepare(
-      `SELECT query_key AS queryKey, chunk_id AS chunkId,
+      `SELECT query_key AS queryKey, min(query) AS query, chunk_id AS chunkId,
               coalesce(max(CASE WHEN source = 'explicit' THEN cited END), max(cited)) AS cited
        FROM history WHERE chunk_id IS NOT NULL AND shown = 1 GROUP BY query_key, chunk_id`,
     )
-    .all() as Array<{ queryKey: string; chunkId: number; cited: number }>;
+    .all() as Array<{ queryKey: string; query: string; chunkId: number; cited: number }>;
 }
 
 /** Shown and cited counts per chunk (the feedback prior). */

@@ -5,7 +5,9 @@
 import type { Engine } from '../engine.js';
 import { isSieveError } from '../errors.js';
 import { traceHistoryKey } from '../feedback/traces.js';
-import { extractFeatures, FEATURE_COUNT, FEATURE_NAMES } from '../rank/features.js';
+import { extractFeatures } from '../rank/features.js';
+import { normalizeQuestion } from '../rank/history-index.js';
+import { HistoryRetriever } from '../rank/history.js';
 import { parseQuery } from '../rank/query.js';
 import type { RelevanceList } from './relevance/model.js';
 
@@ -43,9 +45,8 @@ export interface TraceDatasetOptions {
 export const UNSHOWN_WEIGHT = 0.1;
 
 /**
- * Lists over each trace's shown chunks. Features come from the trace when the serving ranker stored them with
- * the current feature set; otherwise they are recomputed with the trace's own history left out — what the
- * ranker would have seen at ask time.
+ * One list per attributed ask over every candidate its ranker saw, labelled by what that question's asks used,
+ * with features recomputed under leave-one-out (see inside).
  */
 export function buildTraceLists(engine: Engine, opts: TraceDatasetOptions = {}): TraceList[] {
   const rows = engine.store.db
@@ -64,20 +65,38 @@ export function buildTraceLists(engine: Engine, opts: TraceDatasetOptions = {}):
     if (!m) explicit.set(f.trace_id, (m = new Map()));
     m.set(f.n, f.label);
   }
-  const currentNames = FEATURE_NAMES.join(',');
-  const lists: TraceList[] = [];
-  for (const row of rows) {
+  // What every ask of the same question used: a chunk used once for this question is a positive in each of its
+  // lists (later rounds and exploration keep finding more of what a question needs).
+  const usedByQuestion = new Map<string, Set<number>>();
+  // A person's "down" for a question keeps that chunk negative in all of its lists.
+  const downByQuestion = new Set<string>();
+  const labelled = rows.map((row) => {
     const context = JSON.parse(row.context) as Array<{ n: number; chunkIds: number[] }>;
     const attribution = new Map((JSON.parse(row.attribution) as Array<{ n: number; used: boolean }>).map((a) => [a.n, a.used]));
-    const candidates = JSON.parse(row.candidates) as Array<{ chunkId: number; score: number; scores: Record<string, number>; ranks: Record<string, number> }>;
-    const labelsByChunk = new Map<number, { label: number; weight: number }>();
     const overrides = explicit.get(row.id);
+    const labels = new Map<number, { label: number; weight: number }>();
     for (const item of context) {
       const override = overrides?.get(item.n);
       const used = override !== undefined ? override === 'up' : (attribution.get(item.n) ?? false);
       // A person's label is certain whatever the position; an inferred negative counts as much as it was read.
       const weight = used || override !== undefined ? 1 : readPropensity(item.n);
-      for (const chunkId of item.chunkIds) labelsByChunk.set(chunkId, { label: used ? 1 : 0, weight });
+      for (const chunkId of item.chunkIds) labels.set(chunkId, { label: used ? 1 : 0, weight });
+    }
+    const q = normalizeQuestion(row.question);
+    const used = usedByQuestion.get(q) ?? new Set<number>();
+    for (const [id, l] of labels) if (l.label > 0) used.add(id);
+    usedByQuestion.set(q, used);
+    for (const item of context) if (overrides?.get(item.n) === 'down') for (const id of item.chunkIds) downByQuestion.add(`${q}\u0000${id}`);
+    return { row, labels };
+  });
+  const lists: TraceList[] = [];
+  for (const { row, labels: labelsByChunk } of labelled) {
+    const candidates = JSON.parse(row.candidates) as Array<{ chunkId: number; score: number; scores: Record<string, number>; ranks: Record<string, number> }>;
+    const q = normalizeQuestion(row.question);
+    for (const id of usedByQuestion.get(q) ?? []) {
+      if (downByQuestion.has(`${q}\u0000${id}`)) continue;
+      const own = labelsByChunk.get(id);
+      if (!own || own.label === 0) labelsByChunk.set(id, { label: 1, weight: 1 });
     }
     if (![...labelsByChunk.values()].some((l) => l.label > 0)) continue;
 
@@ -88,28 +107,34 @@ export function buildTraceLists(engine: Engine, opts: TraceDatasetOptions = {}):
     const ids = candidates.map((c) => c.chunkId);
     for (const id of labelsByChunk.keys()) if (!ids.includes(id)) ids.push(id);
     const index = new Map(candidates.map((c, i) => [c.chunkId, i]));
-    let features: Float32Array | null = null;
-    if (row.features && row.feature_names && JSON.parse(row.feature_names).join(',') === currentNames && ids.every((id) => index.has(id))) {
-      const all = new Float32Array(row.features.buffer.slice(row.features.byteOffset, row.features.byteOffset + row.features.byteLength));
-      features = all.subarray(0, ids.length * FEATURE_COUNT);
-    } else {
-      try {
-        // Recompute with the stored retriever evidence for exactly these candidates, and this ask's own
-        // history left out: what the ranker would have seen at ask time.
-        const query = parseQuery(row.question);
-        query.historyExclude = traceHistoryKey(row.id);
-        const chunks = engine.store.getChunks(ids);
-        const live = ids.filter((id) => chunks.has(id));
-        if (live.length !== ids.length) continue; // a candidate was deleted since: skip rather than guess
-        const listCandidates = ids.map((id) => {
-          const c = candidates[index.get(id) ?? -1];
-          return { chunkId: id, scores: c?.scores ?? {}, ranks: c?.ranks ?? {} };
-        });
-        features = extractFeatures(engine.resources, query, listCandidates, chunks);
-      } catch (err) {
-        if (isSieveError(err) && err.code === 'QUESTION_EMPTY') continue;
-        throw err;
-      }
+    let features: Float32Array;
+    try {
+      // Recomputed, never taken from the trace: at ask time the history evidence of an earlier ask of the same
+      // question was visible, and in training it would hand the label back. Lexical and dense evidence is the
+      // stored one; history evidence is recomputed with every ask of this question left out.
+      const query = parseQuery(row.question);
+      query.historyExclude = traceHistoryKey(row.id);
+      const fresh = new Map(new HistoryRetriever(engine.resources).retrieve(query, engine.config.retrieval.historyK).map((c) => [c.chunkId, c]));
+      for (const id of fresh.keys()) if (!ids.includes(id)) ids.push(id);
+      const chunks = engine.store.getChunks(ids);
+      if (ids.some((id) => !chunks.has(id))) continue; // a candidate was deleted since: skip rather than guess
+      const listCandidates = ids.map((id) => {
+        const stored = candidates[index.get(id) ?? -1];
+        const scores = { ...(stored?.scores ?? {}) };
+        const ranks = { ...(stored?.ranks ?? {}) };
+        delete scores.history;
+        delete ranks.history;
+        const h = fresh.get(id);
+        if (h) {
+          scores.history = h.scores.history!;
+          ranks.history = h.ranks.history!;
+        }
+        return { chunkId: id, scores, ranks };
+      });
+      features = extractFeatures(engine.resources, query, listCandidates, chunks);
+    } catch (err) {
+      if (isSieveError(err) && err.code === 'QUESTION_EMPTY') continue;
+      throw err;
     }
     lists.push({
       queryId: row.id,

@@ -13,14 +13,15 @@
 // Each graph is Conv → Relu → Mul(mask) [→ Add residual] per layer, masked mean pool, a 1×1 Conv projection and
 // L2 normalisation: ANE form (no MatMul, no Reshape/Transpose, channels-first, last axes multiples of 32), checked
 // with checkAneCompatibility (including the FP16 range on sample inputs) before anything is written.
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { SieveError } from '../../errors.js';
 import type { TokenizerConfig } from '../../embed/tokenizer.js';
-import { EMBEDDER_CONFIG_FILE, embedderConfigSchema, type EmbedderConfig, type Precision } from '../../embed/onnx-embedder.js';
-import { GraphBuilder } from '../onnx/builder.js';
+import { EMBEDDER_CONFIG_FILE, embedderConfigSchema, readEmbedderConfig, readEmbeddingTable, type EmbedderConfig, type Precision } from '../../embed/onnx-embedder.js';
+import { GraphBuilder, decodeModel } from '../onnx/builder.js';
 import { checkAneCompatibility, type AneReport, type SampleInput } from '../onnx/ane-check.js';
-import { convertModelToFloat16, float32ToFloat16Bits } from '../onnx/fp16.js';
+import { convertModelToFloat16, float16BitsToFloat32, float32ToFloat16Bits } from '../onnx/fp16.js';
+import { elementTypeName, float16TensorBits, floatTensorValues } from '../onnx/read.js';
 import type { EmbedderWeights } from './model.js';
 
 export const EMBEDDER_OPSET = 17;
@@ -143,4 +144,52 @@ export async function exportEmbedder(weights: EmbedderWeights, outDir: string, o
   const configPath = path.join(root, EMBEDDER_CONFIG_FILE);
   await writeFile(configPath, `${JSON.stringify(config, null, 2)}\n`);
   return { config, configPath, dirs, aneReports };
+}
+
+/**
+ * Reads the weights back from an exported folder (the table file and any one bucket's graph: they share weights).
+ * FP16 values widen exactly. Used to re-export with other length buckets (the weights do not depend on them)
+ * and to continue training from a shipped or serving model.
+ */
+export async function loadEmbedderWeights(dir: string, precision?: Precision): Promise<{ config: EmbedderConfig; weights: EmbedderWeights }> {
+  const config = await readEmbedderConfig(dir);
+  const chosen: Precision = precision ?? (config.precisions.fp32 ? 'fp32' : 'fp16');
+  const files = config.precisions[chosen];
+  if (!files) throw new SieveError('MODEL_INVALID', `embedder ${config.id} in ${dir} has no ${chosen} files`);
+  const arch = config.architecture;
+  const table = await readEmbeddingTable(path.join(dir, files.table), chosen, config.tokenizer.buckets, arch.embedDim);
+  const firstGraph = files.graphs[String(config.tokenizer.lengthBuckets[0])]!;
+  const model = decodeModel(await readFile(path.join(dir, firstGraph)));
+  const values = new Map<string, Float32Array>();
+  for (const t of model.graph?.initializer ?? []) {
+    const type = elementTypeName(t.dataType);
+    if (type === 'float32') values.set(t.name ?? '', floatTensorValues(t));
+    else if (type === 'float16') values.set(t.name ?? '', float16BitsToFloat32(float16TensorBits(t)));
+  }
+  const take = (name: string, size: number): Float32Array => {
+    const v = values.get(name);
+    if (!v || v.length !== size) throw new SieveError('MODEL_INVALID', `${firstGraph}: initializer ${name} is missing or has ${v?.length ?? 0} values, expected ${size}`);
+    return v;
+  };
+  const convs: EmbedderWeights['convs'] = [];
+  let inChannels = arch.embedDim;
+  for (let i = 0; i < arch.layers; i++) {
+    convs.push({
+      weight: take(`conv${i}.weight`, arch.channels * inChannels * arch.kernel),
+      bias: take(`conv${i}.bias`, arch.channels),
+      inChannels,
+      outChannels: arch.channels,
+    });
+    inChannels = arch.channels;
+  }
+  return {
+    config,
+    weights: {
+      architecture: arch,
+      buckets: config.tokenizer.buckets,
+      table,
+      convs,
+      projection: { weight: take('projection.weight', arch.outputDim * arch.channels), bias: take('projection.bias', arch.outputDim) },
+    },
+  };
 }

@@ -476,7 +476,6 @@ export async function trainEmbedderInProcess(opts: TrainEmbedderOptions): Promis
     }
 
     report({ phase: 'export', step: o.steps, steps: o.steps });
-    const samples = new Map<number, SampleInput[]>();
     const meta: Record<string, unknown> = {
       kind: 'embedder',
       architecture,
@@ -501,7 +500,7 @@ export async function trainEmbedderInProcess(opts: TrainEmbedderOptions): Promis
       precisions: opts.precisions ?? ['fp32', 'fp16'],
       meta,
       metrics: { ...metrics },
-      samples: rangeSamples(weights, tokenizer, data, samples),
+      samples: rangeSamples(weights, tokenizer, data),
     });
     metrics.seconds = elapsed();
     // Rewrite the config with the final wall time (export and the ANE check are part of the run).
@@ -519,31 +518,24 @@ export async function trainEmbedderInProcess(opts: TrainEmbedderOptions): Promis
 }
 
 /** A few real held-out texts per length bucket as graph inputs, for the FP16 range check of the export. */
-function rangeSamples(weights: EmbedderWeights, tokenizer: TokenizerConfig, data: PreparedData, into: Map<number, SampleInput[]>): Map<number, SampleInput[]> {
+function rangeSamples(weights: EmbedderWeights, tokenizer: TokenizerConfig, data: PreparedData): Map<number, SampleInput[]> {
   const E = weights.architecture.embedDim;
-  const seqs = [...data.heldOut.slice(0, 8).flatMap((p) => [p.query, p.passage])];
+  const seqs = data.heldOut.slice(0, 3).flatMap((p) => [p.query, p.passage]);
+  const samples = new Map<number, SampleInput[]>();
   for (const L of tokenizer.lengthBuckets) {
     const list: SampleInput[] = [];
-    for (const seq of seqs.slice(0, 6)) {
+    for (const seq of seqs) {
+      const n = Math.min(seq.length, L);
+      const vectors = batchWordVectors(seq.subarray(0, n), data.vocab, weights.table, E); // [n + 1, E], row-major
       const x = new Float32Array(E * L);
       const mask = new Float32Array(L);
-      const word = new Float32Array(E);
-      const n = Math.min(seq.length, L);
-      for (let l = 0; l < n; l++) {
-        batchWordVectorInto(data.vocab, weights.table, E, seq[l]!, word);
-        for (let c = 0; c < E; c++) x[c * L + l] = word[c]!;
-        mask[l] = 1;
-      }
+      mask.fill(1, 0, n);
+      for (let l = 0; l < n; l++) for (let c = 0; c < E; c++) x[c * L + l] = vectors[l * E + c]!;
       list.push({ x, mask });
     }
-    if (list.length > 0) into.set(L, list);
+    if (list.length > 0) samples.set(L, list);
   }
-  return into;
-}
-
-function batchWordVectorInto(vocab: WordVocab, table: Float32Array, dim: number, wordId: number, out: Float32Array): void {
-  const v = batchWordVectors(Int32Array.of(wordId), vocab, table, dim);
-  out.set(v.subarray(0, dim));
+  return samples;
 }
 
 /**
