@@ -5,10 +5,9 @@
 //
 // Usage: npm run -s squad-to-beir -- <dev-v1.1.json> <out-dir> [--holdout 0.5] [--seed 1]
 
-import { realpathSync } from 'node:fs';
+import { isEntryPoint } from '../src/util/entry.js';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
 import { z } from 'zod';
 import { SieveError, toSieveError } from '../src/errors.js';
@@ -190,17 +189,8 @@ export async function main(argv: readonly string[]): Promise<void> {
   );
 }
 
-function isEntryPoint(): boolean {
-  const entry = process.argv[1];
-  if (!entry) return false;
-  try {
-    return realpathSync(entry) === realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-}
 
-if (isEntryPoint()) {
+if (isEntryPoint(import.meta.url)) {
   main(process.argv.slice(2)).catch((err: unknown) => {
     const error = toSieveError(err);
     process.stderr.write(`squad-to-beir: ${error.message}\n${error.hint}\n`);

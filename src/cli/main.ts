@@ -1,8 +1,7 @@
 #!/usr/bin/env node
 // The `sieve` command. It parses and validates arguments, calls the engine, and formats results:
 // `--json` output goes alone to stdout; progress and logs go to stderr.
-import { realpathSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { isEntryPoint } from '../util/entry.js';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { SingleBar } from 'cli-progress';
 import { openEngine, type Engine } from '../engine.js';
@@ -286,18 +285,8 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-/** True when this file is the process entry (tsx src/cli/main.ts); bin/sieve.js calls main() itself. */
-function invokedDirectly(): boolean {
-  const entry = process.argv[1];
-  if (!entry) return false;
-  try {
-    return realpathSync(entry) === realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-}
 
-if (invokedDirectly()) {
+if (isEntryPoint(import.meta.url)) {
   main(process.argv).then((code) => {
     process.exitCode = code;
   });

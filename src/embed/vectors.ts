@@ -7,6 +7,7 @@
 // putVectors returns, what readVectors gives back), so an index built incrementally and one rebuilt from the store
 // hold identical points.
 import { SieveError } from '../errors.js';
+import { halfBitsOf, valueOfHalfBits } from '../util/fp16.js';
 import type { Db } from '../store/db.js';
 import type { Store } from '../store/store.js';
 
@@ -24,52 +25,15 @@ export interface PassageText {
 
 // ---- fp16 codec ----
 
-const scratchF32 = new Float32Array(1);
-const scratchU32 = new Uint32Array(scratchF32.buffer);
-
-/** IEEE binary16 bits of a number, round-to-nearest-even; out-of-range finite values become ±Inf as IEEE says. */
-export function toHalfBits(value: number): number {
-  scratchF32[0] = value;
-  const bits = scratchU32[0]!;
-  const sign = (bits >>> 16) & 0x8000;
-  const exponent = (bits >>> 23) & 0xff;
-  const mantissa = bits & 0x7fffff;
-  if (exponent === 0xff) return mantissa === 0 ? sign | 0x7c00 : sign | 0x7e00;
-  const halfExponent = exponent - 127 + 15;
-  if (halfExponent >= 0x1f) return sign | 0x7c00;
-  if (halfExponent <= 0) {
-    // Subnormal half (or zero).
-    if (halfExponent < -10) return sign;
-    const full = mantissa | 0x800000;
-    const shift = 14 - halfExponent;
-    let m = full >>> shift;
-    const rest = full & ((1 << shift) - 1);
-    const halfway = 1 << (shift - 1);
-    if (rest > halfway || (rest === halfway && (m & 1) === 1)) m++;
-    return sign | m;
-  }
-  let half = sign | (halfExponent << 10) | (mantissa >>> 13);
-  const rest = mantissa & 0x1fff;
-  // A carry out of the mantissa correctly bumps the exponent.
-  if (rest > 0x1000 || (rest === 0x1000 && (half & 1) === 1)) half++;
-  return half;
-}
-
-function halfBitsValue(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exponent = (h >>> 10) & 0x1f;
-  const mantissa = h & 0x3ff;
-  if (exponent === 0) return sign * mantissa * 2 ** -24;
-  if (exponent === 0x1f) return mantissa === 0 ? sign * Infinity : NaN;
-  return sign * (1 + mantissa / 1024) * 2 ** (exponent - 15);
-}
+/** IEEE binary16 bits of a number, round-to-nearest-even (the shared codec). */
+export const toHalfBits = halfBitsOf;
 
 // Decoding is the hot path of a rebuild (every stored component once), so it is a table lookup (256 KiB).
 let halfTable: Float32Array | undefined;
 function halfToFloatTable(): Float32Array {
   if (!halfTable) {
     halfTable = new Float32Array(65536);
-    for (let h = 0; h < 65536; h++) halfTable[h] = halfBitsValue(h);
+    for (let h = 0; h < 65536; h++) halfTable[h] = valueOfHalfBits(h);
   }
   return halfTable;
 }

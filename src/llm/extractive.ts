@@ -1,5 +1,6 @@
 // The answer when no LLM is configured: the context's sentences that best cover the question, each cited.
 import { splitSentences } from '../ingest/sentences.js';
+import { lightStem as stem } from '../rank/term-stats.js';
 import type { AnswerOutput, AnswerRequest, Answerer, ContextItem } from '../types.js';
 
 const WORD = /[\p{L}\p{M}\p{N}]+/gu;
@@ -12,14 +13,6 @@ const STOPWORDS = new Set(
     'out more most other some any each all both few only own same too very just also should').split(' '),
 );
 
-/** A crude suffix stripper: enough to match "learns"/"learned"/"learning" without a stemmer dependency. */
-export function stem(word: string): string {
-  if (word.length <= 4) return word;
-  for (const suffix of ['ingly', 'edly', 'ing', 'ies', 'ied', 'ed', 'es', 'ly', 's']) {
-    if (word.endsWith(suffix) && word.length - suffix.length >= 3) return word.slice(0, -suffix.length);
-  }
-  return word;
-}
 
 export function contentTerms(text: string): string[] {
   return (text.normalize('NFKC').toLowerCase().match(WORD) ?? []).filter((w) => !STOPWORDS.has(w)).map(stem);
