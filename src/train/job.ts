@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import type { Engine } from '../engine.js';
 import { SieveError } from '../errors.js';
+import { FEATURE_NAMES } from '../rank/features.js';
 import { listNdcgAtK, relevanceForward } from './relevance/model.js';
 import { activateModel, activeModel, registerModel } from './registry.js';
 import { buildTraceLists, type TraceList } from './traces-dataset.js';
@@ -72,15 +73,32 @@ export async function trainFromTraces(engine: Engine, opts: TrainJobOptions = DE
   const train = lists.slice(0, cut);
   const heldOut = lists.slice(cut);
   const { trainRelevanceModel } = await import('./relevance/train.js');
-  const { FEATURE_NAMES } = await import('../rank/features.js');
   const trained = await trainRelevanceModel({ featureNames: [...FEATURE_NAMES], lists: train }, { seed: opts.seed });
   const candidateNdcg = meanNdcg(heldOut, (l) => relevanceForward(trained, l.features, l.n));
-  const servingNdcg = meanNdcg(heldOut, (l) => l.servingScores);
+  // The serving ranker is scored on the same leave-one-out evidence as the candidate (its scores stored at ask
+  // time saw earlier asks of the same question, which would make it unbeatable for the wrong reason).
+  const servingScores = new Map<TraceList, Float32Array>();
+  let servingKind = 'fusion';
+  if (serving) {
+    try {
+      const { OnnxRelevanceScorer } = await import('../rank/relevance-scorer.js');
+      const scorer = await OnnxRelevanceScorer.load(serving.dir, { cacheDir: join(engine.config.home, 'cache', 'coreml') });
+      if (scorer.featureNames.join(',') === FEATURE_NAMES.join(',')) {
+        for (const l of heldOut) servingScores.set(l, await scorer.score(l.features, l.n));
+        servingKind = serving.id;
+      }
+      await scorer.close();
+    } catch {
+      servingScores.clear(); // an unloadable serving model is compared as what the engine then serves: fusion
+    }
+  }
+  const servingNdcg = meanNdcg(heldOut, (l) => servingScores.get(l) ?? l.fusionScores);
   const metrics = { ...trained.metrics, candidateNdcg10: candidateNdcg, servingNdcg10: servingNdcg, trainLists: train.length, heldOutLists: heldOut.length };
+  const against = servingKind === 'fusion' ? 'fused retriever scores' : `serving ${servingKind}`;
   if (candidateNdcg < servingNdcg + opts.margin) {
     return {
       status: 'rejected',
-      message: `candidate nDCG@10 ${candidateNdcg.toFixed(4)} does not beat serving ${servingNdcg.toFixed(4)} + ${opts.margin} on ${heldOut.length} held-out asks; serving model kept`,
+      message: `candidate nDCG@10 ${candidateNdcg.toFixed(4)} does not beat ${against} ${servingNdcg.toFixed(4)} + ${opts.margin} on ${heldOut.length} held-out asks; serving model kept`,
       modelId: null,
       lists: lists.length,
       metrics,
@@ -105,7 +123,7 @@ export async function trainFromTraces(engine: Engine, opts: TrainJobOptions = DE
     metrics,
     activate: false,
   });
-  return { status: 'promoted', message: `${id}: nDCG@10 ${candidateNdcg.toFixed(4)} vs serving ${servingNdcg.toFixed(4)}`, modelId: id, lists: lists.length, metrics, seconds: seconds() };
+  return { status: 'promoted', message: `${id}: nDCG@10 ${candidateNdcg.toFixed(4)} vs ${against} ${servingNdcg.toFixed(4)}`, modelId: id, lists: lists.length, metrics, seconds: seconds() };
 }
 
 // ---- single flight ----

@@ -6,6 +6,7 @@ import type { Engine } from '../engine.js';
 import { isSieveError } from '../errors.js';
 import { traceHistoryKey } from '../feedback/traces.js';
 import { extractFeatures } from '../rank/features.js';
+import { reciprocalRankFusion } from '../rank/fusion.js';
 import { normalizeQuestion } from '../rank/history-index.js';
 import { HistoryRetriever } from '../rank/history.js';
 import { parseQuery } from '../rank/query.js';
@@ -30,8 +31,10 @@ interface TraceRow {
 export interface TraceList extends RelevanceList {
   traceId: string;
   createdAt: string;
-  /** The serving ranker's scores for the same candidates (the gate compares against them). */
+  /** The serving ranker's scores for the same candidates, as stored at ask time. */
   servingScores: Float32Array;
+  /** Fused retriever scores under the same leave-one-out evidence as the features (a fair no-model baseline). */
+  fusionScores: Float32Array;
 }
 
 export interface TraceDatasetOptions {
@@ -108,6 +111,7 @@ export function buildTraceLists(engine: Engine, opts: TraceDatasetOptions = {}):
     for (const id of labelsByChunk.keys()) if (!ids.includes(id)) ids.push(id);
     const index = new Map(candidates.map((c, i) => [c.chunkId, i]));
     let features: Float32Array;
+    let fusionScores: Float32Array;
     try {
       // Recomputed, never taken from the trace: at ask time the history evidence of an earlier ask of the same
       // question was visible, and in training it would hand the label back. Lexical and dense evidence is the
@@ -132,6 +136,7 @@ export function buildTraceLists(engine: Engine, opts: TraceDatasetOptions = {}):
         return { chunkId: id, scores, ranks };
       });
       features = extractFeatures(engine.resources, query, listCandidates, chunks);
+      fusionScores = Float32Array.from(listCandidates, (c) => reciprocalRankFusion(c));
     } catch (err) {
       if (isSieveError(err) && err.code === 'QUESTION_EMPTY') continue;
       throw err;
@@ -145,6 +150,7 @@ export function buildTraceLists(engine: Engine, opts: TraceDatasetOptions = {}):
       labels: Float32Array.from(ids, (id) => labelsByChunk.get(id)?.label ?? 0),
       weights: Float32Array.from(ids, (id) => labelsByChunk.get(id)?.weight ?? opts.unshownWeight ?? UNSHOWN_WEIGHT),
       servingScores: Float32Array.from(ids, (id) => candidates[index.get(id) ?? -1]?.score ?? -Infinity),
+      fusionScores,
     });
   }
   return lists;
