@@ -315,6 +315,8 @@ export class Engine {
       attribution,
       featureNames: pipeline.ranker.calibrated ? FEATURE_NAMES : null,
     });
+    // What the caller waited for includes writing the trace (the stored timings stop just before it).
+    result.timings.totalMs = performance.now() - started;
     return result;
   }
 

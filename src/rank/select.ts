@@ -79,17 +79,23 @@ export class BudgetSelector implements Selector {
     };
     const chosen: ScoredCandidate[] = [];
     let remaining = budgetTokens;
+    // Each candidate's value before the diversity discount, which can only lower it: scanning in this order, a
+    // candidate whose undiscounted value cannot beat the best discounted one so far ends the scan, so overlaps
+    // (and word trigrams) are computed for a handful of candidates, not the whole pool.
+    const cost = (c: ScoredCandidate) => c.chunk.tokenCount + headerTokens(c.chunk);
+    const ceiling = new Map(open.map((c) => [c.chunkId, probability(c) / Math.sqrt(cost(c))]));
+    open.sort((a, b) => ceiling.get(b.chunkId)! - ceiling.get(a.chunkId)!);
     while (remaining > 0 && open.length > 0) {
       let pick = -1;
       let pickValue = 0;
       for (let i = 0; i < open.length; i++) {
         const c = open[i]!;
-        const cost = c.chunk.tokenCount + headerTokens(c.chunk);
-        if (cost > remaining) continue;
+        if (ceiling.get(c.chunkId)! <= pickValue) break;
+        if (cost(c) > remaining) continue;
         let overlap = 0;
         for (const d of chosen) overlap = Math.max(overlap, jaccard(gramsOf(d), gramsOf(c)));
         if (overlap >= this.opts.duplicateJaccard) continue;
-        const value = (probability(c) * (1 - this.opts.diversity * overlap)) / Math.sqrt(cost);
+        const value = ceiling.get(c.chunkId)! * (1 - this.opts.diversity * overlap);
         if (value > pickValue) {
           pick = i;
           pickValue = value;
@@ -98,7 +104,7 @@ export class BudgetSelector implements Selector {
       if (pick < 0) break;
       const [c] = open.splice(pick, 1);
       chosen.push(c!);
-      remaining -= c!.chunk.tokenCount + headerTokens(c!.chunk);
+      remaining -= cost(c!);
     }
     const items = mergeAdjacent(chosen);
     return readingOrder(items, this.opts.order).map((item, i) => ({ ...item, n: i + 1 }));
