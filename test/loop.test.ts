@@ -29,13 +29,13 @@ describe('the training job', () => {
     const outcome = await engine.train({ minLists: 10_000 });
     expect(outcome.status).toBe('insufficient-signal');
     expect(outcome.message).toMatch(/need 10000/);
-    expect(listModels(engine.store, engine.config.home)).toEqual([]);
+    expect(listModels(engine.store, engine.config.home, 'relevance')).toEqual([]);
   }, 60_000);
 
   it('survives kill -9 of the training child at any moment: registry, serving model and database intact', async () => {
     let killed = 0;
     for (const delayMs of [50, 600, 1500]) {
-      const before = listModels(engine.store, engine.config.home).map((m) => [m.id, m.active]);
+      const before = listModels(engine.store, engine.config.home, 'relevance').map((m) => [m.id, m.active]);
       const servingBefore = engine.stats().ranker;
       const run = engine.train({ minLists: 5, onSpawn: (pid) => setTimeout(() => process.kill(pid, 'SIGKILL'), delayMs) });
       // Either the kill landed (the child died) or the job finished first: both must leave a working engine.
@@ -43,7 +43,7 @@ describe('the training job', () => {
       if (outcome instanceof Error) {
         killed++;
         expect(outcome.message).toMatch(/SIGKILL.*serving model is unchanged/);
-        expect(listModels(engine.store, engine.config.home).map((m) => [m.id, m.active])).toEqual(before);
+        expect(listModels(engine.store, engine.config.home, 'relevance').map((m) => [m.id, m.active])).toEqual(before);
         expect(engine.stats().ranker).toBe(servingBefore);
       }
       const db = new Database(join(home, 'sieve.db'), { readonly: true });
@@ -80,7 +80,7 @@ describe('the training job', () => {
     expect([...versions].every((v) => v === first || v === second.modelId)).toBe(true);
     expect(versions.size).toBe(2);
     expect(engine.stats().ranker).toBe(first);
-    const listed = listModels(engine.store, engine.config.home);
+    const listed = listModels(engine.store, engine.config.home, 'relevance');
     expect(listed.filter((m) => m.active).map((m) => m.id)).toEqual([first]);
   }, 240_000);
 });

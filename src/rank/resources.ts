@@ -17,12 +17,28 @@ export class RankingResources {
     this.historyCache = new HistoryIndexCache(store);
   }
 
+  private frozen: { stats: TermStats; history: HistoryIndex } | null = null;
+
   termStats(): TermStats {
-    return this.stats.get();
+    return this.frozen?.stats ?? this.stats.get();
   }
 
   history(): HistoryIndex {
-    return this.historyCache.get(() => this.stats.get());
+    return this.frozen?.history ?? this.historyCache.get(() => this.stats.get());
+  }
+
+  /**
+   * Runs `fn` against one snapshot of the statistics and history: a training job reading thousands of lists
+   * must not rebuild them every time a serving process appends a trace (that made dataset builds quadratic).
+   */
+  async withSnapshot<T>(fn: () => Promise<T> | T): Promise<T> {
+    if (this.frozen) return fn();
+    this.frozen = { stats: this.stats.get(), history: this.historyCache.get(() => this.stats.get()) };
+    try {
+      return await fn();
+    } finally {
+      this.frozen = null;
+    }
   }
 
   /** History keys the query must not see (leave-one-out: its own ask and other asks of the same question). */

@@ -57,7 +57,7 @@ export async function trainFromTraces(engine: Engine, opts: TrainJobOptions = DE
   const started = performance.now();
   const serving = activeModel(engine.store, engine.config.home, 'relevance');
   const since = typeof serving?.meta.tracesUntil === 'string' ? serving.meta.tracesUntil : undefined;
-  const lists = buildTraceLists(engine, since ? { since } : {});
+  const lists = await engine.resources.withSnapshot(() => buildTraceLists(engine, since ? { since } : {}));
   const seconds = () => (performance.now() - started) / 1000;
   if (lists.length < opts.minLists) {
     return {

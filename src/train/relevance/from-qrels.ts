@@ -80,7 +80,7 @@ export async function trainRelevanceFromQrels(
   log(`corpus: ${ingest.documents} documents written, ${ingest.skipped} unchanged`);
   const historyEvents = loadQrelsAsHistory(engine, dataset, opts.split);
   log(`history: ${historyEvents} past citations from ${opts.split} qrels`);
-  const data = await buildQrelsDataset(engine, dataset, opts.split, { k: opts.k ?? 100 });
+  const data = await engine.resources.withSnapshot(() => buildQrelsDataset(engine, dataset, opts.split, { k: opts.k ?? 100 }));
   log(`dataset: ${data.lists.length} lists × up to ${Math.max(0, ...data.lists.map((l) => l.n))} candidates × ${FEATURE_COUNT} features`);
   const { trainRelevanceInWorker } = await import('./worker.js');
   const trained = await trainRelevanceInWorker(data, { seed: opts.seed ?? 1 });
