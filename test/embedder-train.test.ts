@@ -10,7 +10,9 @@ import { DEFAULT_TOKENIZER_CONFIG, type TokenizerConfig } from '../src/embed/tok
 import { openEngine } from '../src/engine.js';
 import { Store } from '../src/store/store.js';
 import { exportEmbedder, loadEmbedderWeights } from '../src/train/embedder/export.js';
-import { initialWeights, type EmbedderArchitecture, type EmbedderWeights } from '../src/train/embedder/model.js';
+import { initialWeights, infoNceLoss, type EmbedderArchitecture, type EmbedderWeights } from '../src/train/embedder/model.js';
+import { Bm25Index, WordVocab, layoutBatch, pickHardNegatives, scatterWordGradients, type WordPair } from '../src/train/embedder/data.js';
+import { loadMlx } from '../src/train/mlx.js';
 import { embedTextsWithMlx, trainEmbedder, type TrainProgress } from '../src/train/embedder/train.js';
 import { float16BitsToFloat32, float32ToFloat16Bits } from '../src/train/onnx/fp16.js';
 import { readModel } from '../src/train/onnx/read.js';
@@ -78,6 +80,81 @@ const TEXTS = [
   '',
 ];
 
+describe('training pieces', () => {
+  it('lays a batch out over its distinct words, padding pointing at the zero row', () => {
+    const pairs: WordPair[] = [
+      { query: Int32Array.of(5, 6), passage: Int32Array.of(6, 7, 8), source: 'ict', group: 'a' },
+      { query: Int32Array.of(9), passage: Int32Array.of(5), source: 'ict', group: 'b' },
+    ];
+    const layout = layoutBatch(pairs, [Int32Array.of(10, 5)]);
+    expect([...layout.words]).toEqual([5, 6, 9, 7, 8, 10]);
+    expect(layout.queries.length).toBe(8); // padded to a multiple of 8
+    expect([...layout.queries.positions.slice(0, 3)]).toEqual([0, 1, 6]); // 6 = words.length = the zero row
+    expect([...layout.queries.mask.slice(0, 3)]).toEqual([1, 1, 0]);
+    expect(layout.passageCount).toBe(3);
+    expect([...layout.passages.positions.slice(16, 19)]).toEqual([5, 0, 6]); // the hard negative's row
+  });
+
+  it("pushes a word vector's gradient onto its bag rows, divided by the bag size", () => {
+    const vocab = new WordVocab({ ...DEFAULT_TOKENIZER_CONFIG, buckets: 2 ** 12 });
+    const a = vocab.idOf('tide');
+    const b = vocab.idOf('tides');
+    const bagA = vocab.bags[a]!;
+    const bagB = vocab.bags[b]!;
+    const { rows, grad } = scatterWordGradients(Int32Array.of(a, b), vocab, Float32Array.of(1, 2, 10, 20), 2);
+    const expected = new Map<number, [number, number]>();
+    for (const [bag, g] of [[bagA, [1, 2]], [bagB, [10, 20]]] as const) {
+      for (const r of bag) {
+        const e = expected.get(r) ?? [0, 0];
+        expected.set(r, [e[0] + g[0] / bag.length, e[1] + g[1] / bag.length]);
+      }
+    }
+    expect(rows.length).toBe(expected.size);
+    rows.forEach((r, i) => {
+      expect(grad[2 * i]).toBeCloseTo(expected.get(r)![0], 5);
+      expect(grad[2 * i + 1]).toBeCloseTo(expected.get(r)![1], 5);
+    });
+  });
+
+  it('ranks documents with BM25 for hard-negative mining', () => {
+    const index = new Bm25Index([Int32Array.of(1, 2, 3), Int32Array.of(1, 1, 4), Int32Array.of(5), Int32Array.of(2, 2, 2, 2)]);
+    expect(index.search(Int32Array.of(1, 4), 10)).toEqual([1, 0]);
+    expect(index.search(Int32Array.of(2), 1)).toEqual([3]);
+    expect(index.search(Int32Array.of(99), 5)).toEqual([]);
+  });
+
+  it('never picks a hard negative that is a positive of the batch or already picked', () => {
+    const neg = (group: string) => ({ passage: Int32Array.of(group.charCodeAt(0)), group });
+    const pairs: WordPair[] = [
+      { query: Int32Array.of(1), passage: Int32Array.of(1), source: 'supervised', group: 'a', negatives: [neg('b'), neg('c')] },
+      { query: Int32Array.of(2), passage: Int32Array.of(2), source: 'supervised', group: 'b', negatives: [neg('c'), neg('a')] },
+      { query: Int32Array.of(3), passage: Int32Array.of(3), source: 'supervised', group: 'x' },
+    ];
+    const picked = pickHardNegatives(pairs, new SeededRandom(1)).map((p) => String.fromCharCode(p[0]!));
+    expect(picked).toEqual(['c']); // a: b is in the batch → c; b: c is taken and a is in the batch → none
+  });
+
+  it('computes InfoNCE over paired passages plus extra negatives like a direct computation', async () => {
+    const { core: mx } = await loadMlx();
+    const q = [
+      [1, 0],
+      [0.6, 0.8],
+    ];
+    const p = [
+      [0.8, 0.6],
+      [0, 1],
+      [1, 0], // an extra negative, identical to query 0
+    ];
+    const t = 0.5;
+    const logits = q.map((qi) => p.map((pj) => (qi[0]! * pj[0]! + qi[1]! * pj[1]!) / t));
+    const lse = (xs: number[]): number => Math.log(xs.reduce((a, x) => a + Math.exp(x), 0));
+    const forward = (lse(logits[0]!) - logits[0]![0]! + lse(logits[1]!) - logits[1]![1]!) / 2;
+    const backward = (lse([logits[0]![0]!, logits[1]![0]!]) - logits[0]![0]! + lse([logits[0]![1]!, logits[1]![1]!]) - logits[1]![1]!) / 2;
+    expect(infoNceLoss(mx, mx.array(q), mx.array(p), t, false).item() as number).toBeCloseTo(forward, 5);
+    expect(infoNceLoss(mx, mx.array(q), mx.array(p), t, true).item() as number).toBeCloseTo((forward + backward) / 2, 5);
+  });
+});
+
 describe('embedder export parity (random weights)', () => {
   const tmp = tempDir('embedder-parity');
   const tokenizer: TokenizerConfig = { ...DEFAULT_TOKENIZER_CONFIG, ...TINY_TOKENIZER };
@@ -120,6 +197,10 @@ describe('embedder export parity (random weights)', () => {
       });
       // Different texts really differ (the check above is not satisfied by a constant output).
       expect(cosine(got[0]!, got[1]!)).toBeLessThan(0.99);
+      // Concurrent callers share the per-bucket input buffers safely: same vectors as one call.
+      const [forward, backward] = await Promise.all([embedder.embed(TEXTS, 'passage'), embedder.embed([...TEXTS].reverse(), 'query')]);
+      forward.forEach((v, i) => expect(v).toEqual(got[i]));
+      backward.forEach((v, i) => expect(v).toEqual(got[TEXTS.length - 1 - i]));
     } finally {
       await embedder.close();
     }

@@ -87,3 +87,22 @@ describe('ask through an OpenAI-compatible LLM', () => {
     down.close();
   });
 });
+
+describe('hybrid retrieval with the shipped embedder', () => {
+  it('adds dense candidates from the HNSW index to every query, kept in sync with ingest', async () => {
+    const { existsSync } = await import('node:fs');
+    const { REPO_ROOT } = await import('./helpers/tmp.js');
+    // The shipped base model is part of the repo; this test is about the engine wiring it.
+    expect(existsSync(join(REPO_ROOT, 'models/embedder/embedder.json'))).toBe(true);
+    const hybrid = await openEngine({ home: join(tmp.dir, 'hybrid'), llm: null });
+    await hybrid.ingest([EXAMPLES]);
+    const set = await hybrid.candidatesFor('How are answers attributed to chunks?', 20);
+    expect(set.query.embedding?.length).toBeGreaterThan(0);
+    const dense = set.candidates.filter((c) => c.ranks.dense !== undefined);
+    expect(dense.length).toBeGreaterThan(0);
+    expect(dense.every((c) => (c.scores.dense ?? -2) >= -1 && (c.scores.dense ?? 2) <= 1)).toBe(true);
+    const r = await hybrid.ask('How are answers attributed to chunks?');
+    expect(r.models.retrievers).toBe('bm25+dense+history');
+    hybrid.close();
+  });
+});

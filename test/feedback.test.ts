@@ -20,7 +20,7 @@ const answerer = new ScriptedAnswerer();
 let engine: Engine;
 
 beforeAll(async () => {
-  engine = await openEngine({ home: join(tmp.dir, 'home'), answerer, feedback: { exploreRate: 0 } });
+  engine = await openEngine({ home: join(tmp.dir, 'home'), answerer, feedback: { exploreRate: 0 }, embed: { enabled: false } });
   await engine.ingest([EXAMPLES]);
 });
 afterAll(() => {
@@ -76,7 +76,7 @@ describe('traces and history from asks', () => {
   });
 
   it('exploration shows one lower-ranked chunk in the last slot and logs it', async () => {
-    const explorer = await openEngine({ home: join(tmp.dir, 'home'), answerer, feedback: { exploreRate: 1, seed: 7 } });
+    const explorer = await openEngine({ home: join(tmp.dir, 'home'), answerer, feedback: { exploreRate: 1, seed: 7 }, embed: { enabled: false } });
     answerer.next = 'nothing';
     // A small budget: exploration makes room by dropping the weakest shown item.
     const r = await explorer.ask('the sieve model chunks answer index', { budgetTokens: 400 });

@@ -21,7 +21,7 @@ beforeAll(async () => {
     { _id: 'coffee', title: 'Coffee', text: 'Coffee drinking is associated with lower risk of liver disease.' },
   ];
   writeFileSync(corpus, docs.map((d) => JSON.stringify(d)).join('\n'));
-  engine = await openEngine({ home: join(tmp.dir, 'home'), llm: null });
+  engine = await openEngine({ home: join(tmp.dir, 'home'), llm: null, embed: { enabled: false } });
   await engine.ingest([corpus]);
 });
 afterAll(() => {

@@ -60,7 +60,7 @@ describe('ingest killed midway', () => {
     db.close();
 
     // The next ingest finishes the job without duplicating what was already committed.
-    const engine = await openEngine({ home, llm: null });
+    const engine = await openEngine({ home, llm: null, embed: { enabled: false } });
     const s = await engine.ingest([corpus]);
     expect(s.documents + s.skipped).toBe(5183);
     expect(s.skipped).toBe(docs);

@@ -13,7 +13,7 @@ let docs: string;
 beforeEach(async () => {
   tmp = tempDir('ingest');
   docs = copyExamples(tmp.dir);
-  engine = await openEngine({ home: join(tmp.dir, 'home'), llm: null });
+  engine = await openEngine({ home: join(tmp.dir, 'home'), llm: null, embed: { enabled: false } });
 });
 afterEach(() => {
   engine.close();

@@ -15,7 +15,7 @@ const home = join(tmp.dir, 'home');
 beforeAll(async () => {
   set = writeSyntheticSet(tmp.dir, { topics: 12, docsPerTopic: 6, questionsPerTopic: 8, seed: 3 });
   const reader = new SimulatedReader(set.relevant, { missRate: 0.1, wrongCitationRate: 0.1, noMarkerRate: 0.3, seed: 5 });
-  engine = await openEngine({ home, llm: null, answerer: reader, feedback: { exploreRate: 0.2, seed: 9 } });
+  engine = await openEngine({ home, llm: null, answerer: reader, feedback: { exploreRate: 0.2, seed: 9 }, embed: { enabled: false } });
   await engine.ingest([set.corpusPath]);
   for (const q of set.questions) await engine.ask(q, { budgetTokens: 400 });
 }, 120_000);

@@ -2,6 +2,6 @@
 import { openEngine } from '../../src/engine.js';
 
 const [home, ...paths] = process.argv.slice(2);
-const engine = await openEngine({ home: home!, llm: null });
+const engine = await openEngine({ home: home!, llm: null, embed: { enabled: false } });
 await engine.ingest(paths);
 engine.close();
