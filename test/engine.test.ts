@@ -94,7 +94,7 @@ describe('hybrid retrieval with the shipped embedder', () => {
     const { REPO_ROOT } = await import('./helpers/tmp.js');
     // The shipped base model is part of the repo; this test is about the engine wiring it.
     expect(existsSync(join(REPO_ROOT, 'models/embedder/embedder.json'))).toBe(true);
-    const hybrid = await openEngine({ home: join(tmp.dir, 'hybrid'), llm: null });
+    const hybrid = await openEngine({ home: join(tmp.dir, 'hybrid'), llm: null, embed: { enabled: true } });
     await hybrid.ingest([EXAMPLES]);
     const set = await hybrid.candidatesFor('How are answers attributed to chunks?', 20);
     expect(set.query.embedding?.length).toBeGreaterThan(0);
