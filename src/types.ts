@@ -43,18 +43,12 @@ export interface ChunkDraft {
 }
 
 /** A stored chunk with its document's identity, as rank and answer read it. */
-export interface ChunkRecord {
+export interface ChunkRecord extends ChunkDraft {
   chunkId: number;
   documentId: number;
   docId: string;
   source: string;
   title: string;
-  ordinal: number;
-  text: string;
-  headingPath: string[];
-  tokenCount: number;
-  charStart: number;
-  charEnd: number;
 }
 
 /** One retrieval hit: a chunk and the evidence each retriever gave for it. */
