@@ -11,8 +11,9 @@
 // 4. with --eval-split, embeds every corpus document (title + text) and that split's queries with the exported
 //    model through OnnxEmbedder and reports dense-only nDCG@10 / Recall@100 by brute-force cosine, plus the
 //    embedding speeds (query p50 on one thread, passages per second).
+import { isEntryPoint } from '../src/util/entry.js';
 import { mkdtempSync, realpathSync, rmSync } from 'node:fs';
-import { cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -42,6 +43,7 @@ export interface TrainEmbedderBenchOptions {
   modelId?: string;
   allowTestSplit?: boolean;
   architecture?: Record<string, number>;
+  hardNegatives?: number;
 }
 
 const corpusLineSchema = z.object({ _id: z.union([z.string(), z.number()]).transform(String), title: z.string().nullish(), text: z.string() });
@@ -132,6 +134,7 @@ export async function benchTrainEmbedder(o: TrainEmbedderBenchOptions, log: (l: 
         seed: o.seed,
         ...(o.modelId ? { modelId: o.modelId } : {}),
         ...(o.architecture ? { architecture: o.architecture } : {}),
+        ...(o.hardNegatives !== undefined ? { hardNegatives: o.hardNegatives } : {}),
         precisions: o.fp16Only ? ['fp16'] : ['fp32', 'fp16'],
         // The worker prints its progress (steps/s, loss) to stderr itself.
       });
@@ -142,11 +145,12 @@ export async function benchTrainEmbedder(o: TrainEmbedderBenchOptions, log: (l: 
     await rm(out, { recursive: true, force: true });
     await mkdir(out, { recursive: true });
     await cp(workDir, out, { recursive: true });
+    await chmod(out, 0o755); // the temp folder it was copied from is private (0700)
     // The config records where the data came from relative to nothing machine-specific.
     const config = embedderConfigSchema.parse(JSON.parse(await readFile(path.join(out, EMBEDDER_CONFIG_FILE), 'utf8')));
     const data = (config.meta['data'] ?? {}) as Record<string, unknown>;
     config.meta['data'] = { ...data, store: `ingested ${path.basename(o.data)}/corpus.jsonl`, beir: { dir: path.basename(o.data), split: o.split } };
-    config.meta['command'] = `npx tsx bench/train-embedder.ts --data <${path.basename(o.data)}> --split ${o.split} --steps ${o.steps} --batch ${o.batch} --seed ${o.seed}`;
+    config.meta['command'] = `npx tsx bench/train-embedder.ts --data <${path.basename(o.data)}> --split ${o.split} --steps ${o.steps} --batch ${o.batch} --seed ${o.seed}${o.hardNegatives !== undefined ? ` --hard-negatives ${o.hardNegatives}` : ''}`;
     let evaluation = null;
     if (o.evalSplit) {
       evaluation = await evaluateDense(out, o.data, o.evalSplit, log);
@@ -173,10 +177,11 @@ export async function main(argv: readonly string[]): Promise<void> {
     .option('--eval-split <name>', 'after training, dense-only nDCG@10 on this split')
     .option('--model-id <id>', 'model id (default embedder-<timestamp>-s<seed>)')
     .option('--arch <json>', 'architecture overrides, e.g. {"channels":128}')
+    .option('--hard-negatives <n>', 'BM25 hard negatives mined per supervised query (0 = off; default 5)', (v) => Number(v))
     .option('--allow-test-split', 'allow training on a split whose name contains "test"')
     .option('--json', 'print JSON to stdout');
   program.parse([...argv], { from: 'user' });
-  const opts = program.opts<{ data: string; split: string; steps: number; batch: number; seed: number; out: string; home?: string; fp16Only?: boolean; evalSplit?: string; modelId?: string; arch?: string; allowTestSplit?: boolean; json?: boolean }>();
+  const opts = program.opts<{ data: string; split: string; steps: number; batch: number; seed: number; out: string; home?: string; fp16Only?: boolean; evalSplit?: string; modelId?: string; arch?: string; hardNegatives?: number; allowTestSplit?: boolean; json?: boolean }>();
   const result = await benchTrainEmbedder({
     data: opts.data,
     split: opts.split,
@@ -190,23 +195,15 @@ export async function main(argv: readonly string[]): Promise<void> {
     ...(opts.modelId ? { modelId: opts.modelId } : {}),
     ...(opts.arch ? { architecture: z.record(z.string(), z.number()).parse(JSON.parse(opts.arch)) } : {}),
     ...(opts.allowTestSplit ? { allowTestSplit: true } : {}),
+    ...(opts.hardNegatives !== undefined ? { hardNegatives: opts.hardNegatives } : {}),
   });
   const text = JSON.stringify(result, null, 2);
   if (opts.json) process.stdout.write(`${text}\n`);
   else process.stderr.write(`${text}\n`);
 }
 
-function isEntryPoint(): boolean {
-  const entry = process.argv[1];
-  if (!entry) return false;
-  try {
-    return realpathSync(entry) === realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-}
 
-if (isEntryPoint()) {
+if (isEntryPoint(import.meta.url)) {
   main(process.argv.slice(2)).catch((err: unknown) => {
     const e = toSieveError(err);
     process.stderr.write(`sieve: ${e.message}\n${e.hint}\n`);

@@ -333,6 +333,28 @@ describe('trainEmbedder (tiny end to end)', () => {
     // Same seed, same data → the same losses (up to BLAS summation order).
     const second = await run(join(tmp.dir, 'out2'));
     second.losses.forEach((l, i) => expect(l).toBeCloseTo(losses[i]!, 3));
+
+    // Continuing from the trained model starts where it ended, and records its parent.
+    const continued: number[] = [];
+    const child = await trainEmbedder({
+      store,
+      outDir: join(tmp.dir, 'out3'),
+      steps: 3,
+      batchSize: 8,
+      seed: 9,
+      inProcess: true,
+      log: false,
+      initFrom: join(tmp.dir, 'out1'),
+      tokenizer: { buckets: 2 ** 10 }, // ignored: the parent's table fixes the tokenizer
+      onProgress: (p) => {
+        if (p.phase === 'train' && p.loss !== undefined) continued.push(p.loss);
+      },
+    });
+    expect(child.meta['parent']).toBe(result.modelId);
+    const childConfig = await readEmbedderConfig(join(tmp.dir, 'out3'));
+    expect(childConfig.tokenizer).toEqual(config.tokenizer);
+    expect(childConfig.architecture).toEqual(config.architecture);
+    expect(continued[0]!).toBeLessThan(mean(losses.slice(0, 5)) * 0.7);
   });
 
   it('trains in a worker thread and forwards its progress', async () => {

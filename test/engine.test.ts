@@ -88,21 +88,39 @@ describe('ask through an OpenAI-compatible LLM', () => {
   });
 });
 
-describe('hybrid retrieval with the shipped embedder', () => {
-  it('adds dense candidates from the HNSW index to every query, kept in sync with ingest', async () => {
-    const { existsSync } = await import('node:fs');
-    const { REPO_ROOT } = await import('./helpers/tmp.js');
-    // The shipped base model is part of the repo; this test is about the engine wiring it.
-    expect(existsSync(join(REPO_ROOT, 'models/embedder/embedder.json'))).toBe(true);
-    const hybrid = await openEngine({ home: join(tmp.dir, 'hybrid'), llm: null, embed: { enabled: true } });
+describe('hybrid retrieval with a registered embedder', () => {
+  it('embeds chunks into the HNSW index on ingest and adds dense candidates to every query', async () => {
+    const { trainEmbedder } = await import('../src/train/embedder/train.js');
+    const { registerModel } = await import('../src/train/registry.js');
+    const home = join(tmp.dir, 'hybrid');
+    const hybrid = await openEngine({ home, llm: null, embed: { enabled: true } });
     await hybrid.ingest([EXAMPLES]);
+    // A tiny embedder trained on this home's own chunks (inverse cloze), registered as the active version.
+    const outDir = join(home, 'models', 'tiny-embedder');
+    const trained = await trainEmbedder({
+      store: hybrid.store,
+      outDir,
+      steps: 10,
+      batchSize: 4,
+      seed: 1,
+      inProcess: true,
+      log: false,
+      architecture: { embedDim: 16, channels: 32, layers: 2, outputDim: 32 },
+      tokenizer: { buckets: 2 ** 12, lengthBuckets: [32, 64] },
+    } as Parameters<typeof trainEmbedder>[0]);
+    const { readEmbedderConfig } = await import('../src/embed/onnx-embedder.js');
+    const config = await readEmbedderConfig(outDir);
+    registerModel(hybrid.store, home, { id: config.id, kind: 'embedder', dir: outDir, files: { config: 'embedder.json' }, activate: true });
+    const loaded = await hybrid.reloadModels();
+    expect(loaded.embedder).toBe(config.id);
+    expect(trained).toBeTruthy();
     const set = await hybrid.candidatesFor('How are answers attributed to chunks?', 20);
-    expect(set.query.embedding?.length).toBeGreaterThan(0);
+    expect(set.query.embedding?.length).toBe(32);
     const dense = set.candidates.filter((c) => c.ranks.dense !== undefined);
     expect(dense.length).toBeGreaterThan(0);
-    expect(dense.every((c) => (c.scores.dense ?? -2) >= -1 && (c.scores.dense ?? 2) <= 1)).toBe(true);
+    expect(dense.every((c) => (c.scores.dense ?? -2) >= -1.001 && (c.scores.dense ?? 2) <= 1.001)).toBe(true);
     const r = await hybrid.ask('How are answers attributed to chunks?');
     expect(r.models.retrievers).toBe('bm25+dense+history');
     hybrid.close();
-  });
+  }, 120_000);
 });

@@ -52,6 +52,8 @@ export interface WordPair {
   passage: Int32Array;
   source: 'ict' | 'title' | 'supervised';
   group: string;
+  /** Hard negatives: lexically close passages judged not relevant (mined with BM25), each with its group. */
+  negatives?: Array<{ passage: Int32Array; group: string }>;
 }
 
 /** A chunk cut into sentences of word ids, for inverse cloze. */
@@ -155,17 +157,30 @@ const corpusLineSchema = z.object({
   text: z.string(),
 });
 
-/** Supervised pairs (query, title + text of each document judged relevant > 0) of a BEIR split. */
+/** Words of a corpus document kept for BM25 mining (passages use their first maxPassageWords). */
+const MINING_WORDS = 512;
+
+/**
+ * Supervised pairs (query, title + text of each document judged relevant > 0) of a BEIR split. With
+ * `hardNegatives` > 0, each pair also carries up to that many of the query's top BM25 documents that are not
+ * judged relevant (mined over the whole corpus, up to `maxCorpusDocuments` of it): in-batch negatives are mostly
+ * easy, and the documents a lexical ranker confuses with the answer are the ones a dense model must learn to tell
+ * apart — which is also what makes it add to BM25 in a hybrid.
+ */
 export async function readSupervisedPairs(
   dir: string,
   split: string,
   vocab: WordVocab,
-  opts: { maxQueryWords: number; maxPassageWords: number },
+  opts: { maxQueryWords: number; maxPassageWords: number; hardNegatives?: number; maxCorpusDocuments?: number },
 ): Promise<Array<WordPair & { queryId: string }>> {
   const dataset = await readBeirDataset(dir, split);
+  const hardNegatives = opts.hardNegatives ?? 0;
+  const maxCorpus = opts.maxCorpusDocuments ?? 200_000;
   const wanted = new Set<string>();
   for (const judged of dataset.qrels.values()) for (const [docId, rel] of judged) if (rel > 0) wanted.add(docId);
-  const docs = new Map<string, Int32Array>();
+  const docIds: string[] = [];
+  const docWords: Int32Array[] = [];
+  const docIndex = new Map<string, number>();
   const lines = createInterface({ input: createReadStream(dataset.corpusPath, { encoding: 'utf8' }), crlfDelay: Infinity });
   let lineNumber = 0;
   for await (const line of lines) {
@@ -179,21 +194,76 @@ export async function readSupervisedPairs(
     }
     const parsed = corpusLineSchema.safeParse(json);
     if (!parsed.success) throw new SieveError('DATASET_INVALID', `${dataset.corpusPath}:${lineNumber}: expected {"_id", "title"?, "text"}`, { file: dataset.corpusPath, line: lineNumber });
-    if (!wanted.has(parsed.data._id)) continue;
-    docs.set(parsed.data._id, vocab.encode(`${parsed.data.title ?? ''}\n${parsed.data.text}`, opts.maxPassageWords));
+    const keep = wanted.has(parsed.data._id) || (hardNegatives > 0 && docIds.length < maxCorpus);
+    if (!keep || docIndex.has(parsed.data._id)) continue;
+    docIndex.set(parsed.data._id, docIds.length);
+    docIds.push(parsed.data._id);
+    docWords.push(vocab.encode(`${parsed.data.title ?? ''}\n${parsed.data.text}`, hardNegatives > 0 ? MINING_WORDS : opts.maxPassageWords));
   }
+  const passageOf = (i: number): Int32Array => docWords[i]!.subarray(0, opts.maxPassageWords);
+  const bm25 = hardNegatives > 0 ? new Bm25Index(docWords) : null;
   const pairs: Array<WordPair & { queryId: string }> = [];
   for (const [queryId, judged] of dataset.qrels) {
     const query = dataset.queries.get(queryId);
     if (!query) continue;
     const words = vocab.encode(query.text, opts.maxQueryWords);
     if (words.length === 0) continue;
+    let negatives: WordPair['negatives'];
+    if (bm25) {
+      negatives = bm25
+        .search(words, hardNegatives + judged.size)
+        .filter((i) => !((judged.get(docIds[i]!) ?? 0) > 0))
+        .slice(0, hardNegatives)
+        .map((i) => ({ passage: passageOf(i), group: `doc:${docIds[i]!}` }));
+    }
     for (const [docId, rel] of judged) {
-      const passage = docs.get(docId);
-      if (rel > 0 && passage && passage.length > 0) pairs.push({ query: words, passage, source: 'supervised', group: `doc:${docId}`, queryId });
+      const index = docIndex.get(docId);
+      if (rel <= 0 || index === undefined || docWords[index]!.length === 0) continue;
+      pairs.push({ query: words, passage: passageOf(index), source: 'supervised', group: `doc:${docId}`, queryId, ...(negatives ? { negatives } : {}) });
     }
   }
   return pairs;
+}
+
+/** Okapi BM25 (k1 = 0.9, b = 0.4, Anserini's defaults) over word-id documents, for hard-negative mining. */
+export class Bm25Index {
+  private readonly postings = new Map<number, Array<[number, number]>>();
+  private readonly lengths: Float64Array;
+  private readonly averageLength: number;
+  constructor(docs: readonly Int32Array[]) {
+    this.lengths = Float64Array.from(docs, (d) => d.length);
+    this.averageLength = docs.length > 0 ? this.lengths.reduce((a, b) => a + b, 0) / docs.length : 1;
+    docs.forEach((doc, d) => {
+      const tf = new Map<number, number>();
+      for (const w of doc) tf.set(w, (tf.get(w) ?? 0) + 1);
+      for (const [w, n] of tf) {
+        let list = this.postings.get(w);
+        if (!list) this.postings.set(w, (list = []));
+        list.push([d, n]);
+      }
+    });
+  }
+
+  /** Indices of the top `k` documents for a query, best first (ties by index). */
+  search(query: Int32Array, k: number): number[] {
+    const k1 = 0.9;
+    const b = 0.4;
+    const n = this.lengths.length;
+    const scores = new Map<number, number>();
+    for (const w of new Set(query)) {
+      const list = this.postings.get(w);
+      if (!list) continue;
+      const idf = Math.log(1 + (n - list.length + 0.5) / (list.length + 0.5));
+      for (const [d, tf] of list) {
+        const norm = tf + k1 * (1 - b + (b * this.lengths[d]!) / this.averageLength);
+        scores.set(d, (scores.get(d) ?? 0) + (idf * tf * (k1 + 1)) / norm);
+      }
+    }
+    return [...scores.entries()]
+      .sort((x, y) => y[1] - x[1] || x[0] - y[0])
+      .slice(0, k)
+      .map(([d]) => d);
+  }
 }
 
 /** Splits keys into (train, held-out) deterministically for a seed; at least one held out when there are ≥ 2 keys. */
@@ -209,9 +279,11 @@ export function splitKeys<T>(keys: readonly T[], fraction: number, seed: number)
 export interface BatchLayout {
   /** Vocab ids of the batch's distinct words; row words.length of the word-vector matrix is the zero padding row. */
   words: Int32Array;
+  /** Passage rows beyond `size` are hard negatives. */
   queries: { positions: Int32Array; mask: Float32Array; length: number };
   passages: { positions: Int32Array; mask: Float32Array; length: number };
   size: number;
+  passageCount: number;
 }
 
 function layoutSide(seqs: readonly Int32Array[], local: Map<number, number>, words: number[]): { positions: Int32Array; mask: Float32Array; length: number } {
@@ -236,7 +308,8 @@ function layoutSide(seqs: readonly Int32Array[], local: Map<number, number>, wor
   return { positions, mask, length };
 }
 
-export function layoutBatch(pairs: readonly WordPair[]): BatchLayout {
+/** Lays out a batch; `extraPassages` (hard negatives) follow the pairs' passages, with no query of their own. */
+export function layoutBatch(pairs: readonly WordPair[], extraPassages: readonly Int32Array[] = []): BatchLayout {
   const local = new Map<number, number>();
   const words: number[] = [];
   const queries = layoutSide(
@@ -245,14 +318,14 @@ export function layoutBatch(pairs: readonly WordPair[]): BatchLayout {
     words,
   );
   const passages = layoutSide(
-    pairs.map((p) => p.passage),
+    [...pairs.map((p) => p.passage), ...extraPassages],
     local,
     words,
   );
   // Padding positions were written as 0; point them at the zero row (index words.length).
   const pad = words.length;
   for (const side of [queries, passages]) for (let i = 0; i < side.mask.length; i++) if (side.mask[i] === 0) side.positions[i] = pad;
-  return { words: Int32Array.from(words), queries, passages, size: pairs.length };
+  return { words: Int32Array.from(words), queries, passages, size: pairs.length, passageCount: pairs.length + extraPassages.length };
 }
 
 /** Word vectors [W + 1, E] of a batch's words (mean of each bag's rows), the last row zero. */
@@ -327,4 +400,21 @@ export class PairSampler<T extends { group: string }> {
     }
     return out;
   }
+}
+
+/**
+ * One hard negative per pair (drawn from its list) whose document is not in the batch already — a negative that
+ * is another pair's positive would be a false negative.
+ */
+export function pickHardNegatives(pairs: readonly WordPair[], rng: SeededRandom): Int32Array[] {
+  const used = new Set(pairs.map((p) => p.group));
+  const out: Int32Array[] = [];
+  for (const p of pairs) {
+    const options = (p.negatives ?? []).filter((n) => !used.has(n.group));
+    if (options.length === 0) continue;
+    const pick = options[rng.nextInt(options.length)]!;
+    used.add(pick.group);
+    out.push(pick.passage);
+  }
+  return out;
 }

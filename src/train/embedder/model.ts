@@ -285,16 +285,19 @@ export function encode(mx: MxCore, arch: EmbedderArchitecture, p: DenseParams, w
 }
 
 /**
- * InfoNCE with in-batch negatives: row i of `queries` should pick row i of `passages` among all B passages,
- * logits = cosine / temperature. Symmetric adds the passage→query direction (averaged).
+ * InfoNCE with in-batch negatives: row i of `queries` [B, D] should pick row i of `passages` [P, D], P ≥ B (rows
+ * beyond B are extra negatives, e.g. mined hard negatives), logits = cosine / temperature. Symmetric adds the
+ * passage→query direction over the B paired passages (averaged).
  */
 export function infoNceLoss(mx: MxCore, queries: MxArray, passages: MxArray, temperature: number, symmetric: boolean): MxArray {
   const n = queries.shape[0]!;
-  const logits = mx.multiply(mx.matmul(queries, passages.T), 1 / temperature);
-  const diagonal = mx.sum(mx.multiply(logits, mx.eye(n)), 1);
+  const p = passages.shape[0]!;
+  const logits = mx.multiply(mx.matmul(queries, passages.T), 1 / temperature); // [B, P]
+  const paired = p > n ? mx.split(logits, [n], 1)[0]! : logits; // [B, B]
+  const diagonal = mx.sum(mx.multiply(paired, mx.eye(n)), 1);
   const forward = mx.mean(mx.subtract(mx.logsumexp(logits, 1), diagonal));
   if (!symmetric) return forward;
-  const backward = mx.mean(mx.subtract(mx.logsumexp(logits, 0), diagonal));
+  const backward = mx.mean(mx.subtract(mx.logsumexp(paired, 0), diagonal));
   return mx.multiply(mx.add(forward, backward), 0.5);
 }
 

@@ -29,6 +29,7 @@ import {
   batchWordVectors,
   clozePair,
   layoutBatch,
+  pickHardNegatives,
   readStoreCorpus,
   readSupervisedPairs,
   scatterWordGradients,
@@ -37,7 +38,7 @@ import {
   type TitleBody,
   type WordPair,
 } from './data.js';
-import { exportEmbedder } from './export.js';
+import { exportEmbedder, loadEmbedderWeights } from './export.js';
 import {
   DEFAULT_ARCHITECTURE,
   DenseAdam,
@@ -86,6 +87,8 @@ export interface TrainEmbedderOptions {
   symmetricLoss?: boolean;
   /** Share of batches drawn from the supervised pairs when `beir` is given. Default 0.3. */
   supervisedFraction?: number;
+  /** BM25-mined hard negatives kept per supervised query; one joins each supervised pair in a batch. Default 5 (0 = off). */
+  hardNegatives?: number;
   /** Share of inverse-cloze samples that are title→body pairs instead. Default 0.2. */
   titleFraction?: number;
   heldOutFraction?: number;
@@ -95,6 +98,8 @@ export interface TrainEmbedderOptions {
   modelId?: string;
   /** Which precisions to write. Default both. */
   precisions?: Array<'fp32' | 'fp16'>;
+  /** A model folder to continue training from (its weights, architecture and tokenizer); default a fresh init. */
+  initFrom?: string;
   /** Run on the calling thread instead of a worker. Default false. */
   inProcess?: boolean;
   /** Write progress lines to stderr. Default true. */
@@ -134,6 +139,7 @@ const optionsSchema = z.object({
   symmetricLoss: z.boolean().default(true),
   supervisedFraction: z.number().min(0).max(1).default(0.3),
   titleFraction: z.number().min(0).max(1).default(0.2),
+  hardNegatives: z.number().int().min(0).max(100).default(5),
   heldOutFraction: z.number().min(0).max(0.5).default(0.05),
   maxQueryWords: z.number().int().min(4).default(64),
   maxPassageWords: z.number().int().min(8).default(128),
@@ -266,7 +272,11 @@ async function prepareData(opts: TrainEmbedderOptions, o: z.infer<typeof options
   let supervised: WordPair[] = [];
   let heldOutSupervised = 0;
   if (opts.beir) {
-    const pairs = await readSupervisedPairs(opts.beir.dir, opts.beir.split, vocab, { maxQueryWords: o.maxQueryWords, maxPassageWords: o.maxPassageWords });
+    const pairs = await readSupervisedPairs(opts.beir.dir, opts.beir.split, vocab, {
+      maxQueryWords: o.maxQueryWords,
+      maxPassageWords: o.maxPassageWords,
+      hardNegatives: o.hardNegatives,
+    });
     const querySplit = splitKeys([...new Set(pairs.map((p) => p.queryId))], o.heldOutFraction, opts.seed + 3);
     supervised = pairs.filter((p) => querySplit.train.has(p.queryId));
     const heldOutPairs = pairs.filter((p) => querySplit.heldOut.has(p.queryId));
@@ -336,8 +346,10 @@ export function recallAt10(queryVecs: Float32Array, passageVecs: Float32Array, d
 export async function trainEmbedderInProcess(opts: TrainEmbedderOptions): Promise<TrainEmbedderResult> {
   const started = performance.now();
   const o = optionsSchema.parse({ ...opts, store: undefined, onProgress: undefined });
-  const tokenizer = parseTokenizerConfig({ ...DEFAULT_TOKENIZER_CONFIG, ...opts.tokenizer });
-  const architecture = architectureSchema.parse({ ...DEFAULT_ARCHITECTURE, ...opts.architecture });
+  // Continuing from a parent model fixes its architecture and tokenizer (the table rows are its hash buckets).
+  const parent = opts.initFrom ? await loadEmbedderWeights(opts.initFrom) : null;
+  const tokenizer = parent ? parent.config.tokenizer : parseTokenizerConfig({ ...DEFAULT_TOKENIZER_CONFIG, ...opts.tokenizer });
+  const architecture = parent ? parent.config.architecture : architectureSchema.parse({ ...DEFAULT_ARCHITECTURE, ...opts.architecture });
   const modelId = opts.modelId ?? defaultModelId(opts.seed);
   const log = opts.log ?? true;
   const elapsed = (): number => (performance.now() - started) / 1000;
@@ -362,7 +374,7 @@ export async function trainEmbedderInProcess(opts: TrainEmbedderOptions): Promis
   mx.random.seed(opts.seed);
   const bridge = new MxBridge(mx);
   try {
-    const weights = initialWeights(architecture, tokenizer.buckets, opts.seed);
+    const weights = parent ? parent.weights : initialWeights(architecture, tokenizer.buckets, opts.seed);
     let dense = denseParamsToMx(weights, bridge);
     let paramList = denseParamList(dense);
     const denseAdam = new DenseAdam(mx, paramList);
@@ -400,15 +412,15 @@ export async function trainEmbedderInProcess(opts: TrainEmbedderOptions): Promis
     for (let step = 1; step <= o.steps; step++) {
       const pairs = drawBatch();
       if (pairs.length < 2) throw new SieveError('STORE_EMPTY', 'too few distinct training pairs to form a batch of two');
-      const layout = layoutBatch(pairs);
+      const layout = layoutBatch(pairs, pickHardNegatives(pairs, rng));
       const n = layout.size;
       const wordVectors = bridge.toMx(batchWordVectors(layout.words, data.vocab, weights.table, E), [layout.words.length + 1, E]);
       const q = layout.queries;
       const d = layout.passages;
       const qPos = bridge.toMx(q.positions, [n, q.length]);
       const qMask = bridge.toMx(q.mask, [n, q.length, 1]);
-      const dPos = bridge.toMx(d.positions, [n, d.length]);
-      const dMask = bridge.toMx(d.mask, [n, d.length, 1]);
+      const dPos = bridge.toMx(d.positions, [layout.passageCount, d.length]);
+      const dMask = bridge.toMx(d.mask, [layout.passageCount, d.length, 1]);
       const lossOf = (wv: MxArray, ...params: MxArray[]): MxArray => {
         const p = denseParamsFromList(params, architecture.layers);
         return infoNceLoss(mx, encode(mx, architecture, p, wv, qPos, qMask), encode(mx, architecture, p, wv, dPos, dMask), o.temperature, o.symmetricLoss);
@@ -478,6 +490,7 @@ export async function trainEmbedderInProcess(opts: TrainEmbedderOptions): Promis
     report({ phase: 'export', step: o.steps, steps: o.steps });
     const meta: Record<string, unknown> = {
       kind: 'embedder',
+      parent: parent ? parent.config.id : null,
       architecture,
       tokenizer,
       trainedAt: new Date().toISOString(),
@@ -490,6 +503,7 @@ export async function trainEmbedderInProcess(opts: TrainEmbedderOptions): Promis
       symmetricLoss: o.symmetricLoss,
       supervisedFraction: opts.beir ? o.supervisedFraction : 0,
       titleFraction: o.titleFraction,
+      hardNegatives: opts.beir ? o.hardNegatives : 0,
       data: { store: opts.store.path, beir: opts.beir ?? null, ...data.counts },
     };
     metrics.seconds = elapsed();
