@@ -39,6 +39,9 @@ function featureBlob(ranked: readonly ScoredCandidate[]): Buffer | null {
   return Buffer.from(out.buffer, out.byteOffset, out.byteLength);
 }
 
+// Prepared once per store: every ask writes a trace.
+const insertTrace = new WeakMap<Store, ReturnType<Store['db']['prepare']>>();
+
 export function recordTrace(store: Store, input: TraceInput): void {
   const { result, reasoning, ranked, budgetTokens, attribution, featureNames } = input;
   const byN = new Map(attribution.map((a) => [a.n, a]));
@@ -58,15 +61,19 @@ export function recordTrace(store: Store, input: TraceInput): void {
       });
     }
   }
+  let insert = insertTrace.get(store);
+  if (!insert) {
+    insert = store.db.prepare(
+      `INSERT INTO traces (id, created_at, question, answer, reasoning, answered_by, context, candidates, citations, models,
+                           timings, budget_tokens, features, feature_names, attribution, explored)
+       VALUES (@id, @createdAt, @question, @answer, @reasoning, @answeredBy, @context, @candidates, @citations, @models,
+               @timings, @budgetTokens, @features, @featureNames, @attribution, @explored)`,
+    );
+    insertTrace.set(store, insert);
+  }
+  const statement = insert;
   store.db.transaction(() => {
-    store.db
-      .prepare(
-        `INSERT INTO traces (id, created_at, question, answer, reasoning, answered_by, context, candidates, citations, models,
-                             timings, budget_tokens, features, feature_names, attribution, explored)
-         VALUES (@id, @createdAt, @question, @answer, @reasoning, @answeredBy, @context, @candidates, @citations, @models,
-                 @timings, @budgetTokens, @features, @featureNames, @attribution, @explored)`,
-      )
-      .run({
+    statement.run({
         id: result.traceId,
         createdAt: new Date().toISOString(),
         question: result.question,

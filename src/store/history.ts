@@ -28,16 +28,23 @@ export interface ChunkHistoryCounts {
   cited: number;
 }
 
-/** Appends events in one transaction. */
+const insertHistory = new WeakMap<Store, ReturnType<Store['db']['prepare']>>();
+
+/** Appends events in one transaction (every ask calls this: the statement is prepared once per store). */
 export function recordHistory(store: Store, events: readonly HistoryEvent[]): void {
-  const insert = store.db.prepare(
-    `INSERT INTO history (query, query_key, chunk_id, doc_id, shown, cited, weight, source, created_at)
-     VALUES (@query, @queryKey, @chunkId, @docId, @shown, @cited, @weight, @source, @createdAt)`,
-  );
+  let insert = insertHistory.get(store);
+  if (!insert) {
+    insert = store.db.prepare(
+      `INSERT INTO history (query, query_key, chunk_id, doc_id, shown, cited, weight, source, created_at)
+       VALUES (@query, @queryKey, @chunkId, @docId, @shown, @cited, @weight, @source, @createdAt)`,
+    );
+    insertHistory.set(store, insert);
+  }
+  const statement = insert;
   const createdAt = new Date().toISOString();
   store.db.transaction(() => {
     for (const e of events) {
-      insert.run({
+      statement.run({
         query: e.query,
         queryKey: e.queryKey,
         chunkId: e.chunkId,
