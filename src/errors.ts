@@ -45,6 +45,11 @@ export class SieveError extends Error {
   }
 }
 
+/** True for a code in the catalogue; used where a code crosses a thread or process boundary as a string. */
+export function isErrorCode(code: string): code is ErrorCode {
+  return Object.hasOwn(CATALOGUE, code);
+}
+
 export function isSieveError(err: unknown): err is SieveError {
   return err instanceof SieveError;
 }

@@ -16,7 +16,7 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import { Worker } from 'node:worker_threads';
 import { z } from 'zod';
-import { SieveError, toSieveError } from '../../errors.js';
+import { SieveError, isErrorCode, toSieveError } from '../../errors.js';
 import { DEFAULT_TOKENIZER_CONFIG, parseTokenizerConfig, tokenize, type TokenizerConfig } from '../../embed/tokenizer.js';
 import { architectureSchema, type EmbedderArchitecture } from '../../embed/onnx-embedder.js';
 import type { Store } from '../../store/store.js';
@@ -183,7 +183,8 @@ function defaultModelId(seed: number): string {
 /** Trains, exports and evaluates in a worker thread; resolves when the model folder is written. */
 export async function trainEmbedder(opts: TrainEmbedderOptions): Promise<TrainEmbedderResult> {
   if (opts.inProcess) return trainEmbedderInProcess(opts);
-  const { store, onProgress, inProcess: _inProcess, ...rest } = opts;
+  const { store, onProgress, inProcess, ...rest } = opts;
+  void inProcess; // false here; not an option the worker takes
   return runTrainingWorker({ ...rest, storePath: store.path }, onProgress);
 }
 
@@ -197,6 +198,11 @@ function tsxEsmApiUrl(from: string): string {
   const packageJson = createRequire(from).resolve('tsx/package.json');
   const entry = tsxPackageSchema.parse(JSON.parse(readFileSync(packageJson, 'utf8'))).exports['./esm/api'].import.default;
   return pathToFileURL(path.join(path.dirname(packageJson), entry)).href;
+}
+
+/** Rebuilds the worker's SieveError; the code came from toSieveError in the worker, an unknown one becomes INTERNAL. */
+function errorFromWorker(code: string, message: string): SieveError {
+  return isErrorCode(code) ? new SieveError(code, message) : new SieveError('INTERNAL', message, { workerCode: code });
 }
 
 function runTrainingWorker(options: WorkerTrainOptions, onProgress?: (p: TrainProgress) => void): Promise<TrainEmbedderResult> {
@@ -223,8 +229,7 @@ function runTrainingWorker(options: WorkerTrainOptions, onProgress?: (p: TrainPr
         void worker.terminate();
       } else {
         settled = true;
-        const code = raw.code as ConstructorParameters<typeof SieveError>[0];
-        reject(new SieveError(code, raw.message));
+        reject(errorFromWorker(raw.code, raw.message));
         void worker.terminate();
       }
     });
