@@ -114,7 +114,7 @@ export class Engine {
   private retrievers(dense: VectorIndexer | null): Retriever[] {
     const { headingWeight, bodyWeight } = this.config.retrieval;
     return [
-      new Bm25Retriever(this.store, { heading: headingWeight, body: bodyWeight }),
+      new Bm25Retriever(() => this.resources.bm25Index(), { heading: headingWeight, body: bodyWeight }),
       ...(dense ? [new DenseRetriever(dense)] : []),
       new HistoryRetriever(this.resources),
     ];

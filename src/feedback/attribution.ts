@@ -3,7 +3,7 @@
 // words in the chunk) above a threshold chosen on a labelled set (test/fixtures/attribution-labelled.json).
 // Only the visible answer is read: thinking was stripped before it got here.
 import { splitSentences } from '../ingest/sentences.js';
-import { analyze, isStopword } from '../rank/term-stats.js';
+import { analyze, isStopword, lightStem } from '../rank/term-stats.js';
 import { findMarkers } from './markers.js';
 
 export interface ShownChunk {
@@ -41,11 +41,14 @@ const SPECIFIC_SENTENCE_WORDS = 6;
 
 interface Token {
   term: string;
+  /** The term as a small integer (interned per attribution call): the shared-run search compares these. */
+  id: number;
   start: number;
   end: number;
 }
 
 const WORD = /[\p{L}\p{M}\p{N}]+/gu;
+const NON_ASCII = /[^\x00-\x7f]/;
 
 /**
  * Attribution matches words by their first five letters (truncation stemming): answers paraphrase with other
@@ -53,11 +56,20 @@ const WORD = /[\p{L}\p{M}\p{N}]+/gu;
  */
 const TRUNCATE = 5;
 
-function tokens(text: string): Token[] {
+/** Interns terms to ids; one per attribution call (or per tokenizer user), so ids compare across texts. */
+type TermIds = Map<string, number>;
+
+function tokens(text: string, ids: TermIds = new Map()): Token[] {
   const out: Token[] = [];
   for (const m of text.matchAll(WORD)) {
-    const [term] = analyze(m[0]);
-    if (term !== undefined) out.push({ term: isStopword(term) ? term : term.slice(0, TRUNCATE), start: m.index, end: m.index + m[0].length });
+    const word = m[0];
+    // analyze() normalises and re-splits; plain ASCII words (nearly all of them) need only folding and stemming.
+    const term = NON_ASCII.test(word) ? analyze(word)[0] : lightStem(word.toLowerCase());
+    if (term === undefined) continue;
+    const key = isStopword(term) ? term : term.slice(0, TRUNCATE);
+    let id = ids.get(key);
+    if (id === undefined) ids.set(key, (id = ids.size));
+    out.push({ term: key, id, start: m.index, end: m.index + word.length });
   }
   return out;
 }
@@ -69,15 +81,16 @@ function longestSharedRun(a: readonly Token[], b: readonly Token[]): { length: n
   let prev = new Uint16Array(b.length + 1);
   let cur = new Uint16Array(b.length + 1);
   for (let i = 1; i <= a.length; i++) {
+    const ai = a[i - 1]!.id;
     for (let j = 1; j <= b.length; j++) {
-      cur[j] = a[i - 1]!.term === b[j - 1]!.term ? prev[j - 1]! + 1 : 0;
-      if (cur[j]! > best) {
-        best = cur[j]!;
+      const v = ai === b[j - 1]!.id ? prev[j - 1]! + 1 : 0;
+      cur[j] = v;
+      if (v > best) {
+        best = v;
         bestEnd = j;
       }
     }
     [prev, cur] = [cur, prev];
-    cur.fill(0);
   }
   return { length: best, bEnd: bestEnd };
 }
@@ -112,11 +125,12 @@ export function overlapScore(
 export function attribute(answer: string, shown: readonly ShownChunk[], opts: AttributionOptions = { threshold: DEFAULT_ATTRIBUTION_THRESHOLD }): ChunkAttribution[] {
   const byN = new Map(shown.map((c) => [c.n, c]));
   const cited = new Set(findMarkers(answer).map((m) => m.n).filter((n) => byN.has(n)));
-  const chunkTokens = new Map(shown.map((c) => [c.n, tokens(c.text)]));
+  const ids: TermIds = new Map();
+  const chunkTokens = new Map(shown.map((c) => [c.n, tokens(c.text, ids)]));
   const chunkTermSets = new Map(shown.map((c) => [c.n, new Set(chunkTokens.get(c.n)!.map((t) => t.term))]));
   // Markers are not part of a sentence's words: "[2]" must not match a "2" in a chunk.
   const prose = answer.replace(/(?:\[\^?|【)\s*\d[\d\s,;–\-and^]*(?:\]|】)/g, ' ');
-  const sentences = splitSentences(prose).map((s) => tokens(prose.slice(s.start, s.end)));
+  const sentences = splitSentences(prose).map((s) => tokens(prose.slice(s.start, s.end), ids));
   // Words shared by every shown chunk ("risk", "patients") say little about which one was used: weight each word
   // by its rarity among the shown chunks; a word in none of them weighs most.
   const df = new Map<string, number>();

@@ -23,8 +23,15 @@ export function parseQuery(text: string): Query {
  * and column filters plain text; terms hold only letters, marks and digits, so no quote can appear inside one.
  */
 export function toFtsMatch(query: Query): string {
+  return lexicalTerms(query)
+    .map((t) => `"${t}"`)
+    .join(' OR ');
+}
+
+/** The distinct terms lexical retrieval searches for: stopwords dropped, unless the question is only stopwords. */
+export function lexicalTerms(query: Query): string[] {
   const distinct = [...new Set(query.terms)];
   const content = distinct.filter((t) => !LUCENE_ENGLISH_STOPWORDS.has(t));
   // A question made only of stopwords ("to be or not to be") still searches for them.
-  return (content.length > 0 ? content : distinct).map((t) => `"${t}"`).join(' OR ');
+  return content.length > 0 ? content : distinct;
 }

@@ -3,18 +3,26 @@
 // retriever and the features).
 import type { Store } from '../store/store.js';
 import type { Query } from '../types.js';
+import { Bm25IndexCache, type Bm25Index } from './bm25-index.js';
 import { HistoryIndexCache, type HistoryIndex, type SimilarQuery } from './history-index.js';
 import { TermStatsCache, type TermStats } from './term-stats.js';
 
 export class RankingResources {
   private readonly stats: TermStatsCache;
   private readonly historyCache: HistoryIndexCache;
+  private readonly bm25Cache: Bm25IndexCache;
   private readonly similarByQuery = new WeakMap<Query, SimilarQuery[]>();
   private readonly excludedByQuery = new WeakMap<Query, ReadonlySet<string>>();
 
   constructor(store: Store) {
     this.stats = new TermStatsCache(store);
     this.historyCache = new HistoryIndexCache(store);
+    this.bm25Cache = new Bm25IndexCache(store);
+  }
+
+  /** The lexical retriever's inverted index (not frozen by snapshots: it follows chunks, not history). */
+  bm25Index(): Bm25Index {
+    return this.bm25Cache.get();
   }
 
   private frozen: { stats: TermStats; history: HistoryIndex } | null = null;

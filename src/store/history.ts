@@ -118,8 +118,8 @@ export interface HistoryRow {
 
 /** Raw rows after an id, in order (incremental index updates). */
 export function historySince(store: Store, afterId: number): HistoryRow[] {
-  return store.db
-    .prepare(
+  return store
+    .statement(
       `SELECT id, query_key AS queryKey, query, chunk_id AS chunkId, doc_id AS docId, shown, cited, weight, source
        FROM history WHERE id > ? ORDER BY id`,
     )
@@ -127,15 +127,15 @@ export function historySince(store: Store, afterId: number): HistoryRow[] {
 }
 
 export function countHistorySince(store: Store, afterId: number): number {
-  return (store.db.prepare(`SELECT count(*) AS n FROM history WHERE id > ?`).get(afterId) as { n: number }).n;
+  return (store.statement(`SELECT count(*) AS n FROM history WHERE id > ?`).get(afterId) as { n: number }).n;
 }
 
 export function maxHistoryId(store: Store): number {
-  return (store.db.prepare(`SELECT coalesce(max(id), 0) AS m FROM history`).get() as { m: number }).m;
+  return (store.statement(`SELECT coalesce(max(id), 0) AS m FROM history`).get() as { m: number }).m;
 }
 
 export function historyCount(store: Store): number {
-  return (store.db.prepare(`SELECT count(*) AS n FROM history`).get() as { n: number }).n;
+  return (store.statement(`SELECT count(*) AS n FROM history`).get() as { n: number }).n;
 }
 
 export interface Generations {
@@ -145,7 +145,8 @@ export interface Generations {
 
 /** Bumped by triggers on every document and history write, by any process. */
 export function generations(store: Store): Generations {
-  const rows = store.db.prepare(`SELECT key, value FROM store_state`).all() as Array<{ key: string; value: number }>;
+  // Read on every request by each in-memory cache.
+  const rows = store.statement(`SELECT key, value FROM store_state`).all() as Array<{ key: string; value: number }>;
   const get = (k: string) => rows.find((r) => r.key === k)?.value ?? 0;
   return { chunks: get('chunks_generation'), history: get('history_generation') };
 }

@@ -1,6 +1,7 @@
 // The store: one SQLite database under the home, and the typed queries every stage uses.
 // Statements are prepared once per store because ask sits on a millisecond budget.
 import { sep } from 'node:path';
+import type { Statement } from 'better-sqlite3';
 import type { ChunkDraft, ChunkRecord, LoadedDocument } from '../types.js';
 import { openDatabase, type Db } from './db.js';
 
@@ -49,6 +50,7 @@ export class Store {
   readonly path: string;
   private readonly stmts: ReturnType<typeof prepare>;
   private readonly chunkCache = new Map<number, ChunkRecord>();
+  private readonly statementCache = new Map<string, Statement>();
 
   constructor(path: string) {
     this.path = path;
@@ -58,6 +60,19 @@ export class Store {
 
   close(): void {
     if (this.db.open) this.db.close();
+  }
+
+  /**
+   * A prepared statement for `sql`, prepared once per store: modules with their own queries on a request path
+   * use this instead of `db.prepare` (preparing costs more than running a small query).
+   */
+  statement(sql: string): Statement {
+    let stmt = this.statementCache.get(sql);
+    if (!stmt) {
+      stmt = this.db.prepare(sql);
+      this.statementCache.set(sql, stmt);
+    }
+    return stmt;
   }
 
   // ---- sources ----

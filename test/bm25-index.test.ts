@@ -1,0 +1,107 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { resolveConfig } from '../src/config.js';
+import { ingestPaths } from '../src/ingest/ingest.js';
+import { Bm25Index, ftsWords } from '../src/rank/bm25-index.js';
+import { porterStem } from '../src/rank/porter.js';
+import { lexicalTerms, parseQuery, toFtsMatch } from '../src/rank/query.js';
+import { allChunkTexts } from '../src/store/history.js';
+import { Store } from '../src/store/store.js';
+import { tempDir } from './helpers/tmp.js';
+
+const tmp = tempDir('bm25');
+let store: Store;
+let index: Bm25Index;
+
+// Real scientific text (the first 800 SciFact abstracts) plus the repo's sample documents.
+const scifactCorpus = resolve(import.meta.dirname, '../../shared/data/scifact/corpus.jsonl');
+
+beforeAll(async () => {
+  store = new Store(join(tmp.dir, 'sieve.db'));
+  const config = resolveConfig({ home: tmp.dir });
+  const slice = join(tmp.dir, 'corpus.jsonl');
+  writeFileSync(slice, readFileSync(scifactCorpus, 'utf8').split('\n').slice(0, 800).join('\n') + '\n');
+  await ingestPaths(store, ['examples/docs', slice], { prune: false, maxFileBytes: 10 << 20, chunking: config.chunking });
+  index = Bm25Index.build(store);
+});
+afterAll(() => {
+  store.close();
+  tmp.cleanup();
+});
+
+describe('porterStem', () => {
+  it('stems the textbook examples', () => {
+    const cases: Record<string, string> = {
+      caresses: 'caress', ponies: 'poni', cats: 'cat', feed: 'feed', agreed: 'agre', plastered: 'plaster', motoring: 'motor',
+      conflated: 'conflat', troubled: 'troubl', sized: 'size', hopping: 'hop', falling: 'fall', filing: 'file', happy: 'happi',
+      relational: 'relat', conditional: 'condit', rational: 'ration', digitizer: 'digit', hopefulness: 'hope', formalize: 'formal',
+      electrical: 'electr', adjustment: 'adjust', adoption: 'adopt', controlling: 'control', rolling: 'roll', generalization: 'gener',
+      at: 'at', by: 'by',
+    };
+    for (const [word, stem] of Object.entries(cases)) expect([word, porterStem(word)]).toEqual([word, stem]);
+  });
+
+  it('agrees with SQLite FTS5 porter tokenizer on every word of the test corpus', () => {
+    const words = new Set<string>();
+    for (const row of allChunkTexts(store)) for (const w of ftsWords(`${row.heading} ${row.text}`)) words.add(w);
+    const list = [...words];
+    expect(list.length).toBeGreaterThan(10_000);
+    store.db.exec(`CREATE VIRTUAL TABLE temp.words USING fts5(w, tokenize='porter unicode61 remove_diacritics 2');
+                   CREATE VIRTUAL TABLE temp.words_vocab USING fts5vocab(temp, words, 'instance');`);
+    const insert = store.db.prepare('INSERT INTO temp.words(rowid, w) VALUES (?, ?)');
+    store.db.transaction(() => list.forEach((w, i) => insert.run(i + 1, w)))();
+    const rows = store.db.prepare('SELECT doc, term FROM temp.words_vocab').all() as Array<{ doc: number; term: string }>;
+    const disagreements = rows.filter((r) => porterStem(list[r.doc - 1]!) !== r.term).map((r) => [list[r.doc - 1], r.term]);
+    expect(disagreements).toEqual([]);
+  });
+});
+
+describe('Bm25Index', () => {
+  const questions = [
+    'How does sieve decide which chunks an answer used?',
+    'token budget selection knapsack',
+    'vitamin D deficiency and bone density in elderly patients',
+    'retrieval HNSW dense vectors',
+    'the of and', // only stopwords: searched for anyway
+    'zzzz unknownterm',
+  ];
+
+  it('ranks and scores exactly as FTS5 bm25() over the same chunks, with field weights', () => {
+    for (const weights of [{ heading: 2, body: 1 }, { heading: 1, body: 1 }, { heading: 0, body: 1 }]) {
+      for (const q of questions) {
+        const query = parseQuery(q);
+        const fts = store.searchFts(toFtsMatch(query), 50, weights);
+        const mine = index.search(lexicalTerms(query), 50, weights);
+        expect(mine.length).toBe(fts.length);
+        // Same scores to float precision; order equal except among exact ties (FTS5's tie order is unspecified).
+        const byId = new Map(fts.map((h) => [h.chunkId, h.score]));
+        for (const hit of mine) {
+          const expected = byId.get(hit.chunkId);
+          if (expected === undefined) {
+            // Only possible at the cut-off, among ties with the last FTS5 hit.
+            expect(hit.score).toBeCloseTo(fts[fts.length - 1]!.score, 9);
+          } else expect(hit.score).toBeCloseTo(expected, 9);
+        }
+        for (let i = 1; i < mine.length; i++) expect(mine[i - 1]!.score).toBeGreaterThanOrEqual(mine[i]!.score);
+      }
+    }
+  });
+
+  it('finds nothing for unknown terms and handles an empty index', () => {
+    expect(index.search(['zzzzqqq'], 10, { heading: 1, body: 1 })).toEqual([]);
+    expect(Bm25Index.fromRows([]).search(['anything'], 10, { heading: 1, body: 1 })).toEqual([]);
+  });
+
+  it('folds case and diacritics the way unicode61 does, and breaks ties by chunk id', () => {
+    const small = Bm25Index.fromRows([
+      { id: 7, heading: '', text: 'Café au lait' },
+      { id: 3, heading: '', text: 'cafe AU LAIT' },
+      { id: 9, heading: '', text: 'tea' },
+    ]);
+    const hits = small.search(['CAFÉ'], 10, { heading: 1, body: 1 });
+    expect(hits.map((h) => h.chunkId)).toEqual([3, 7]);
+    expect(hits[0]!.score).toBe(hits[1]!.score);
+    expect(small.search(['café'], 1, { heading: 1, body: 1 }).map((h) => h.chunkId)).toEqual([3]);
+  });
+});
