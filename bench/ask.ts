@@ -10,6 +10,7 @@ export async function benchAsk(o: { data: string; split: string; home?: string; 
   const home = o.home ?? mkdtempSync(join(tmpdir(), 'sieve-bench-ask-'));
   const engine = await openEngine({ home, llm: null });
   await engine.ingest([dataset.corpusPath]);
+  engine.warm();
   const questions = [...dataset.queries.values()].map((q) => q.text);
   // One warm-up pass (statement caches, JIT), then the measured pass.
   for (const q of questions.slice(0, 50)) await engine.ask(q, { budgetTokens: o.budget });

@@ -114,7 +114,7 @@ export class Engine {
   private retrievers(dense: VectorIndexer | null): Retriever[] {
     const { headingWeight, bodyWeight } = this.config.retrieval;
     return [
-      new Bm25Retriever(() => this.resources.bm25Index(), { heading: headingWeight, body: bodyWeight }),
+      new Bm25Retriever(this.store, () => this.resources.bm25Index(), { heading: headingWeight, body: bodyWeight }),
       ...(dense ? [new DenseRetriever(dense)] : []),
       new HistoryRetriever(this.resources),
     ];
@@ -334,6 +334,14 @@ export class Engine {
   /** Applies the trace retention policy (days and count). */
   pruneTraces(): number {
     return pruneTraces(this.store, { days: this.config.feedback.retentionDays, count: this.config.feedback.retentionCount });
+  }
+
+  /**
+   * Builds the in-memory ranking indexes now rather than on the queries that need them: call before serving
+   * traffic so the first requests do not pay for it.
+   */
+  warm(): void {
+    this.resources.warm();
   }
 
   stats(): StoreStats & { home: string; answerer: Answerer['kind']; ranker: string } {

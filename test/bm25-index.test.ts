@@ -3,7 +3,8 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../src/config.js';
 import { ingestPaths } from '../src/ingest/ingest.js';
-import { Bm25Index, ftsWords } from '../src/rank/bm25-index.js';
+import { Bm25Index, Bm25IndexCache, ftsWords } from '../src/rank/bm25-index.js';
+import { Bm25Retriever } from '../src/rank/lexical.js';
 import { porterStem } from '../src/rank/porter.js';
 import { lexicalTerms, parseQuery, toFtsMatch } from '../src/rank/query.js';
 import { allChunkTexts } from '../src/store/history.js';
@@ -103,5 +104,35 @@ describe('Bm25Index', () => {
     expect(hits.map((h) => h.chunkId)).toEqual([3, 7]);
     expect(hits[0]!.score).toBe(hits[1]!.score);
     expect(small.search(['café'], 1, { heading: 1, body: 1 }).map((h) => h.chunkId)).toEqual([3]);
+  });
+});
+
+describe('Bm25IndexCache and the retriever', () => {
+  it('serves the first query of a generation from FTS5, builds on the second, and rebuilds after an ingest', async () => {
+    const cache = new Bm25IndexCache(store);
+    expect(cache.get()).toBeNull();
+    const built = cache.get();
+    expect(built).not.toBeNull();
+    expect(cache.get()).toBe(built);
+    const extra = join(tmp.dir, 'extra.md');
+    writeFileSync(extra, '# Extra\n\nA brand new paragraph about zebrafish regeneration.\n');
+    await ingestPaths(store, [extra], { prune: false, maxFileBytes: 10 << 20, chunking: resolveConfig({ home: tmp.dir }).chunking });
+    expect(cache.get()).toBeNull(); // stale: FTS5 serves this one
+    const rebuilt = cache.get()!;
+    expect(rebuilt).not.toBe(built);
+    expect(rebuilt.size).toBe(built!.size + 1);
+    expect(cache.warm()).toBe(rebuilt);
+  });
+
+  it('returns the same candidates whether FTS5 or the in-memory index serves', () => {
+    const weights = { heading: 2, body: 1 };
+    let serving: Bm25Index | null = null;
+    const retriever = new Bm25Retriever(store, () => serving, weights);
+    const query = parseQuery('vitamin D deficiency and bone density in elderly patients');
+    const viaFts = retriever.retrieve(query, 30);
+    serving = Bm25Index.build(store);
+    const viaIndex = retriever.retrieve(query, 30);
+    expect(viaIndex.map((c) => c.scores.bm25)).toEqual(viaFts.map((c) => expect.closeTo(c.scores.bm25!, 9)));
+    expect(new Set(viaIndex.map((c) => c.chunkId))).toEqual(new Set(viaFts.map((c) => c.chunkId)));
   });
 });

@@ -97,17 +97,40 @@ export class Bm25Index {
     this.scores = new Float64Array(rows.length);
     this.matched = new Uint8Array(rows.length);
     let total = 0;
-    // Per-row term counts: a scratch map reused across rows.
-    const counts = new Map<number, number>();
+    // Surface word → term id: most tokens are repeats, so one map lookup instead of stem + vocabulary lookups.
+    const wordIds = new Map<string, number>();
     const termId = (word: string): number => {
+      let id = wordIds.get(word);
+      if (id !== undefined) return id;
       const stem = this.stem(word);
-      let id = this.vocab.get(stem);
+      id = this.vocab.get(stem);
       if (id === undefined) {
         id = growing.length;
         this.vocab.set(stem, id);
         growing.push({ rows: [], heading: [], body: [] });
       }
+      wordIds.set(word, id);
       return id;
+    };
+    // Per-row counts in scratch arrays indexed by term id (heading and body), with the row's distinct terms.
+    let headingCounts = new Uint32Array(1 << 16);
+    let bodyCounts = new Uint32Array(1 << 16);
+    const distinct: number[] = [];
+    const count = (words: string[], heading: boolean) => {
+      for (const w of words) {
+        const id = termId(w);
+        if (id >= headingCounts.length) {
+          const grownHeading = new Uint32Array(headingCounts.length * 2);
+          grownHeading.set(headingCounts);
+          headingCounts = grownHeading;
+          const grownBody = new Uint32Array(bodyCounts.length * 2);
+          grownBody.set(bodyCounts);
+          bodyCounts = grownBody;
+        }
+        if (headingCounts[id] === 0 && bodyCounts[id] === 0) distinct.push(id);
+        if (heading) headingCounts[id]!++;
+        else bodyCounts[id]!++;
+      }
     };
     for (let r = 0; r < rows.length; r++) {
       const row = rows[r]!;
@@ -116,21 +139,16 @@ export class Bm25Index {
       const bodyWords = ftsWords(row.text);
       this.rowLength[r] = headingWords.length + bodyWords.length;
       total += headingWords.length + bodyWords.length;
-      // Heading counts in the low 16 bits, body counts above: one map pass for both fields.
-      counts.clear();
-      for (const w of headingWords) {
-        const id = termId(w);
-        counts.set(id, (counts.get(id) ?? 0) + 1);
-      }
-      for (const w of bodyWords) {
-        const id = termId(w);
-        counts.set(id, (counts.get(id) ?? 0) + 0x10000);
-      }
-      for (const [id, packed] of counts) {
+      distinct.length = 0;
+      count(headingWords, true);
+      count(bodyWords, false);
+      for (const id of distinct) {
         const p = growing[id]!;
         p.rows.push(r);
-        p.heading.push(Math.min(0xffff, packed & 0xffff));
-        p.body.push(Math.min(0xffff, Math.floor(packed / 0x10000)));
+        p.heading.push(Math.min(0xffff, headingCounts[id]!));
+        p.body.push(Math.min(0xffff, bodyCounts[id]!));
+        headingCounts[id] = 0;
+        bodyCounts[id] = 0;
       }
     }
     for (const p of growing) {
@@ -213,15 +231,31 @@ function topK(rows: number[], scores: Float64Array, chunkIds: Int32Array, k: num
   return heap.map((r) => ({ chunkId: chunkIds[r]!, score: scores[r]! }));
 }
 
-/** Keeps a Bm25Index current: rebuilt when the store's chunk generation moves (any process's ingest). */
+/**
+ * Keeps a Bm25Index current with the store's chunk generation (any process's ingest). Building costs about as
+ * much as fifty FTS5 queries, so it is built on the second query against a generation, not the first: a one-shot
+ * CLI ask (or the one query after an ingest) is served by FTS5, which ranks the same; `warm()` builds now.
+ */
 export class Bm25IndexCache {
   private current: Bm25Index | null = null;
+  private staleQueries = 0;
 
   constructor(private readonly store: Store) {}
 
-  get(): Bm25Index {
+  /** The index if it is current or worth building now; null means "use FTS5 for this query". */
+  get(): Bm25Index | null {
     const gen = generations(this.store).chunks;
-    if (!this.current || this.current.generation !== gen) this.current = Bm25Index.build(this.store);
+    if (this.current && this.current.generation === gen) return this.current;
+    if (++this.staleQueries < 2) return null;
+    return this.warm();
+  }
+
+  warm(): Bm25Index {
+    const gen = generations(this.store).chunks;
+    if (!this.current || this.current.generation !== gen) {
+      this.current = Bm25Index.build(this.store);
+      this.staleQueries = 0;
+    }
     return this.current;
   }
 }

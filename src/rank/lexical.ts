@@ -1,8 +1,10 @@
 // Lexical candidates: BM25 with the title/heading and body weighted apart, scored on the in-memory index
-// (bm25-index.ts), which ranks exactly as FTS5's bm25() over the same chunks but without scoring every match.
+// (bm25-index.ts), which ranks exactly as FTS5's bm25() over the same chunks but without scoring every match;
+// FTS5 itself serves while that index is not built.
+import type { Store } from '../store/store.js';
 import type { Candidate, Query, Retriever } from '../types.js';
-import type { Bm25Index, FieldWeights } from './bm25-index.js';
-import { lexicalTerms } from './query.js';
+import type { Bm25Hit, Bm25Index, FieldWeights } from './bm25-index.js';
+import { lexicalTerms, toFtsMatch } from './query.js';
 
 export type Bm25Weights = FieldWeights;
 
@@ -10,15 +12,16 @@ export class Bm25Retriever implements Retriever {
   readonly name = 'bm25';
 
   constructor(
-    /** The current index (kept in step with the store by its cache). */
-    private readonly index: () => Bm25Index,
+    private readonly store: Store,
+    /** The current in-memory index, or null while it is not worth building (see Bm25IndexCache). */
+    private readonly index: () => Bm25Index | null,
     private readonly weights: Bm25Weights,
   ) {}
 
   retrieve(query: Query, k: number): Candidate[] {
-    return this.index()
-      .search(lexicalTerms(query), k, this.weights)
-      .map((hit, i) => ({
+    const index = this.index();
+    const hits: Bm25Hit[] = index ? index.search(lexicalTerms(query), k, this.weights) : this.store.searchFts(toFtsMatch(query), k, this.weights);
+    return hits.map((hit, i) => ({
         chunkId: hit.chunkId,
         scores: { bm25: hit.score },
         ranks: { bm25: i + 1 },

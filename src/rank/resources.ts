@@ -20,9 +20,15 @@ export class RankingResources {
     this.bm25Cache = new Bm25IndexCache(store);
   }
 
-  /** The lexical retriever's inverted index (not frozen by snapshots: it follows chunks, not history). */
-  bm25Index(): Bm25Index {
+  /** The lexical retriever's inverted index, or null while FTS5 serves (see Bm25IndexCache). */
+  bm25Index(): Bm25Index | null {
     return this.bm25Cache.get();
+  }
+
+  /** Builds the in-memory indexes now (a server before it takes traffic; benchmarks before they time). */
+  warm(): void {
+    this.bm25Cache.warm();
+    this.stats.get();
   }
 
   private frozen: { stats: TermStats; history: HistoryIndex } | null = null;
