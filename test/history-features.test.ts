@@ -48,6 +48,25 @@ describe('term statistics', () => {
   });
 });
 
+describe('proximity', () => {
+  it('scores the best window of body tokens by the query IDF mass it holds', () => {
+    const stats = TermStats.build(engine.store);
+    const aspirin = stats.chunksOfDoc('aspirin')[0]!;
+    const terms = stats.chunk(aspirin)!;
+    const q = stats.analyzeQuery('heart attack adults');
+    const idf = (t: string) => stats.idfOfTerm(t);
+    const mass = idf('heart') + idf('attack') + idf('adult');
+    // Body: "Aspirin lowers the risk of heart attack in adults with heart disease." — all three terms lie within
+    // 5 tokens ("heart attack in adults"), so a 5-token window holds them all.
+    expect(stats.bestWindowCoverage(terms, q, 5)).toBeCloseTo(1, 10);
+    // A 2-token window holds at most "heart attack".
+    expect(stats.bestWindowCoverage(terms, q, 2)).toBeCloseTo((idf('heart') + idf('attack')) / mass, 10);
+    // A 1-token window holds the single rarest matched term.
+    expect(stats.bestWindowCoverage(terms, q, 1)).toBeCloseTo(Math.max(idf('heart'), idf('attack'), idf('adult')) / mass, 10);
+    expect(stats.bestWindowCoverage(terms, stats.analyzeQuery('zebra'), 5)).toBe(0);
+  });
+});
+
 describe('features and history', () => {
   it('lexical features reflect coverage, bigrams and the document best', async () => {
     const { query, candidates, chunks } = await engine.candidatesFor('heart attack risk', 10);

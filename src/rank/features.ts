@@ -20,6 +20,7 @@ export const FEATURE_NAMES = [
   'idf_coverage', // matched IDF mass / query IDF mass
   'heading_coverage',
   'bigram_match', // query bigrams present in the body / query bigrams
+  'window_idf_coverage', // most query IDF mass in any 24-token window of the body / query IDF mass
   'log_tokens',
   'first_chunk',
   'ordinal_recip',
@@ -33,6 +34,9 @@ export const FEATURE_NAMES = [
   'hist_field_bm25', // BM25 of the question against the document's past-questions field, / query IDF mass
   'query_terms_log',
 ] as const;
+
+/** Tokens in the proximity window: about one sentence. */
+const PROXIMITY_WINDOW = 24;
 
 export type FeatureName = (typeof FEATURE_NAMES)[number];
 export const FEATURE_COUNT = FEATURE_NAMES.length;
@@ -110,6 +114,7 @@ export function extractFeatures(
       set('idf_coverage', matchedIdf / idfMass);
       set('heading_coverage', distinctTerms > 0 ? inHeading / distinctTerms : 0);
       set('bigram_match', stats.bigramMatch(terms, analyzed));
+      set('window_idf_coverage', stats.bestWindowCoverage(terms, analyzed, PROXIMITY_WINDOW));
     }
     if (chunk) {
       set('log_tokens', Math.log1p(chunk.tokenCount) / Math.log1p(1024));

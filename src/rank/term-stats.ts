@@ -47,6 +47,8 @@ export interface ChunkTerms {
   body: FieldTerms;
   /** Sorted distinct bigram keys of the body. */
   bigrams: Uint32Array;
+  /** The body's term ids in text order (proximity features slide windows over it). */
+  sequence: Int32Array;
   docId: string;
   ordinal: number;
   tokenCount: number;
@@ -166,6 +168,7 @@ export class TermStats {
         heading: fieldOf(headingIds),
         body: fieldOf(bodyIds),
         bigrams: keys.slice(0, unique),
+        sequence: Int32Array.from(bodyIds),
         docId: row.docId,
         ordinal: row.ordinal,
         tokenCount: row.tokenCount,
@@ -272,6 +275,42 @@ export class TermStats {
 
   bodyBm25(c: ChunkTerms, q: AnalyzedQuery): number {
     return this.fieldBm25(c.body, q, this.avgBody);
+  }
+
+  /**
+   * The most query-term IDF mass that any window of `width` consecutive body tokens holds, over the query's
+   * IDF mass: a question is usually answered by one sentence, so its terms cluster; scattered matches across a
+   * long chunk score lower here than in whole-chunk coverage.
+   */
+  bestWindowCoverage(c: ChunkTerms, q: AnalyzedQuery, width: number): number {
+    if (q.terms.length === 0 || q.idfMass <= 0) return 0;
+    const slot = this.querySlots(q);
+    const counts = new Int32Array(q.terms.length);
+    const seq = c.sequence;
+    let mass = 0;
+    let best = 0;
+    for (let i = 0; i < seq.length; i++) {
+      const enter = slot.get(seq[i]!);
+      if (enter !== undefined && counts[enter]!++ === 0) mass += q.terms[enter]!.idf;
+      if (i >= width) {
+        const leave = slot.get(seq[i - width]!);
+        if (leave !== undefined && --counts[leave]! === 0) mass -= q.terms[leave]!.idf;
+      }
+      if (mass > best) best = mass;
+    }
+    return Math.min(1, best / q.idfMass);
+  }
+
+  private slotCache = new WeakMap<AnalyzedQuery, Map<number, number>>();
+
+  /** Query term id → its index in `q.terms`, built once per analysed query. */
+  private querySlots(q: AnalyzedQuery): Map<number, number> {
+    let slots = this.slotCache.get(q);
+    if (!slots) {
+      slots = new Map(q.terms.map((t, i) => [t.id, i]));
+      this.slotCache.set(q, slots);
+    }
+    return slots;
   }
 
   /** Fraction of query bigrams that occur in the chunk body. */
