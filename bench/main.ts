@@ -67,6 +67,20 @@ program
     out(result, o.json);
   });
 
+program
+  .command('retrain')
+  .description('the training job on N traces (SIMULATED reader): its duration, and ask latency while it runs vs idle')
+  .requiredOption('--data <dir>', 'BEIR folder')
+  .option('--split <name>', 'questions asked to make traces (cycled until --traces)', 'train')
+  .option('--traces <n>', 'traces to have before training', (v) => Number(v), 10_000)
+  .option('--home <dir>', 'home (default: a fresh temp folder; an existing home keeps its traces)')
+  .option('--budget <n>', 'budget tokens per ask', (v) => Number(v), 1000)
+  .option('--json', 'print JSON')
+  .action(async (o: { data: string; split: string; traces: number; home?: string; budget: number; json?: boolean }) => {
+    const { benchRetrain } = await import('./retrain.js');
+    out(await benchRetrain({ ...o, log: (l) => process.stderr.write(`${l}\n`) }), o.json);
+  });
+
 function out(result: object, json?: boolean): void {
   if (json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   else process.stderr.write(`${JSON.stringify(result, null, 2)}\n`);

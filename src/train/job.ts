@@ -59,6 +59,7 @@ export async function trainFromTraces(engine: Engine, opts: TrainJobOptions = DE
   const since = typeof serving?.meta.tracesUntil === 'string' ? serving.meta.tracesUntil : undefined;
   const lists = await engine.resources.withSnapshot(() => buildTraceLists(engine, since ? { since } : {}));
   const seconds = () => (performance.now() - started) / 1000;
+  const datasetSeconds = seconds();
   if (lists.length < opts.minLists) {
     return {
       status: 'insufficient-signal',
@@ -93,7 +94,14 @@ export async function trainFromTraces(engine: Engine, opts: TrainJobOptions = DE
     }
   }
   const servingNdcg = meanNdcg(heldOut, (l) => servingScores.get(l) ?? l.fusionScores);
-  const metrics = { ...trained.metrics, candidateNdcg10: candidateNdcg, servingNdcg10: servingNdcg, trainLists: train.length, heldOutLists: heldOut.length };
+  const metrics = {
+    ...trained.metrics,
+    candidateNdcg10: candidateNdcg,
+    servingNdcg10: servingNdcg,
+    trainLists: train.length,
+    heldOutLists: heldOut.length,
+    datasetSeconds,
+  };
   const against = servingKind === 'fusion' ? 'fused retriever scores' : `serving ${servingKind}`;
   if (candidateNdcg < servingNdcg + opts.margin) {
     return {
