@@ -42,7 +42,10 @@ export const SIMILAR_QUERIES = 50;
 
 export class HistoryIndex {
   private readonly queries: PastQuery[] = [];
-  private readonly postings = new Map<string, number[]>();
+  /** term → the past queries holding it, with the term's weight in each (parallel arrays). */
+  private readonly postings = new Map<string, { ids: number[]; weights: number[] }>();
+  /** Scratch accumulators for similar(), one per past query, zeroed after each call. */
+  private scratch = new Float64Array(0);
   /** Distinct past queries citing each document (a popularity prior that needs no similarity). */
   private readonly docCitingKeys = new Map<string, Set<string>>();
   private readonly chunkCounts = new Map<number, { shown: number; cited: number }>();
@@ -134,10 +137,11 @@ export class HistoryIndex {
       i = this.queries.length;
       this.keyIndex.set(key, i);
       this.queries.push({ key, vector, chunkIds: new Set(), docIds: new Set(), weight });
-      for (const term of vector.keys()) {
+      for (const [term, w] of vector) {
         let list = this.postings.get(term);
-        if (!list) this.postings.set(term, (list = []));
-        list.push(i);
+        if (!list) this.postings.set(term, (list = { ids: [], weights: [] }));
+        list.ids.push(i);
+        list.weights.push(w);
       }
     }
     const q = this.queries[i]!;
@@ -192,20 +196,42 @@ export class HistoryIndex {
 
   /** Past queries most similar to `text` (cosine of tf-idf vectors), excluding one query key (leave-one-out). */
   similar(text: string, stats: TermStats, k = SIMILAR_QUERIES, excluded: ReadonlySet<string> = NONE): SimilarQuery[] {
-    if (this.queries.length === 0) return [];
-    const vector = tfidfVector(text, stats);
-    const scores = new Map<number, number>();
-    for (const [term, w] of vector) {
-      for (const i of this.postings.get(term) ?? []) scores.set(i, (scores.get(i) ?? 0) + w * this.queries[i]!.vector.get(term)!);
+    const n = this.queries.length;
+    if (n === 0) return [];
+    if (this.scratch.length < n) this.scratch = new Float64Array(Math.max(n, this.scratch.length * 2));
+    const scores = this.scratch;
+    const touched: number[] = [];
+    // Sparse dot products over the postings: on the ask path, and once per list when a training job builds
+    // thousands of lists against tens of thousands of past questions.
+    for (const [term, w] of tfidfVector(text, stats)) {
+      const list = this.postings.get(term);
+      if (!list) continue;
+      for (let j = 0; j < list.ids.length; j++) {
+        const i = list.ids[j]!;
+        if (scores[i] === 0) touched.push(i);
+        scores[i]! += w * list.weights[j]!;
+      }
     }
-    const ranked = [...scores.entries()]
-      .filter(([i]) => !excluded.has(this.queries[i]!.key))
-      .sort((a, b) => b[1] - a[1] || a[0] - b[0])
-      .slice(0, k);
-    return ranked.map(([i, s]) => {
+    // Best k by similarity (ties: earlier question first), excluded keys skipped: a bounded selection, not a sort.
+    const better = (a: number, b: number) => scores[a]! > scores[b]! || (scores[a] === scores[b] && a < b);
+    const top: number[] = [];
+    for (const i of touched) {
+      if (top.length === k && !better(i, top[top.length - 1]!)) continue;
+      if (excluded.size > 0 && excluded.has(this.queries[i]!.key)) continue;
+      let at = top.length === k ? k - 1 : top.length;
+      if (top.length < k) top.push(i);
+      while (at > 0 && better(i, top[at - 1]!)) {
+        top[at] = top[at - 1]!;
+        at--;
+      }
+      top[at] = i;
+    }
+    const out = top.map((i) => {
       const q = this.queries[i]!;
-      return { key: q.key, similarity: s, chunkIds: q.chunkIds, docIds: q.docIds };
+      return { key: q.key, similarity: scores[i]!, chunkIds: q.chunkIds, docIds: q.docIds };
     });
+    for (const i of touched) scores[i] = 0;
+    return out;
   }
 
   evidence(similar: readonly SimilarQuery[]): HistoryEvidence {

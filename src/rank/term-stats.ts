@@ -284,34 +284,29 @@ export class TermStats {
    */
   bestWindowCoverage(c: ChunkTerms, q: AnalyzedQuery, width: number): number {
     if (q.terms.length === 0 || q.idfMass <= 0) return 0;
-    const slot = this.querySlots(q);
+    // Term id → slot in q.terms (+1; 0 = not a query term): a vocabulary-sized array set for this call only,
+    // because this runs for every candidate of every list and a Map lookup per token was its whole cost.
+    if (this.slots.length < this.vocab.size) this.slots = new Int32Array(this.vocab.size);
+    const slots = this.slots;
+    q.terms.forEach((t, i) => (slots[t.id] = i + 1));
     const counts = new Int32Array(q.terms.length);
     const seq = c.sequence;
     let mass = 0;
     let best = 0;
     for (let i = 0; i < seq.length; i++) {
-      const enter = slot.get(seq[i]!);
-      if (enter !== undefined && counts[enter]!++ === 0) mass += q.terms[enter]!.idf;
+      const enter = slots[seq[i]!]! - 1;
+      if (enter >= 0 && counts[enter]!++ === 0) mass += q.terms[enter]!.idf;
       if (i >= width) {
-        const leave = slot.get(seq[i - width]!);
-        if (leave !== undefined && --counts[leave]! === 0) mass -= q.terms[leave]!.idf;
+        const leave = slots[seq[i - width]!]! - 1;
+        if (leave >= 0 && --counts[leave]! === 0) mass -= q.terms[leave]!.idf;
       }
       if (mass > best) best = mass;
     }
+    for (const t of q.terms) slots[t.id] = 0;
     return Math.min(1, best / q.idfMass);
   }
 
-  private slotCache = new WeakMap<AnalyzedQuery, Map<number, number>>();
-
-  /** Query term id → its index in `q.terms`, built once per analysed query. */
-  private querySlots(q: AnalyzedQuery): Map<number, number> {
-    let slots = this.slotCache.get(q);
-    if (!slots) {
-      slots = new Map(q.terms.map((t, i) => [t.id, i]));
-      this.slotCache.set(q, slots);
-    }
-    return slots;
-  }
+  private slots = new Int32Array(0);
 
   /** Fraction of query bigrams that occur in the chunk body. */
   bigramMatch(c: ChunkTerms, q: AnalyzedQuery): number {

@@ -75,7 +75,8 @@ export function citedHistory(store: Store): CitedQueryRow[] {
        FROM history h
        WHERE h.cited = 1
          AND NOT (h.source = 'trace' AND EXISTS (
-           SELECT 1 FROM history e WHERE e.source = 'explicit' AND e.query_key = h.query_key AND e.chunk_id = h.chunk_id))
+           SELECT 1 FROM history e INDEXED BY history_explicit
+           WHERE e.source = 'explicit' AND e.query_key = h.query_key AND e.chunk_id = h.chunk_id))
        ORDER BY h.id`,
     )
     .all() as CitedQueryRow[];
