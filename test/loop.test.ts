@@ -4,6 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SimulatedReader } from '../bench/simulated-reader.js';
 import { openEngine, type Engine } from '../src/engine.js';
 import { listModels } from '../src/train/registry.js';
+import { TRAINING_NICE, trainingChildEnv } from '../src/train/job.js';
+import { getPriority } from 'node:os';
 import { writeSyntheticSet, type SyntheticSet } from './helpers/synthetic.js';
 import { tempDir } from './helpers/tmp.js';
 
@@ -33,6 +35,13 @@ function killIfAlive(pid: number): void {
   }
 }
 
+describe('the training child environment', () => {
+  it('caps BLAS and OpenMP pools at one thread unless the user chose', () => {
+    expect(trainingChildEnv({ PATH: '/bin' })).toEqual({ PATH: '/bin', OPENBLAS_NUM_THREADS: '1', OMP_NUM_THREADS: '1' });
+    expect(trainingChildEnv({ OPENBLAS_NUM_THREADS: '4' })).toMatchObject({ OPENBLAS_NUM_THREADS: '4', OMP_NUM_THREADS: '1' });
+  });
+});
+
 describe('the training job', () => {
   it('says when there is too little signal and changes nothing', async () => {
     const outcome = await engine.train({ minLists: 10_000 });
@@ -43,10 +52,14 @@ describe('the training job', () => {
 
   it('survives kill -9 of the training child at any moment: registry, serving model and database intact', async () => {
     let killed = 0;
+    const niceness: number[] = [];
     for (const delayMs of [50, 600, 1500]) {
       const before = listModels(engine.store, engine.config.home, 'relevance').map((m) => [m.id, m.active]);
       const servingBefore = engine.stats().ranker;
-      const run = engine.train({ minLists: 5, onSpawn: (pid) => setTimeout(() => killIfAlive(pid), delayMs) });
+      const run = engine.train({ minLists: 5, onSpawn: (pid) => {
+        niceness.push(getPriority(pid)); // the job yields the CPU to serving
+        setTimeout(() => killIfAlive(pid), delayMs);
+      } });
       // Either the kill landed (the child died) or the job finished first: both must leave a working engine.
       const outcome = await run.catch((err: Error) => err);
       if (outcome instanceof Error) {
@@ -62,6 +75,7 @@ describe('the training job', () => {
       expect(r.context.length).toBeGreaterThan(0);
     }
     expect(killed).toBeGreaterThan(0);
+    expect(niceness).toEqual([TRAINING_NICE, TRAINING_NICE, TRAINING_NICE]);
     // The lock was released each time: a full run goes through. Fresh asks first, because a run
     // that finished before its kill may have promoted a model, and training reads traces since then.
     for (const q of set.questions) await engine.ask(q, { budgetTokens: 400 });

@@ -3,6 +3,7 @@
 // a serving process stays responsive and a kill -9 of the child leaves the registry and the serving model
 // intact (the version is registered in one transaction at the very end, inactive until the parent promotes it).
 import { spawn } from 'node:child_process';
+import { setPriority } from 'node:os';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -188,6 +189,17 @@ function childEntry(): { execArgv: string[]; script: string } {
   return ts ? { execArgv: ['--import', 'tsx'], script: join(here, 'job-child.ts') } : { execArgv: [], script: join(here, 'job-child.js') };
 }
 
+/** Niceness of the training child (0 normal, 19 lowest). */
+export const TRAINING_NICE = 10;
+
+/**
+ * The child's environment: BLAS and OpenMP pools of one thread unless the user set them, so a training job
+ * leaves the other cores to the serving process instead of spreading over all of them.
+ */
+export function trainingChildEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return { ...env, OPENBLAS_NUM_THREADS: env.OPENBLAS_NUM_THREADS ?? '1', OMP_NUM_THREADS: env.OMP_NUM_THREADS ?? '1' };
+}
+
 /**
  * Runs the job now: lock, child process, then — in this process — promotion: activate the new version and
  * hot-swap it in (sessions are loaded and warmed before the swap; requests in flight finish on the old ones).
@@ -209,8 +221,17 @@ export async function runTrainingJob(engine: Engine, opts: RunTrainingJobOptions
     const { onLog, onSpawn, ...jobOptions } = opts;
     const args = [...execArgv, script, '--home', resolve(engine.config.home), '--options', JSON.stringify({ ...DEFAULT_TRAIN_JOB, ...jobOptions })];
     const outcome = await new Promise<TrainOutcome>((resolvePromise, reject) => {
-      const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-      if (child.pid !== undefined) onSpawn?.(child.pid);
+      const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: trainingChildEnv(process.env) });
+      if (child.pid !== undefined) {
+        // Serving comes first: the job runs niced, so on a busy machine asks keep their latency and training
+        // takes the spare cycles (it has all night).
+        try {
+          setPriority(child.pid, TRAINING_NICE);
+        } catch {
+          // not permitted here (some containers): the job still runs, only at normal priority
+        }
+        onSpawn?.(child.pid);
+      }
       let stdout = '';
       child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
       child.stderr.on('data', (d: Buffer) => onLog?.(d.toString().trimEnd()));
