@@ -85,7 +85,18 @@ export async function createServer(engine: Engine, opts: ServerOptions = {}): Pr
     });
   }
 
+  // While shutting down, connections end with their response: a keep-alive socket left open would hold close() until
+  // its idle timeout (Fastify closes only the sockets idle when close() starts).
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onSend', async (_request, reply) => {
+    if (closing) reply.header('connection', 'close');
+  });
+
   app.addHook('onResponse', async (request, reply) => {
+    if (closing && !request.raw.socket.destroyed) request.raw.socket.end();
     const route = request.routeOptions.url ?? 'unmatched';
     ctx.metrics.observeRequest(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
     writeLog?.(`${new Date().toISOString()} ${request.method} ${request.url.slice(0, 200)} ${reply.statusCode} ${reply.elapsedTime.toFixed(1)}ms`);
