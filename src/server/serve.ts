@@ -66,6 +66,11 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningService> {
         event(`scheduled training ${outcome.status}: ${outcome.message}`);
       }
     });
+    // The first query builds the ranking resources lazily (seconds on a large home); pay that before listening so
+    // the first clients are not queued behind it.
+    const warm = performance.now();
+    await engine.search('warm up the ranking resources', { k: 1 }).catch(() => undefined);
+    event(`warmed up in ${Math.round(performance.now() - warm)} ms`);
     await app.listen({ port, host });
   } catch (err) {
     await scheduler?.stop();
