@@ -1,8 +1,8 @@
 // Load benchmark of `sieve serve`: a BEIR corpus in a home with two relevance model versions, the service in a child
 // process on 127.0.0.1, and autocannon (in this process) against /healthz (the HTTP layer alone), /v1/search and
 // /v1/ask (extractive, no LLM), then /v1/ask again with a model swap half-way through.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { execSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,6 +23,19 @@ export interface ServeBenchOptions {
   log?: (line: string) => void;
 }
 
+/** CPU seconds (user + system) a process has used so far, from /proc (Linux); null elsewhere. */
+function processCpuSeconds(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces) start at field 3; utime and stime are fields 14 and 15.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(execSync('getconf CLK_TCK').toString().trim()) || 100;
+    return (Number(fields[11]) + Number(fields[12])) / ticks;
+  } catch {
+    return null;
+  }
+}
+
 interface RunSummary {
   route: string;
   connections: number;
@@ -33,9 +46,11 @@ interface RunSummary {
   non2xx: number;
   errors: number;
   timeouts: number;
+  /** CPU the service process spent per request during the run (its whole cost: HTTP, validation, engine). */
+  server_cpu_ms_per_request: number | null;
 }
 
-function summarise(route: string, connections: number, r: Result): RunSummary {
+function summarise(route: string, connections: number, r: Result, cpuSeconds: number | null): RunSummary {
   const total = r['2xx'] + r.non2xx;
   return {
     route,
@@ -47,6 +62,7 @@ function summarise(route: string, connections: number, r: Result): RunSummary {
     non2xx: r.non2xx,
     errors: r.errors,
     timeouts: r.timeouts,
+    server_cpu_ms_per_request: cpuSeconds === null || total === 0 ? null : Math.round((cpuSeconds * 1000 * 100) / total) / 100,
   };
 }
 
@@ -153,11 +169,13 @@ export async function benchServe(o: ServeBenchOptions) {
         timeout: 30,
         ...(requests ? { requests: [requests] } : {}),
       });
+      const cpu0 = processCpuSeconds(child.pid!);
       const side = during?.();
       const result = await instance;
       await side;
-      const s = summarise(route, o.connections, result);
-      log(`${route}${during ? ' (model swap mid-run)' : ''}: ${s.req_per_s} req/s, p50 ${s.latency_ms.p50} ms, p99 ${s.latency_ms.p99} ms, non-2xx ${s.non2xx}, errors ${s.errors}`);
+      const cpu1 = processCpuSeconds(child.pid!);
+      const s = summarise(route, o.connections, result, cpu0 === null || cpu1 === null ? null : cpu1 - cpu0);
+      log(`${route}${during ? ' (model swap mid-run)' : ''}: ${s.req_per_s} req/s, p50 ${s.latency_ms.p50} ms, p99 ${s.latency_ms.p99} ms, non-2xx ${s.non2xx}, errors ${s.errors}, service CPU ${s.server_cpu_ms_per_request} ms/request`);
       return s;
     };
     // Warm-up (JIT, statement caches, ONNX sessions), not reported.
