@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openEngine } from '../src/engine.js';
 import { serve } from '../src/server/serve.js';
-import { contentStream, startFakeOpenAiServer } from './helpers/fake-openai-server.js';
+import { contentStream, neverRespond, startFakeOpenAiServer } from './helpers/fake-openai-server.js';
 import { postJson } from './helpers/server.js';
 import { EXAMPLES, REPO_ROOT, tempDir } from './helpers/tmp.js';
 
@@ -52,15 +52,38 @@ describe('graceful shutdown', () => {
   });
 });
 
+describe('shutdown grace period', () => {
+  it('cuts a request that outlives the grace period, cancelling its LLM call, and still closes cleanly', async () => {
+    const llm = await startFakeOpenAiServer();
+    const engine = await openEngine({
+      home: join(tmp.dir, 'grace'),
+      llm: { baseUrl: llm.baseUrl, model: 'm', apiKey: 'k', timeoutMs: 30_000, maxTokens: 64, temperature: 0 },
+    });
+    await engine.ingest([EXAMPLES]);
+    const service = await serve({ engine, port: 0, schedule: 'off', graceMs: 300, onEvent: () => undefined });
+    llm.onChat(neverRespond());
+    const inFlight = postJson(`${service.url}/v1/ask`, { question: 'How does attribution work?' }).then(
+      (r) => r.status,
+      () => 'connection closed',
+    );
+    await until(() => llm.requests.length > 0, 'the LLM request');
+    await service.close();
+    expect(await inFlight).toBe('connection closed');
+    await llm.lastChatClosed(); // the LLM call was cancelled, not left running
+    expect(engine.store.db.open).toBe(false);
+    await llm.close();
+  });
+});
+
 describe('sieve serve (CLI)', () => {
-  it('listens on loopback, answers, and exits 0 on SIGTERM', async () => {
+  it('listens on loopback with the SIEVE_TOKEN token, answers, and exits 0 on SIGTERM', async () => {
     const home = join(tmp.dir, 'cli');
     const seed = await openEngine({ home, llm: null });
     await seed.ingest([EXAMPLES]);
     seed.close();
     const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'src/cli/main.ts'), 'serve', '--port', '0', '--home', home, '--log'], {
       cwd: REPO_ROOT,
-      env: { ...process.env, SIEVE_LLM_BASE_URL: '', SIEVE_TOKEN: '' },
+      env: { ...process.env, SIEVE_LLM_BASE_URL: '', SIEVE_TOKEN: 'token-from-the-environment' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stderr = '';
@@ -68,7 +91,9 @@ describe('sieve serve (CLI)', () => {
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     await until(() => /listening on (http:\/\/127\.0\.0\.1:\d+)/.test(stderr), `the listening line (stderr so far: ${stderr})`, 300);
     const url = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(stderr)![1]!;
-    const res = await postJson(`${url}/v1/search`, { query: 'token budget', k: 1 });
+    // SIEVE_TOKEN guards it.
+    expect((await postJson(`${url}/v1/search`, { query: 'token budget', k: 1 })).status).toBe(401);
+    const res = await postJson(`${url}/v1/search`, { query: 'token budget', k: 1 }, { authorization: 'Bearer token-from-the-environment' });
     expect(res.status).toBe(200);
     await until(() => stderr.includes('POST /v1/search 200'), 'the request log line');
     child.kill('SIGTERM');

@@ -3,7 +3,7 @@ import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openEngine, type Engine } from '../src/engine.js';
-import { AskResultSchema, IngestSummarySchema, ModelsResponse, SearchResponse } from '../src/server/schemas.js';
+import { AskResultSchema, ChatCompletionResponse, IngestSummarySchema, ModelsResponse, SearchResponse } from '../src/server/schemas.js';
 import { serve, type RunningService } from '../src/server/serve.js';
 import { parseSse, postJson, registerRandomRelevanceModel } from './helpers/server.js';
 import { copyExamples, EXAMPLES, tempDir } from './helpers/tmp.js';
@@ -257,6 +257,17 @@ describe('models', () => {
     const res = await fetch(`${url}/v1/models/nope/activate`, { method: 'POST' });
     expect(res.status).toBe(404);
     expect(await res.json()).toMatchObject({ error: { code: 'MODEL_NOT_FOUND' } });
+  });
+});
+
+describe('POST /v1/chat/completions without an LLM', () => {
+  it('answers extractively (documented choice), in OpenAI format, and leaves a trace', async () => {
+    const res = await postJson(`${url}/v1/chat/completions`, { model: 'sieve', messages: [{ role: 'user', content: 'How does attribution work?' }] });
+    expect(res.status).toBe(200);
+    const body = ChatCompletionResponse.parse(await res.json());
+    expect(body.sieve.answeredBy).toBe('extractive');
+    expect(body.choices[0]!.message.content.length).toBeGreaterThan(0);
+    expect(engine.store.db.prepare('SELECT answered_by AS a FROM traces WHERE id = ?').get(body.sieve.traceId)).toEqual({ a: 'extractive' });
   });
 });
 

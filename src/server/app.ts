@@ -35,6 +35,7 @@ export interface ServerOptions {
 }
 
 export const DEFAULT_BODY_LIMIT_BYTES = 1024 * 1024;
+const CLIENT_CLOSED_REQUEST = 499;
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -103,6 +104,8 @@ export async function createServer(engine: Engine, opts: ServerOptions = {}): Pr
   });
 
   app.setErrorHandler((err, request, reply) => {
+    // The client went away and its ask was cancelled: nothing failed, and nobody is listening (499, as nginx counts it).
+    if (request.raw.socket.destroyed || reply.raw.destroyed) return reply.code(CLIENT_CLOSED_REQUEST).send();
     const mapped = toHttpError(err, ctx);
     if (mapped.code === 'INTERNAL') writeLogOrStderr(writeLog, `${request.method} ${request.url.slice(0, 200)} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
     return sendError(reply, mapped);
