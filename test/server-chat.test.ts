@@ -96,18 +96,29 @@ describe('POST /v1/chat/completions', () => {
     expect(sieveField).toMatchObject({ traceId: expect.any(String) });
   });
 
-  it('maps an LLM failure to its catalogue error (JSON: 502; stream: an error event the openai client raises)', async () => {
+  it('maps an LLM failure before the first token to an HTTP error (502), streaming or not', async () => {
     llm.onChat(httpResponse(500, '{"error":"model crashed"}'));
-    const res = await postJson(`${service.url}/v1/chat/completions`, { messages: [{ role: 'user', content: 'How are chunks ranked?' }] });
-    expect(res.status).toBe(502);
-    expect(await res.json()).toMatchObject({ error: { code: 'LLM_BAD_RESPONSE', hint: expect.any(String) } });
+    for (const stream of [false, true]) {
+      const res = await postJson(`${service.url}/v1/chat/completions`, { stream, messages: [{ role: 'user', content: 'How are chunks ranked?' }] });
+      expect(res.status).toBe(502);
+      expect(res.headers.get('content-type')).toMatch(/application\/json/);
+      expect(await res.json()).toMatchObject({ error: { code: 'LLM_BAD_RESPONSE', message: expect.stringMatching(/answered HTTP 500/), hint: expect.any(String) } });
+    }
+    const client = new OpenAI({ baseURL: `${service.url}/v1`, apiKey: 'unused', maxRetries: 0 });
+    await expect(client.chat.completions.create({ model: 'sieve', stream: true, messages: [{ role: 'user', content: 'How are chunks ranked?' }] })).rejects.toMatchObject({ status: 502 });
+  });
+
+  it('sends a mid-stream LLM failure as an error chunk, which the openai client raises', async () => {
+    llm.onChat(sse([chunk({ content: 'Half an ' }), '{"error": {"message": "out of memory"}}'], { done: false }));
     const client = new OpenAI({ baseURL: `${service.url}/v1`, apiKey: 'unused', maxRetries: 0 });
     const stream = await client.chat.completions.create({ model: 'sieve', stream: true, messages: [{ role: 'user', content: 'How are chunks ranked?' }] });
+    let text = '';
     await expect(
       (async () => {
-        for await (const _ of stream) void _;
+        for await (const c of stream) text += c.choices[0]?.delta.content ?? '';
       })(),
-    ).rejects.toThrow(/LLM .*answered HTTP 500/);
+    ).rejects.toThrow(/out of memory/);
+    expect(text).toBe('Half an');
   });
 
   it('refuses a conversation without a user message', async () => {

@@ -87,6 +87,11 @@ describe('POST /v1/ask', () => {
     const empty = await postJson(`${url}/v1/ask`, { question: '?!' });
     expect(empty.status).toBe(400);
     expect(((await empty.json()) as { error: { code: string } }).error.code).toBe('QUESTION_EMPTY');
+    // Streaming asked for, but nothing streamed yet: still a plain JSON error with its status.
+    const emptyStream = await postJson(`${url}/v1/ask`, { question: '?!', stream: true });
+    expect(emptyStream.status).toBe(400);
+    expect(emptyStream.headers.get('content-type')).toMatch(/application\/json/);
+    expect(await emptyStream.json()).toMatchObject({ error: { code: 'QUESTION_EMPTY' } });
   });
 
   it('serves 50 concurrent asks, all 200', async () => {
