@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openEngine, type Engine } from '../src/engine.js';
 import { AskResultSchema, ChatCompletionResponse, IngestSummarySchema, ModelsResponse, SearchResponse } from '../src/server/schemas.js';
 import { serve, type RunningService } from '../src/server/serve.js';
+import { activateModel } from '../src/train/registry.js';
 import { parseSse, postJson, registerRandomRelevanceModel } from './helpers/server.js';
 import { copyExamples, EXAMPLES, tempDir } from './helpers/tmp.js';
 
@@ -256,6 +257,25 @@ describe('models', () => {
     const swap = await fetch(`${url}/v1/models/relevance-test-a/activate`, { method: 'POST' });
     expect(swap.status).toBe(200);
     expect((await during).map((r) => r.status)).toEqual(new Array(20).fill(200));
+  });
+
+  it('picks up a version activated outside the service (as `sieve models activate` does) within seconds', async () => {
+    const before = ModelsResponse.parse(await (await fetch(`${url}/v1/models`)).json()).active.ranker;
+    const target = before === 'relevance-test-b' ? 'relevance-test-a' : 'relevance-test-b';
+    // Another connection to the same database, as the CLI would open.
+    const { Store } = await import('../src/store/store.js');
+    const { databasePath } = await import('../src/config.js');
+    const cli = new Store(databasePath(engine.config));
+    activateModel(cli, engine.config.home, target);
+    cli.close();
+    let active = before;
+    for (let i = 0; i < 100 && active !== target; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      active = ModelsResponse.parse(await (await fetch(`${url}/v1/models`)).json()).active.ranker;
+    }
+    expect(active).toBe(target);
+    const ask = AskResultSchema.parse(await (await postJson(`${url}/v1/ask`, { question: 'token budget' })).json());
+    expect(ask.models.ranker).toBe(target);
   });
 
   it('404 MODEL_NOT_FOUND for an unknown version', async () => {

@@ -8,6 +8,7 @@ import { bearerChecker } from './auth.js';
 import type { ServiceContext } from './context.js';
 import { sendError, toHttpError } from './http-errors.js';
 import { ServiceMetrics } from './metrics.js';
+import { ModelSwitcher } from './model-switcher.js';
 import { registerOpenApiRoute } from './openapi.js';
 import { registerPage } from './page.js';
 import { IngestRoots } from './roots.js';
@@ -32,6 +33,10 @@ export interface ServerOptions {
   /** Longest question or query in characters (default 4000). */
   maxQuestionChars?: number;
   metrics?: ServiceMetrics;
+  /** How often to check the registry for versions activated elsewhere (the CLI, another process); 0 turns it off. Default 2000 ms. */
+  watchModelsMs?: number;
+  /** Service events (model reloads); default stderr. */
+  onEvent?: (line: string) => void;
 }
 
 export const DEFAULT_BODY_LIMIT_BYTES = 1024 * 1024;
@@ -56,6 +61,7 @@ export async function createServer(engine: Engine, opts: ServerOptions = {}): Pr
     schemas: requestSchemas({ maxQuestionChars }),
     roots: await IngestRoots.create(opts.roots ?? []),
     metrics: opts.metrics ?? new ServiceMetrics(),
+    models: new ModelSwitcher(engine, opts.onEvent ?? ((line) => process.stderr.write(`sieve serve: ${line}\n`))),
     bodyLimitBytes,
     maxQuestionChars,
     name,
@@ -70,6 +76,8 @@ export async function createServer(engine: Engine, opts: ServerOptions = {}): Pr
     forceCloseConnections: 'idle',
   });
   app.decorate('sieve', ctx);
+  ctx.models.watch(opts.watchModelsMs ?? 2000);
+  app.addHook('onClose', async () => ctx.models.stop());
   // JSON only: a text/plain body is refused with 415 rather than parsed into a string.
   app.removeContentTypeParser('text/plain');
 

@@ -55,7 +55,7 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningService> {
   let app: FastifyInstance;
   let scheduler: Scheduler | null = null;
   try {
-    app = await createServer(engine, { ...opts, metrics });
+    app = await createServer(engine, { ...opts, metrics, onEvent: event });
     scheduler = startTrainingScheduler(engine, opts.schedule ?? engine.config.train.schedule, (outcome) => {
       if (outcome instanceof Error) {
         metrics.recordTraining('failed', null);
@@ -63,6 +63,7 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningService> {
       } else {
         // A promoted model was already activated and hot-swapped by the job (runTrainingJob → reloadModels).
         metrics.recordTraining(outcome.status, outcome.modelId);
+        if (outcome.status === 'promoted') void app.sieve.models.noteLoaded();
         event(`scheduled training ${outcome.status}: ${outcome.message}`);
       }
     });
