@@ -10,6 +10,7 @@ import { listTraces } from '../feedback/traces.js';
 import type { IngestSummary } from '../ingest/ingest.js';
 import { evaluateBeir } from '../train/evaluate.js';
 import type { AskResult } from '../types.js';
+import { registerServeCommand } from './serve.js';
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 const printJson = (value: unknown) => process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
@@ -269,6 +270,7 @@ export function buildProgram(): Command {
       if (!report.ok) process.exitCode = 1;
     });
 
+  registerServeCommand(program);
   return program;
 }
 
