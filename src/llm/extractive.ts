@@ -14,8 +14,19 @@ const STOPWORDS = new Set(
 );
 
 
+const NON_ASCII = /[^\x00-\x7f]/;
+
+/** Lower-cased words; NFKC only where it can change something (non-ASCII text). */
+function wordsOf(text: string): string[] {
+  return ((NON_ASCII.test(text) ? text.normalize('NFKC') : text).toLowerCase().match(WORD) ?? []);
+}
+
 export function contentTerms(text: string): string[] {
-  return (text.normalize('NFKC').toLowerCase().match(WORD) ?? []).filter((w) => !STOPWORDS.has(w)).map(stem);
+  return contentTermsOf(wordsOf(text));
+}
+
+function contentTermsOf(ws: readonly string[]): string[] {
+  return ws.filter((w) => !STOPWORDS.has(w)).map(stem);
 }
 
 interface Sentence {
@@ -27,10 +38,10 @@ interface Sentence {
 }
 
 /** Adjacent word pairs, stopwords included: "shown but not used" matching the question is strong evidence. */
-function wordBigrams(text: string): Set<string> {
-  const words = (text.normalize('NFKC').toLowerCase().match(WORD) ?? []).map(stem);
+function wordBigrams(ws: readonly string[]): Set<string> {
+  const stems = ws.map(stem);
   const out = new Set<string>();
-  for (let i = 0; i + 1 < words.length; i++) out.add(`${words[i]} ${words[i + 1]}`);
+  for (let i = 0; i + 1 < stems.length; i++) out.add(`${stems[i]} ${stems[i + 1]}`);
   return out;
 }
 
@@ -52,14 +63,15 @@ export function extractAnswer(question: string, context: readonly ContextItem[],
       const text = item.text.slice(span.start, span.end).replace(/\s+/g, ' ').trim();
       // A question in the context (an FAQ heading, a rhetorical question) never answers anything.
       if (text.length < 2 || text.endsWith('?')) continue;
-      sentences.push({ n: item.n, order: sentences.length, text, terms: new Set(contentTerms(text)), bigrams: wordBigrams(text) });
+      const ws = wordsOf(text);
+      sentences.push({ n: item.n, order: sentences.length, text, terms: new Set(contentTermsOf(ws)), bigrams: wordBigrams(ws) });
     }
   }
   const questionTerms = [...new Set(contentTerms(question))];
   const df = new Map<string, number>();
   for (const s of sentences) for (const t of questionTerms) if (s.terms.has(t)) df.set(t, (df.get(t) ?? 0) + 1);
   const weight = (t: string) => Math.log(1 + sentences.length / (df.get(t) ?? sentences.length));
-  const questionBigrams = wordBigrams(question);
+  const questionBigrams = wordBigrams(wordsOf(question));
   const meanWeight = questionTerms.reduce((sum, t) => sum + weight(t), 0) / Math.max(1, questionTerms.length);
 
   const picked: Sentence[] = [];
