@@ -1,6 +1,7 @@
 // `sieve serve --workers 2`: two processes behind one port, metrics summed across them, a model activation reaching
 // both, graceful exit on SIGTERM.
 import { spawn } from 'node:child_process';
+import { get } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openEngine } from '../src/engine.js';
@@ -10,6 +11,17 @@ import { EXAMPLES, REPO_ROOT, tempDir } from './helpers/tmp.js';
 
 const tmp = tempDir('server-cluster');
 afterAll(() => tmp.cleanup());
+
+/** GET /healthz on a new connection each time, so the cluster's round-robin reaches every worker. */
+function freshHealth(url: string): Promise<{ pid: number; uptimeSeconds: number }> {
+  return new Promise((resolve, reject) => {
+    get(`${url}/healthz`, { agent: false }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d.toString()));
+      res.on('end', () => resolve(JSON.parse(body) as { pid: number; uptimeSeconds: number }));
+    }).on('error', reject);
+  });
+}
 
 const until = async (check: () => boolean | Promise<boolean>, what: string, attempts = 600): Promise<void> => {
   for (let i = 0; i < attempts; i++) {
@@ -66,11 +78,42 @@ describe('sieve serve --workers 2', () => {
       const models = ModelsResponse.parse(await (await fetch(`${url}/v1/models`)).json());
       expect(models.active.ranker).toBe('relevance-cluster-b');
       expect(stderr).toMatch(/worker [01]: model versions activated elsewhere; now serving ranker relevance-cluster-b/);
+
+      // A worker that dies (after its first seconds) is replaced; the new one serves the active version.
+      await until(async () => (await freshHealth(url)).uptimeSeconds > 6 && (await freshHealth(url)).uptimeSeconds > 6, 'the workers to outlive the restart guard');
+      const victim = [...pids][0]!;
+      process.kill(victim, 'SIGKILL');
+      await until(() => /worker [01] exited \(SIGKILL\); starting another/.test(stderr), `the restart (stderr: ${stderr})`);
+      const replacement = new Set<number>();
+      await until(async () => {
+        const h = await freshHealth(url).catch(() => ({ pid: 0, uptimeSeconds: 0 }));
+        if (h.pid !== 0 && h.pid !== victim && !pids.has(h.pid)) replacement.add(h.pid);
+        return replacement.size === 1;
+      }, `a replacement worker answering (stderr: ${stderr})`, 900);
+      const after = AskResultSchema.parse(await (await postJson(`${url}/v1/ask`, { question: 'How does attribution work?' })).json());
+      expect(after.models.ranker).toBe('relevance-cluster-b');
     } finally {
       child.kill('SIGTERM');
     }
     expect(await exited).toBe(0);
     expect(stderr).toContain('received SIGTERM: shutting down 2 workers');
     expect(stderr).toMatch(/sieve serve: stopped\n/);
-  }, 90_000);
+  }, 150_000);
+
+  it('stops (exit 2) instead of restarting workers that fail at start', async () => {
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', join(REPO_ROOT, 'src/cli/main.ts'), 'serve', '--workers', '2', '--port', '0', '--home', join(tmp.dir, 'bad'), '--root', join(tmp.dir, 'no-such-root')],
+      { cwd: REPO_ROOT, env: { ...process.env, SIEVE_LLM_BASE_URL: '', SIEVE_TOKEN: '' }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 45_000);
+    const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+    clearTimeout(timer);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/--root .*no-such-root does not exist/);
+    expect(stderr).toContain('a worker failed while starting');
+    expect(stderr).not.toContain('starting another');
+  }, 60_000);
 });

@@ -50,17 +50,24 @@ export function registerServeCommand(program: Command): void {
       const metrics = new ServiceMetrics();
       const worker = isServeWorker() ? (await import('../server/cluster.js')).createWorkerLink(metrics) : null;
       const index = serveWorkerIndex();
-      const service = await serve({
-        port: o.port,
-        host: o.host,
-        token: o.token ?? null,
-        roots: o.root,
-        log: o.log,
-        engineOptions: { home },
-        handleSignals: true,
-        metrics,
-        ...(worker ? { cluster: worker.hooks, onEvent: event(` worker ${index}`), ...(index === 0 ? {} : { schedule: 'off' }) } : {}),
-      });
+      let service: Awaited<ReturnType<typeof serve>>;
+      try {
+        service = await serve({
+          port: o.port,
+          host: o.host,
+          token: o.token ?? null,
+          roots: o.root,
+          log: o.log,
+          engineOptions: { home },
+          handleSignals: true,
+          metrics,
+          ...(worker ? { cluster: worker.hooks, onEvent: event(` worker ${index}`), ...(index === 0 ? {} : { schedule: 'off' }) } : {}),
+        });
+      } catch (err) {
+        // A worker's IPC channel would keep it alive after the error is reported; let it exit so the primary sees it.
+        if (worker) process.disconnect?.();
+        throw err;
+      }
       worker?.attach(service);
       // Keeps the command alive until a signal has shut the service down cleanly.
       await service.closed;

@@ -13,6 +13,8 @@ import type { RunningService } from './serve.js';
 
 const WORKER_ENV = 'SIEVE_SERVE_WORKER';
 const METRICS_TIMEOUT_MS = 2000;
+/** A worker that dies sooner than this after its start is not restarted. */
+const MIN_UPTIME_FOR_RESTART_MS = 5000;
 
 type ToPrimary =
   | { sieve: 'listening'; url: string }
@@ -57,10 +59,13 @@ export async function runServePrimary(opts: PrimaryOptions): Promise<void> {
   const gathers = new Map<number, { states: MetricsState[]; waiting: number; done: () => void }>();
   const listening = new Set<number>();
 
+  const forkedAt = new Map<Worker, number>();
+  let failed = false;
   const fork = (index: number): void => {
     const worker = cluster.fork({ [WORKER_ENV]: String(index) });
     byIndex.set(index, worker);
     indexOf.set(worker, index);
+    forkedAt.set(worker, Date.now());
   };
 
   const allExited = new Promise<void>((resolve) => {
@@ -68,7 +73,15 @@ export async function runServePrimary(opts: PrimaryOptions): Promise<void> {
       const index = indexOf.get(worker) ?? -1;
       indexOf.delete(worker);
       if (byIndex.get(index) === worker) byIndex.delete(index);
-      if (!shuttingDown) {
+      const lived = Date.now() - (forkedAt.get(worker) ?? 0);
+      forkedAt.delete(worker);
+      if (!shuttingDown && lived < MIN_UPTIME_FOR_RESTART_MS) {
+        // Dying right after start (a bad option, a port in use) would repeat forever: stop everything instead.
+        opts.onEvent(`worker ${index} exited ${signal ?? `with code ${code}`} ${lived} ms after starting; stopping the other workers`);
+        failed = true;
+        shuttingDown = true;
+        for (const w of byIndex.values()) send(w, { sieve: 'shutdown' });
+      } else if (!shuttingDown) {
         opts.onEvent(`worker ${index} exited (${signal ?? `code ${code}`}); starting another`);
         fork(index);
         return;
@@ -82,7 +95,9 @@ export async function runServePrimary(opts: PrimaryOptions): Promise<void> {
     const m = message as ToPrimary;
     switch (m.sieve) {
       case 'listening': {
-        listening.add(indexOf.get(worker) ?? -1);
+        const index = indexOf.get(worker) ?? -1;
+        if (listening.has(index)) break; // a replacement worker: the service was already announced
+        listening.add(index);
         if (listening.size === opts.workers) opts.onEvent(`listening on ${m.url} (${opts.workers} workers)`);
         break;
       }
@@ -137,6 +152,7 @@ export async function runServePrimary(opts: PrimaryOptions): Promise<void> {
   await allExited;
   process.off('SIGTERM', shutdown);
   process.off('SIGINT', shutdown);
+  if (failed) throw new SieveError('CONFIG_INVALID', 'a worker failed while starting (its error is above); the service stopped');
   opts.onEvent('stopped');
 }
 
