@@ -89,8 +89,9 @@ program
   .option('--home <dir>', 'home (ingested and given two relevance versions if needed; default: a fresh temp folder)')
   .option('--duration <s>', 'seconds per run', (v) => Number(v), 10)
   .option('--connections <n>', 'concurrent connections', (v) => Number(v), 8)
+  .option('--workers <n>', 'serving processes (sieve serve --workers)', (v) => Number(v), 1)
   .option('--json', 'print JSON')
-  .action(async (o: { data: string; split: string; home?: string; duration: number; connections: number; json?: boolean }) => {
+  .action(async (o: { data: string; split: string; home?: string; duration: number; connections: number; workers: number; json?: boolean }) => {
     const { benchServe } = await import('./serve.js');
     out(await benchServe({ ...o, log: (l) => process.stderr.write(`${l}\n`) }), o.json);
   });

@@ -2,7 +2,7 @@
 // process on 127.0.0.1, and autocannon (in this process) against /healthz (the HTTP layer alone), /v1/search and
 // /v1/ask (extractive, no LLM), then /v1/ask again with a model swap half-way through.
 import { execSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,17 +20,38 @@ export interface ServeBenchOptions {
   home?: string;
   duration: number;
   connections: number;
+  /** Serving processes (`sieve serve --workers`). */
+  workers?: number;
   log?: (line: string) => void;
 }
 
-/** CPU seconds (user + system) a process has used so far, from /proc (Linux); null elsewhere. */
+/** Fields of /proc/<pid>/stat after the command name (which may hold spaces): [0] = state, [1] = ppid, [11..12] = utime, stime. */
+function statFields(pid: number): string[] {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
+let clockTicks: number | undefined;
+
+/** CPU seconds (user + system) a process and its children (the --workers processes) have used, from /proc (Linux); null elsewhere. */
 function processCpuSeconds(pid: number): number | null {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the command name (which may hold spaces) start at field 3; utime and stime are fields 14 and 15.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const ticks = Number(execSync('getconf CLK_TCK').toString().trim()) || 100;
-    return (Number(fields[11]) + Number(fields[12])) / ticks;
+    clockTicks ??= Number(execSync('getconf CLK_TCK').toString().trim()) || 100;
+    const pids = [pid];
+    for (const name of readdirSync('/proc')) {
+      if (!/^\d+$/.test(name)) continue;
+      try {
+        if (Number(statFields(Number(name))[1]) === pid) pids.push(Number(name));
+      } catch {
+        // exited meanwhile
+      }
+    }
+    let ticks = 0;
+    for (const p of pids) {
+      const f = statFields(p);
+      ticks += Number(f[11]) + Number(f[12]);
+    }
+    return ticks / clockTicks;
   } catch {
     return null;
   }
@@ -114,8 +135,9 @@ async function prepareHome(o: ServeBenchOptions, home: string, log: (l: string) 
   }
 }
 
-async function startService(home: string, log: (l: string) => void): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(REPO, 'src/cli/main.ts'), 'serve', '--port', '0', '--home', home], {
+async function startService(home: string, workers: number, log: (l: string) => void): Promise<{ child: ChildProcess; url: string }> {
+  const args = ['--import', 'tsx', join(REPO, 'src/cli/main.ts'), 'serve', '--port', '0', '--home', home, '--workers', String(workers)];
+  const child = spawn(process.execPath, args, {
     cwd: REPO,
     // No LLM: extractive answers; the benchmark measures sieve, not a model server.
     env: { ...process.env, SIEVE_LLM_BASE_URL: '', SIEVE_TOKEN: '' },
@@ -126,7 +148,7 @@ async function startService(home: string, log: (l: string) => void): Promise<{ c
     const timer = setTimeout(() => reject(new Error(`the service did not start in 60 s: ${stderr}`)), 60_000);
     child.stderr!.on('data', (d: Buffer) => {
       stderr += d.toString();
-      const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(stderr);
+      const m = (workers > 1 ? /serve: listening on (http:\/\/127\.0\.0\.1:\d+) \(\d+ workers\)/ : /listening on (http:\/\/127\.0\.0\.1:\d+)/).exec(stderr);
       if (m) {
         clearTimeout(timer);
         resolveUrl(m[1]!);
@@ -158,7 +180,8 @@ export async function benchServe(o: ServeBenchOptions) {
   const searchBodies = questions.map((q) => JSON.stringify({ query: q, k: 10 }));
   const askBodies = questions.map((q) => JSON.stringify({ question: q }));
 
-  const { child, url } = await startService(home, log);
+  const workers = o.workers ?? 1;
+  const { child, url } = await startService(home, workers, log);
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   try {
     const run = async (route: string, requests: ReturnType<typeof cyclingPost> | null, seconds: number, during?: () => Promise<void>) => {
@@ -200,6 +223,7 @@ export async function benchServe(o: ServeBenchOptions) {
       home,
       questions: questions.length,
       connections: o.connections,
+      workers,
       duration_s: o.duration,
       in_process_baseline: baseline,
       healthz,

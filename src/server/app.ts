@@ -7,7 +7,7 @@ import { packageInfo } from '../util/version.js';
 import { bearerChecker } from './auth.js';
 import type { ServiceContext } from './context.js';
 import { sendError, toHttpError } from './http-errors.js';
-import { ServiceMetrics } from './metrics.js';
+import { ServiceMetrics, type MetricsState } from './metrics.js';
 import { ModelSwitcher } from './model-switcher.js';
 import { registerOpenApiRoute } from './openapi.js';
 import { registerPage } from './page.js';
@@ -37,6 +37,14 @@ export interface ServerOptions {
   watchModelsMs?: number;
   /** Service events (model reloads); default stderr. */
   onEvent?: (line: string) => void;
+  /** Set when this process is one worker of several (`sieve serve --workers N`, see cluster.ts). */
+  cluster?: ClusterHooks;
+}
+
+/** How a worker reaches its siblings: metrics summed over all of them, and word of a model activation. */
+export interface ClusterHooks {
+  collectMetrics(): Promise<MetricsState[]>;
+  modelsActivated(): void;
 }
 
 export const DEFAULT_BODY_LIMIT_BYTES = 1024 * 1024;
@@ -61,7 +69,8 @@ export async function createServer(engine: Engine, opts: ServerOptions = {}): Pr
     schemas: requestSchemas({ maxQuestionChars }),
     roots: await IngestRoots.create(opts.roots ?? []),
     metrics: opts.metrics ?? new ServiceMetrics(),
-    models: new ModelSwitcher(engine, opts.onEvent ?? ((line) => process.stderr.write(`sieve serve: ${line}\n`))),
+    models: new ModelSwitcher(engine, opts.onEvent ?? ((line) => process.stderr.write(`sieve serve: ${line}\n`)), () => opts.cluster?.modelsActivated()),
+    collectMetrics: async () => (opts.cluster ? ServiceMetrics.merged(await opts.cluster.collectMetrics()) : ctx.metrics),
     bodyLimitBytes,
     maxQuestionChars,
     name,

@@ -14,6 +14,8 @@ export interface ServiceContext {
   roots: IngestRoots;
   metrics: ServiceMetrics;
   models: ModelSwitcher;
+  /** Metrics to expose: this process's, or the sum over the workers of a cluster. */
+  collectMetrics: () => Promise<ServiceMetrics>;
   bodyLimitBytes: number;
   maxQuestionChars: number;
   name: string;

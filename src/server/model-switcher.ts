@@ -19,6 +19,8 @@ export class ModelSwitcher {
   constructor(
     private readonly engine: Engine,
     private readonly onEvent: (line: string) => void = () => undefined,
+    /** Called after an activation made here (other processes serving the same home can then sync at once). */
+    private readonly onActivated: () => void = () => undefined,
   ) {
     this.loadedFrom = this.registryState();
   }
@@ -47,7 +49,9 @@ export class ModelSwitcher {
       const { store, config } = this.engine;
       if (!getModel(store, config.home, id)) throw new SieveError('MODEL_NOT_FOUND', `no model version ${JSON.stringify(id)}`);
       activateModel(store, config.home, id);
-      return this.reload();
+      const versions = await this.reload();
+      this.onActivated();
+      return versions;
     });
   }
 
