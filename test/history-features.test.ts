@@ -48,6 +48,24 @@ describe('term statistics', () => {
   });
 });
 
+describe('lexical match', () => {
+  it('scores each field with BM25 (k1 1.2, b 0.75) and counts coverage in one pass', () => {
+    const stats = TermStats.build(engine.store);
+    const terms = stats.chunk(stats.chunksOfDoc('aspirin')[0]!)!;
+    const q = stats.analyzeQuery('heart attack zebra');
+    const m = stats.lexicalMatch(terms, q);
+    // Body "Aspirin lowers the risk of heart attack in adults with heart disease." has 12 tokens; the corpus'
+    // average body length is (12 + 7 + 7 + 10) / 4 = 9. heart: tf 2, attack: tf 1.
+    const norm = 1.2 * (1 - 0.75 + (0.75 * 12) / 9);
+    const bm25 = (idf: number, tf: number) => (idf * tf * 2.2) / (tf + norm);
+    expect(m.body).toBeCloseTo(bm25(stats.idfOfTerm('heart'), 2) + bm25(stats.idfOfTerm('attack'), 1), 10);
+    expect(m.matched).toBe(2); // "zebra" is unknown to the corpus, so it is not among the analysed terms
+    expect(m.matchedIdf).toBeCloseTo(stats.idfOfTerm('heart') + stats.idfOfTerm('attack'), 10);
+    expect(m.inHeading).toBe(1); // "Aspirin and the heart"
+    expect(m.heading).toBeGreaterThan(0);
+  });
+});
+
 describe('proximity', () => {
   it('scores the best window of body tokens by the query IDF mass it holds', () => {
     const stats = TermStats.build(engine.store);

@@ -2,7 +2,6 @@
 // sit on the ask path. Every feature is bounded and O(1)-scaled so the model's FP16 export stays in range.
 import type { Candidate, ChunkRecord, Query } from '../types.js';
 import type { RankingResources } from './resources.js';
-import { countOf, type ChunkTerms } from './term-stats.js';
 
 export const FEATURE_NAMES = [
   'bm25_norm', // FTS5 BM25 / best BM25 in the list
@@ -96,20 +95,9 @@ export function extractFeatures(
     set('in_history', c.ranks.history ? 1 : 0);
     set('query_terms_log', queryTermsLog);
     if (terms) {
-      set('heading_bm25', Math.min(stats.headingBm25(terms, analyzed) / idfMass, 4));
-      set('body_bm25', Math.min(stats.bodyBm25(terms, analyzed) / idfMass, 4));
-      let matched = 0;
-      let matchedIdf = 0;
-      let inHeading = 0;
-      for (const t of analyzed.terms) {
-        const inBody = countOfBody(terms, t.id);
-        const inHead = countOfHeading(terms, t.id);
-        if (inBody > 0 || inHead > 0) {
-          matched++;
-          matchedIdf += t.idf;
-        }
-        if (inHead > 0) inHeading++;
-      }
+      const { heading, body, matched, matchedIdf, inHeading } = stats.lexicalMatch(terms, analyzed);
+      set('heading_bm25', Math.min(heading / idfMass, 4));
+      set('body_bm25', Math.min(body / idfMass, 4));
       set('coverage', distinctTerms > 0 ? matched / distinctTerms : 0);
       set('idf_coverage', matchedIdf / idfMass);
       set('heading_coverage', distinctTerms > 0 ? inHeading / distinctTerms : 0);
@@ -134,12 +122,4 @@ export function extractFeatures(
     set('hist_sim_chunk', evidence.chunkSimilarity.get(c.chunkId) ?? 0);
   });
   return out;
-}
-
-// Thin wrappers so the loop above reads as what it checks.
-function countOfBody(c: ChunkTerms, id: number): number {
-  return countOf(c.body, id);
-}
-function countOfHeading(c: ChunkTerms, id: number): number {
-  return countOf(c.heading, id);
 }

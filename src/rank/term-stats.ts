@@ -258,25 +258,6 @@ export class TermStats {
     return { terms, unknownTerms, bigrams, idfMass: terms.reduce((s, t) => s + t.idf, 0) };
   }
 
-  /** BM25 of one field of one chunk for the analysed query. */
-  fieldBm25(field: FieldTerms, query: AnalyzedQuery, avgLength: number): number {
-    let score = 0;
-    const norm = K1 * (1 - B + (B * field.length) / avgLength);
-    for (const t of query.terms) {
-      const tf = countOf(field, t.id);
-      if (tf > 0) score += (t.idf * tf * (K1 + 1)) / (tf + norm);
-    }
-    return score;
-  }
-
-  headingBm25(c: ChunkTerms, q: AnalyzedQuery): number {
-    return this.fieldBm25(c.heading, q, this.avgHeading);
-  }
-
-  bodyBm25(c: ChunkTerms, q: AnalyzedQuery): number {
-    return this.fieldBm25(c.body, q, this.avgBody);
-  }
-
   /**
    * The most query-term IDF mass that any window of `width` consecutive body tokens holds, over the query's
    * IDF mass: a question is usually answered by one sentence, so its terms cluster; scattered matches across a
@@ -307,6 +288,34 @@ export class TermStats {
   }
 
   private slots = new Int32Array(0);
+
+  /**
+   * Per-field BM25 and term coverage of one chunk in a single pass over the query terms (each term's counts are
+   * looked up once per field): what the features need, computed for every candidate of every ask.
+   */
+  lexicalMatch(c: ChunkTerms, q: AnalyzedQuery): { heading: number; body: number; matched: number; matchedIdf: number; inHeading: number } {
+    const headingNorm = K1 * (1 - B + (B * c.heading.length) / this.avgHeading);
+    const bodyNorm = K1 * (1 - B + (B * c.body.length) / this.avgBody);
+    let heading = 0;
+    let body = 0;
+    let matched = 0;
+    let matchedIdf = 0;
+    let inHeading = 0;
+    for (const t of q.terms) {
+      const h = countOf(c.heading, t.id);
+      const b = countOf(c.body, t.id);
+      if (h > 0) {
+        heading += (t.idf * h * (K1 + 1)) / (h + headingNorm);
+        inHeading++;
+      }
+      if (b > 0) body += (t.idf * b * (K1 + 1)) / (b + bodyNorm);
+      if (h > 0 || b > 0) {
+        matched++;
+        matchedIdf += t.idf;
+      }
+    }
+    return { heading, body, matched, matchedIdf, inHeading };
+  }
 
   /** Fraction of query bigrams that occur in the chunk body. */
   bigramMatch(c: ChunkTerms, q: AnalyzedQuery): number {
