@@ -23,15 +23,24 @@ export function mergeCandidates(lists: Candidate[][]): Candidate[] {
 }
 
 /**
- * Reciprocal-rank fusion with a weight per list entry. The history list is weighted by how similar the past
- * questions that cited the chunk were (its score, capped at 1): a chunk cited by a near-duplicate question
- * counts like a top lexical hit, one cited by a loosely related question barely counts. Unweighted, history
- * candidates from other questions crowded relevant chunks out of the context.
+ * How sharply the history list's weight falls with the similarity of the best past question citing a chunk
+ * (weight = similarity^8: 0.95 → 0.66, 0.8 → 0.17, 0.6 → 0.02). Only a near-duplicate question is evidence
+ * without a model to weigh it: questions about one article share its rare words, and their answers crowded the
+ * right passage out (SQuAD train half after one loop round, leave-one-out: Recall@1 0.73 with no history, 0.25
+ * weighting by the summed similarity as before, 0.73 at ^8; SciFact train: nDCG@10 0.696 → 0.730). Chosen on
+ * those train splits (exponents 1–16), never on test.
+ */
+export const HISTORY_SIMILARITY_EXPONENT = 8;
+
+/**
+ * Reciprocal-rank fusion with a weight per list entry: 1 for lexical and dense lists; for the history list, the
+ * best similarity of a past question that cited the chunk, raised to HISTORY_SIMILARITY_EXPONENT.
  */
 export function reciprocalRankFusion(c: Pick<Candidate, 'ranks' | 'scores'>, k = RRF_K): number {
   let s = 0;
   for (const [name, r] of Object.entries(c.ranks)) {
-    const weight = name === 'history' ? Math.min(1, c.scores.history ?? 0) : 1;
+    // Traces written before historyMax existed carry only the summed score.
+    const weight = name === 'history' ? Math.min(1, c.scores.historyMax ?? c.scores.history ?? 0) ** HISTORY_SIMILARITY_EXPONENT : 1;
     s += weight / (k + r);
   }
   return s;

@@ -1,5 +1,6 @@
 // History candidates: the chunks that the most similar past questions cited (document-level evidence maps to the
-// document's chunks). Scored by the summed similarity of the past queries that cited them.
+// document's chunks). Scored by the summed similarity of the past queries that cited them; `historyMax` keeps the
+// best single similarity, which the fallback fusion weighs by.
 import type { Candidate, Query, Retriever } from '../types.js';
 import type { RankingResources } from './resources.js';
 
@@ -13,14 +14,20 @@ export class HistoryRetriever implements Retriever {
     if (similar.length === 0) return [];
     const stats = this.resources.termStats();
     const score = new Map<number, number>();
+    // The single most similar past question citing the chunk: how sure we are that the question was asked before.
+    const best = new Map<number, number>();
     for (const q of similar) {
       const chunks = new Set<number>(q.chunkIds);
       for (const d of q.docIds) for (const c of stats.chunksOfDoc(d)) chunks.add(c);
-      for (const c of chunks) if (stats.chunk(c)) score.set(c, (score.get(c) ?? 0) + q.similarity);
+      for (const c of chunks) {
+        if (!stats.chunk(c)) continue;
+        score.set(c, (score.get(c) ?? 0) + q.similarity);
+        best.set(c, Math.max(best.get(c) ?? 0, q.similarity));
+      }
     }
     return [...score.entries()]
       .sort((a, b) => b[1] - a[1] || a[0] - b[0])
       .slice(0, k)
-      .map(([chunkId, s], i) => ({ chunkId, scores: { history: s }, ranks: { history: i + 1 } }));
+      .map(([chunkId, s], i) => ({ chunkId, scores: { history: s, historyMax: best.get(chunkId)! }, ranks: { history: i + 1 } }));
   }
 }

@@ -127,10 +127,12 @@ export function buildTraceLists(engine: Engine, opts: TraceDatasetOptions = {}):
         const scores = { ...(stored?.scores ?? {}) };
         const ranks = { ...(stored?.ranks ?? {}) };
         delete scores.history;
+        delete scores.historyMax;
         delete ranks.history;
         const h = fresh.get(id);
         if (h) {
           scores.history = h.scores.history!;
+          scores.historyMax = h.scores.historyMax!;
           ranks.history = h.ranks.history!;
         }
         return { chunkId: id, scores, ranks };
