@@ -25,7 +25,7 @@ import { HistoryRetriever } from './rank/history.js';
 import { RelevanceRanker } from './rank/relevance.js';
 import { RankingResources } from './rank/resources.js';
 import type { RunTrainingJobOptions, TrainOutcome } from './train/job.js';
-import type { VectorIndexer } from './embed/indexer.js';
+import type { OpenOutcome, VectorIndexer } from './embed/indexer.js';
 import type { OnnxEmbedder } from './embed/onnx-embedder.js';
 import { DenseRetriever } from './rank/dense.js';
 import { activateModel, activeModel, getModel, registerModel } from './train/registry.js';
@@ -178,6 +178,13 @@ export class Engine {
     });
     if (previous && previous !== this.embedding) previous.indexer.close();
     return { ranker: ranker.version, ...(this.embedding ? { embedder: this.embedding.embedder.version } : {}) };
+  }
+
+  /** The serving dense index: its embedder version, searchable points and what opening it did; null when dense is off. */
+  denseIndex(): { embedder: string; points: number; opened: OpenOutcome } | null {
+    if (!this.embedding) return null;
+    const { embedder, indexer } = this.embedding;
+    return { embedder: embedder.version, points: indexer.count, opened: indexer.opened };
   }
 
   get answererKind(): Answerer['kind'] {
@@ -347,7 +354,7 @@ export class Engine {
 }
 
 /** models/embedder in the package (the shipped base embedder), if it is there. */
-function shippedEmbedderDir(): string | null {
+export function shippedEmbedderDir(): string | null {
   const here = dirname(fileURLToPath(import.meta.url));
   for (const candidate of [resolve(here, '../models/embedder'), resolve(here, '../../models/embedder')]) {
     if (existsSync(join(candidate, 'embedder.json'))) return candidate;

@@ -9,6 +9,7 @@ import { SieveError, toSieveError } from '../errors.js';
 import { listTraces } from '../feedback/traces.js';
 import type { IngestSummary } from '../ingest/ingest.js';
 import { evaluateBeir } from '../train/evaluate.js';
+import { registerTrainEmbedderCommand } from './train-embedder.js';
 import type { AskResult } from '../types.js';
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
@@ -224,6 +225,8 @@ export function buildProgram(): Command {
         else log(`registered and activated ${r.model.id} (${r.lists} lists, ${r.seconds.toFixed(1)} s): ${JSON.stringify(r.metrics)}`);
       });
     });
+
+  registerTrainEmbedderCommand(train);
 
   const models = program.command('models').description('model versions: list, activate (roll back), check');
   models
