@@ -67,6 +67,19 @@ program
     out(result, o.json);
   });
 
+program
+  .command('fusion')
+  .description('fit the dense fusion weight: BM25 ∪ HNSW candidates of a TRAIN split re-scored under each fusion and weight')
+  .requiredOption('--data <dir>', 'BEIR folder')
+  .option('--split <name>', 'a train split', 'train')
+  .option('--home <dir>', 'home (ingested and embedded if needed)')
+  .option('--held-out-only', "only the split's queries the embedder held out of its own training")
+  .option('--json', 'print JSON')
+  .action(async (o: { data: string; split: string; home?: string; heldOutOnly?: boolean; json?: boolean }) => {
+    const { benchFusion } = await import('./fusion.js');
+    out(await benchFusion({ data: o.data, split: o.split, ...(o.home ? { home: o.home } : {}), heldOutOnly: o.heldOutOnly ?? false, log: (l) => process.stderr.write(`${l}\n`) }), o.json);
+  });
+
 function out(result: object, json?: boolean): void {
   if (json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   else process.stderr.write(`${JSON.stringify(result, null, 2)}\n`);

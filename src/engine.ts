@@ -180,6 +180,20 @@ export class Engine {
     return { ranker: ranker.version, ...(this.embedding ? { embedder: this.embedding.embedder.version } : {}) };
   }
 
+  /**
+   * Serves only the named retrievers from now on (evaluation of one retriever's list, e.g. dense only); the ranker
+   * and the embedder stay. A name that is not serving (dense without an embedder) is a CONFIG_INVALID error.
+   */
+  useRetrievers(names: readonly string[]): void {
+    const current = this.pipeline;
+    const serving = current.retrievers.map((r) => r.name);
+    const missing = names.filter((n) => !serving.includes(n));
+    if (missing.length > 0) {
+      throw new SieveError('CONFIG_INVALID', `retriever ${missing.join(', ')} is not serving (serving: ${serving.join(', ')})${missing.includes('dense') ? '; dense retrieval needs embed.enabled and an embedder' : ''}`);
+    }
+    this.swapPipeline({ ...current, retrievers: current.retrievers.filter((r) => names.includes(r.name)) });
+  }
+
   /** The serving dense index: its embedder version, searchable points and what opening it did; null when dense is off. */
   denseIndex(): { embedder: string; points: number; opened: OpenOutcome } | null {
     if (!this.embedding) return null;
@@ -343,8 +357,14 @@ export class Engine {
     return pruneTraces(this.store, { days: this.config.feedback.retentionDays, count: this.config.feedback.retentionCount });
   }
 
-  stats(): StoreStats & { home: string; answerer: Answerer['kind']; ranker: string } {
-    return { ...this.store.stats(), home: this.config.home, answerer: this.answerer.kind, ranker: this.pipeline.ranker.version };
+  stats(): StoreStats & { home: string; answerer: Answerer['kind']; ranker: string; retrievers: string } {
+    return {
+      ...this.store.stats(),
+      home: this.config.home,
+      answerer: this.answerer.kind,
+      ranker: this.pipeline.ranker.version,
+      retrievers: this.pipeline.retrievers.map((r) => r.name).join('+'),
+    };
   }
 
   close(): void {

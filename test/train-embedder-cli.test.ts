@@ -123,4 +123,22 @@ describe('sieve train embedder', () => {
       engine.close();
     }
   }, 120_000);
+
+  it('eval --mode picks the retrievers: BM25 only, HNSW only, or both fused', () => {
+    const reports = (['lexical', 'dense', 'hybrid'] as const).map((mode) => {
+      const r = sieve('eval', '--data', data, '--split', 'test', '--mode', mode, '--json');
+      expect(r.code, r.stderr).toBe(0);
+      return JSON.parse(r.stdout) as { mode: string; retrievers: string; queries: number; 'ndcg@10': number };
+    });
+    expect(reports.map((r) => [r.mode, r.retrievers])).toEqual([
+      ['lexical', 'bm25+history'],
+      ['dense', 'dense+history'],
+      ['hybrid', 'bm25+dense+history'],
+    ]);
+    for (const r of reports) {
+      expect(r.queries).toBe(20);
+      expect(r['ndcg@10']).toBeGreaterThan(0);
+    }
+    expect(sieve('eval', '--data', data, '--mode', 'both').code).not.toBe(0);
+  }, 120_000);
 });
