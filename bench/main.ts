@@ -80,6 +80,28 @@ program
     out(await benchFusion({ data: o.data, split: o.split, ...(o.home ? { home: o.home } : {}), heldOutOnly: o.heldOutOnly ?? false, log: (l) => process.stderr.write(`${l}\n`) }), o.json);
   });
 
+program
+  .command('embed')
+  .description('embedding speed (query p50 on one thread; corpus chunks/s three ways) and HNSW recall@10 vs exact search')
+  .requiredOption('--data <dir>', 'BEIR folder')
+  .option('--model <dir>', 'embedder folder (default models/embedder)')
+  .option('--threads <n>', 'threads / workers for the parallel runs (default: available parallelism)', (v) => Number(v))
+  .option('--limit <n>', 'only the first n chunks in the throughput runs', (v) => Number(v))
+  .option('--json', 'print JSON')
+  .action(async (o: { data: string; model?: string; threads?: number; limit?: number; json?: boolean }) => {
+    const { benchEmbed } = await import('./embed.js');
+    out(
+      await benchEmbed({
+        data: o.data,
+        ...(o.model ? { model: o.model } : {}),
+        ...(o.threads ? { threads: o.threads } : {}),
+        ...(o.limit ? { limit: o.limit } : {}),
+        log: (l) => process.stderr.write(`${l}\n`),
+      }),
+      o.json,
+    );
+  });
+
 function out(result: object, json?: boolean): void {
   if (json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   else process.stderr.write(`${JSON.stringify(result, null, 2)}\n`);

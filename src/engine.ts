@@ -2,6 +2,7 @@
 // Serving state that a new model version replaces (retrievers + ranker) sits behind one reference, so a swap
 // is a single assignment and a request in flight keeps the pipeline it started with.
 import { existsSync, mkdirSync } from 'node:fs';
+import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { databasePath, resolveConfig, type SieveConfig, type SieveConfigInput } from './config.js';
@@ -73,6 +74,16 @@ export interface RankingPipeline {
   embedder?: Embedder;
 }
 
+/** The serving embedder, its index, and the model folder both were loaded from. */
+interface DenseState {
+  embedder: OnnxEmbedder;
+  indexer: VectorIndexer;
+  dir: string;
+}
+
+/** Fewer chunks to embed than this are not worth starting worker threads for (each loads the model, ~1 s). */
+const POOL_MIN_CHUNKS = 2048;
+
 export interface CandidateSet {
   query: Query;
   candidates: Candidate[];
@@ -97,7 +108,7 @@ export class Engine {
   /** Term statistics and the past-query index, shared by the history retriever and the features. */
   readonly resources: RankingResources;
   private readonly random: SeededRandom;
-  private embedding: { embedder: OnnxEmbedder; indexer: VectorIndexer } | null = null;
+  private embedding: DenseState | null = null;
   /** Warnings the engine cannot return to a caller (model loading at open); stderr unless replaced. */
   log: (line: string) => void = (line) => process.stderr.write(`sieve: ${line}\n`);
 
@@ -124,7 +135,7 @@ export class Engine {
    * The active embedder (registry, else the one shipped in models/embedder), its sessions and its HNSW index,
    * caught up with the store. Reused when the version did not change.
    */
-  private async loadEmbedding(): Promise<{ embedder: OnnxEmbedder; indexer: VectorIndexer } | null> {
+  private async loadEmbedding(): Promise<DenseState | null> {
     if (!this.config.embed.enabled) return null;
     let active = activeModel(this.store, this.config.home, 'embedder');
     if (!active) {
@@ -144,8 +155,36 @@ export class Engine {
     const indexer = await VectorIndexer.open(this.store, this.config.home, embedder, {
       logger: { info: (m: string) => this.log(m), warn: (m: string) => this.log(m) },
     });
-    await indexer.sync();
-    return { embedder, indexer };
+    const state = { embedder, indexer, dir: active.dir };
+    await this.syncIndex(state);
+    return state;
+  }
+
+  /**
+   * Embeds the chunks the index lacks. Enough of them (a first index of a corpus, a new embedder version) are
+   * embedded across cores by an EmbedderPool, started for this sync only; a few go through the serving embedder.
+   */
+  private async syncIndex(state: DenseState): Promise<void> {
+    const workers = this.config.embed.bulkWorkers || os.availableParallelism();
+    if (workers < 2 || state.indexer.pending < POOL_MIN_CHUNKS) {
+      await state.indexer.sync();
+      return;
+    }
+    const { EmbedderPool } = await import('./embed/pool.js');
+    let pool: Awaited<ReturnType<typeof EmbedderPool.open>>;
+    try {
+      pool = await EmbedderPool.open({ dir: state.dir, cacheDir: join(this.config.home, 'cache', 'coreml'), size: workers });
+    } catch (err) {
+      // Slower, not broken: embed on this thread and say why.
+      this.log(`embedding on one thread: the embedding workers did not start (${err instanceof Error ? err.message : String(err)})`);
+      await state.indexer.sync();
+      return;
+    }
+    try {
+      await state.indexer.sync({ embedWith: pool, batchSize: 1024 });
+    } finally {
+      await pool.close();
+    }
   }
 
   /**
@@ -222,7 +261,7 @@ export class Engine {
       ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
     });
     // New chunks get vectors (and removed ones leave the index) before the next query.
-    if (this.embedding && (summary.chunks > 0 || summary.removed > 0)) await this.embedding.indexer.sync();
+    if (this.embedding && (summary.chunks > 0 || summary.removed > 0)) await this.syncIndex(this.embedding);
     return summary;
   }
 
