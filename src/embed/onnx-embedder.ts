@@ -5,6 +5,7 @@
 // The embedding bag runs here, not in the graph (see tokenizer.ts): a word's vector — the mean of its hashed
 // rows — is computed once and cached, so a text costs one row copy per word before the convolutions.
 import { readFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import type * as ort from 'onnxruntime-node';
 import { Tensor } from 'onnxruntime-node';
@@ -101,8 +102,14 @@ export async function readEmbeddingTable(file: string, precision: Precision, row
     for (let i = 0; i < out.length; i++) out[i] = view.getFloat32(i * 4, true);
     return out;
   }
-  const bits = new Uint16Array(rows * dim);
-  for (let i = 0; i < bits.length; i++) bits[i] = view.getUint16(i * 2, true);
+  let bits: Uint16Array;
+  if (os.endianness() === 'LE') {
+    // The file is little-endian like this machine: one copy into an aligned buffer instead of 8 M DataView reads.
+    bits = new Uint16Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+  } else {
+    bits = new Uint16Array(rows * dim);
+    for (let i = 0; i < bits.length; i++) bits[i] = view.getUint16(i * 2, true);
+  }
   return float16BitsToFloat32(bits);
 }
 
