@@ -26,6 +26,7 @@ import { HistoryRetriever } from './rank/history.js';
 import { RelevanceRanker } from './rank/relevance.js';
 import { RankingResources } from './rank/resources.js';
 import type { RunTrainingJobOptions, TrainOutcome } from './train/job.js';
+import type { AdaptOptions, AdaptResult } from './train/embedder/adapt.js';
 import type { OpenOutcome, VectorIndexer } from './embed/indexer.js';
 import type { OnnxEmbedder } from './embed/onnx-embedder.js';
 import { DenseRetriever } from './rank/dense.js';
@@ -389,6 +390,15 @@ export class Engine {
   async train(opts: RunTrainingJobOptions = {}): Promise<TrainOutcome> {
     const { runTrainingJob } = await import('./train/job.js');
     return runTrainingJob(this, opts);
+  }
+
+  /**
+   * Adapts the embedder to this home's corpus (`sieve train embedder`): continues the active or shipped embedder,
+   * registers and activates the new version and rebuilds its vector index. Training runs in a worker thread.
+   */
+  async trainEmbedder(opts: AdaptOptions = {}): Promise<AdaptResult> {
+    const { adaptEmbedder } = await import('./train/embedder/adapt.js');
+    return adaptEmbedder(this, opts);
   }
 
   /** Applies the trace retention policy (days and count). */

@@ -10,5 +10,4 @@ export type { LlmConfig } from './llm/config.js';
 export { evaluateBeir } from './train/evaluate.js';
 export type { EvalReport } from './train/evaluate.js';
 export type * from './types.js';
-export { adaptEmbedder } from './train/embedder/adapt.js';
 export type { AdaptOptions, AdaptResult } from './train/embedder/adapt.js';

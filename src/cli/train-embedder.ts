@@ -41,8 +41,7 @@ export function registerTrainEmbedderCommand(train: Command): void {
       const { home } = cmd.optsWithGlobals<{ home: string }>();
       const engine = await openEngine({ home });
       try {
-        const { adaptEmbedder } = await import('../train/embedder/adapt.js');
-        const r = await adaptEmbedder(engine, {
+        const r = await engine.trainEmbedder({
           ...(opts.data !== undefined ? { data: opts.data } : {}),
           split: opts.split,
           steps: opts.steps,
