@@ -141,4 +141,19 @@ describe('sieve train embedder', () => {
     }
     expect(sieve('eval', '--data', data, '--mode', 'both').code).not.toBe(0);
   }, 120_000);
+
+  it('--fresh starts from new weights with the parent’s architecture and tokenizer', async () => {
+    const engine = await openEngine({ home, llm: null });
+    try {
+      const parent = activeModel(engine.store, home, 'embedder')!;
+      const r = await engine.trainEmbedder({ steps: 2, batchSize: 8, seed: 5, fresh: true, log: false });
+      expect(r.parent).toBe(parent.id);
+      expect(r.model.meta['continuedFrom']).toBeNull();
+      expect(r.model.meta['parent']).toBeNull(); // the trainer's own record: no weights were continued
+      expect(r.model.meta['architecture']).toEqual(parent.meta['architecture']);
+      expect(r.index).toEqual({ embedder: r.model.id, points: chunkCount });
+    } finally {
+      engine.close();
+    }
+  }, 120_000);
 });
