@@ -96,6 +96,41 @@ program
     out(await benchServe({ ...o, log: (l) => process.stderr.write(`${l}\n`) }), o.json);
   });
 
+program
+  .command('fusion')
+  .description('fit the dense fusion weight: BM25 ∪ HNSW candidates of a TRAIN split re-scored under each fusion and weight')
+  .requiredOption('--data <dir>', 'BEIR folder')
+  .option('--split <name>', 'a train split', 'train')
+  .option('--home <dir>', 'home (ingested and embedded if needed)')
+  .option('--held-out-only', "only the split's queries the embedder held out of its own training")
+  .option('--json', 'print JSON')
+  .action(async (o: { data: string; split: string; home?: string; heldOutOnly?: boolean; json?: boolean }) => {
+    const { benchFusion } = await import('./fusion.js');
+    out(await benchFusion({ data: o.data, split: o.split, ...(o.home ? { home: o.home } : {}), heldOutOnly: o.heldOutOnly ?? false, log: (l) => process.stderr.write(`${l}\n`) }), o.json);
+  });
+
+program
+  .command('embed')
+  .description('embedding speed (query p50 on one thread; corpus chunks/s three ways) and HNSW recall@10 vs exact search')
+  .requiredOption('--data <dir>', 'BEIR folder')
+  .option('--model <dir>', 'embedder folder (default models/embedder)')
+  .option('--threads <n>', 'threads / workers for the parallel runs (default: available parallelism)', (v) => Number(v))
+  .option('--limit <n>', 'only the first n chunks in the throughput runs', (v) => Number(v))
+  .option('--json', 'print JSON')
+  .action(async (o: { data: string; model?: string; threads?: number; limit?: number; json?: boolean }) => {
+    const { benchEmbed } = await import('./embed.js');
+    out(
+      await benchEmbed({
+        data: o.data,
+        ...(o.model ? { model: o.model } : {}),
+        ...(o.threads ? { threads: o.threads } : {}),
+        ...(o.limit ? { limit: o.limit } : {}),
+        log: (l) => process.stderr.write(`${l}\n`),
+      }),
+      o.json,
+    );
+  });
+
 function out(result: object, json?: boolean): void {
   if (json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   else process.stderr.write(`${JSON.stringify(result, null, 2)}\n`);

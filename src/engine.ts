@@ -2,6 +2,7 @@
 // Serving state that a new model version replaces (retrievers + ranker) sits behind one reference, so a swap
 // is a single assignment and a request in flight keeps the pipeline it started with.
 import { existsSync, mkdirSync } from 'node:fs';
+import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { databasePath, resolveConfig, type SieveConfig, type SieveConfigInput } from './config.js';
@@ -25,7 +26,8 @@ import { HistoryRetriever } from './rank/history.js';
 import { RelevanceRanker } from './rank/relevance.js';
 import { RankingResources } from './rank/resources.js';
 import type { RunTrainingJobOptions, TrainOutcome } from './train/job.js';
-import type { VectorIndexer } from './embed/indexer.js';
+import type { AdaptOptions, AdaptResult } from './train/embedder/adapt.js';
+import type { OpenOutcome, VectorIndexer } from './embed/indexer.js';
 import type { OnnxEmbedder } from './embed/onnx-embedder.js';
 import { DenseRetriever } from './rank/dense.js';
 import { activateModel, activeModel, getModel, registerModel } from './train/registry.js';
@@ -76,6 +78,16 @@ export interface RankingPipeline {
   embedder?: Embedder;
 }
 
+/** The serving embedder, its index, and the model folder both were loaded from. */
+interface DenseState {
+  embedder: OnnxEmbedder;
+  indexer: VectorIndexer;
+  dir: string;
+}
+
+/** Fewer chunks to embed than this are not worth starting worker threads for (each loads the model, ~1 s). */
+const POOL_MIN_CHUNKS = 2048;
+
 export interface CandidateSet {
   query: Query;
   candidates: Candidate[];
@@ -100,7 +112,7 @@ export class Engine {
   /** Term statistics and the past-query index, shared by the history retriever and the features. */
   readonly resources: RankingResources;
   private readonly random: SeededRandom;
-  private embedding: { embedder: OnnxEmbedder; indexer: VectorIndexer } | null = null;
+  private embedding: DenseState | null = null;
   /** Warnings the engine cannot return to a caller (model loading at open); stderr unless replaced. */
   log: (line: string) => void = (line) => process.stderr.write(`sieve: ${line}\n`);
 
@@ -127,7 +139,7 @@ export class Engine {
    * The active embedder (registry, else the one shipped in models/embedder), its sessions and its HNSW index,
    * caught up with the store. Reused when the version did not change.
    */
-  private async loadEmbedding(): Promise<{ embedder: OnnxEmbedder; indexer: VectorIndexer } | null> {
+  private async loadEmbedding(): Promise<DenseState | null> {
     if (!this.config.embed.enabled) return null;
     let active = activeModel(this.store, this.config.home, 'embedder');
     if (!active) {
@@ -147,8 +159,36 @@ export class Engine {
     const indexer = await VectorIndexer.open(this.store, this.config.home, embedder, {
       logger: { info: (m: string) => this.log(m), warn: (m: string) => this.log(m) },
     });
-    await indexer.sync();
-    return { embedder, indexer };
+    const state = { embedder, indexer, dir: active.dir };
+    await this.syncIndex(state);
+    return state;
+  }
+
+  /**
+   * Embeds the chunks the index lacks. Enough of them (a first index of a corpus, a new embedder version) are
+   * embedded across cores by an EmbedderPool, started for this sync only; a few go through the serving embedder.
+   */
+  private async syncIndex(state: DenseState): Promise<void> {
+    const workers = this.config.embed.bulkWorkers || os.availableParallelism();
+    if (workers < 2 || state.indexer.pending < POOL_MIN_CHUNKS) {
+      await state.indexer.sync();
+      return;
+    }
+    const { EmbedderPool } = await import('./embed/pool.js');
+    let pool: Awaited<ReturnType<typeof EmbedderPool.open>>;
+    try {
+      pool = await EmbedderPool.open({ dir: state.dir, cacheDir: join(this.config.home, 'cache', 'coreml'), size: workers });
+    } catch (err) {
+      // Slower, not broken: embed on this thread and say why.
+      this.log(`embedding on one thread: the embedding workers did not start (${err instanceof Error ? err.message : String(err)})`);
+      await state.indexer.sync();
+      return;
+    }
+    try {
+      await state.indexer.sync({ embedWith: pool, batchSize: 1024 });
+    } finally {
+      await pool.close();
+    }
   }
 
   /**
@@ -183,6 +223,27 @@ export class Engine {
     return { ranker: ranker.version, ...(this.embedding ? { embedder: this.embedding.embedder.version } : {}) };
   }
 
+  /**
+   * Serves only the named retrievers from now on (evaluation of one retriever's list, e.g. dense only); the ranker
+   * and the embedder stay. A name that is not serving (dense without an embedder) is a CONFIG_INVALID error.
+   */
+  useRetrievers(names: readonly string[]): void {
+    const current = this.pipeline;
+    const serving = current.retrievers.map((r) => r.name);
+    const missing = names.filter((n) => !serving.includes(n));
+    if (missing.length > 0) {
+      throw new SieveError('CONFIG_INVALID', `retriever ${missing.join(', ')} is not serving (serving: ${serving.join(', ')})${missing.includes('dense') ? '; dense retrieval needs embed.enabled and an embedder' : ''}`);
+    }
+    this.swapPipeline({ ...current, retrievers: current.retrievers.filter((r) => names.includes(r.name)) });
+  }
+
+  /** The serving dense index: its embedder version, searchable points and what opening it did; null when dense is off. */
+  denseIndex(): { embedder: string; points: number; opened: OpenOutcome } | null {
+    if (!this.embedding) return null;
+    const { embedder, indexer } = this.embedding;
+    return { embedder: embedder.version, points: indexer.count, opened: indexer.opened };
+  }
+
   get answererKind(): Answerer['kind'] {
     return this.answerer.kind;
   }
@@ -208,7 +269,7 @@ export class Engine {
       ...(opts.confineTo ? { confineTo: opts.confineTo } : {}),
     });
     // New chunks get vectors (and removed ones leave the index) before the next query.
-    if (this.embedding && (summary.chunks > 0 || summary.removed > 0)) await this.embedding.indexer.sync();
+    if (this.embedding && (summary.chunks > 0 || summary.removed > 0)) await this.syncIndex(this.embedding);
     return summary;
   }
 
@@ -339,6 +400,15 @@ export class Engine {
     return runTrainingJob(this, opts);
   }
 
+  /**
+   * Adapts the embedder to this home's corpus (`sieve train embedder`): continues the active or shipped embedder,
+   * registers and activates the new version and rebuilds its vector index. Training runs in a worker thread.
+   */
+  async trainEmbedder(opts: AdaptOptions = {}): Promise<AdaptResult> {
+    const { adaptEmbedder } = await import('./train/embedder/adapt.js');
+    return adaptEmbedder(this, opts);
+  }
+
   /** Applies the trace retention policy (days and count). */
   pruneTraces(): number {
     return pruneTraces(this.store, { days: this.config.feedback.retentionDays, count: this.config.feedback.retentionCount });
@@ -352,8 +422,14 @@ export class Engine {
     this.resources.warm();
   }
 
-  stats(): StoreStats & { home: string; answerer: Answerer['kind']; ranker: string } {
-    return { ...this.store.stats(), home: this.config.home, answerer: this.answerer.kind, ranker: this.pipeline.ranker.version };
+  stats(): StoreStats & { home: string; answerer: Answerer['kind']; ranker: string; retrievers: string } {
+    return {
+      ...this.store.stats(),
+      home: this.config.home,
+      answerer: this.answerer.kind,
+      ranker: this.pipeline.ranker.version,
+      retrievers: this.pipeline.retrievers.map((r) => r.name).join('+'),
+    };
   }
 
   close(): void {
@@ -363,7 +439,7 @@ export class Engine {
 }
 
 /** models/embedder in the package (the shipped base embedder), if it is there. */
-function shippedEmbedderDir(): string | null {
+export function shippedEmbedderDir(): string | null {
   const here = dirname(fileURLToPath(import.meta.url));
   for (const candidate of [resolve(here, '../models/embedder'), resolve(here, '../../models/embedder')]) {
     if (existsSync(join(candidate, 'embedder.json'))) return candidate;

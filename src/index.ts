@@ -14,3 +14,4 @@ export { createServer } from './server/app.js';
 export type { ServerOptions } from './server/app.js';
 export { serve } from './server/serve.js';
 export type { ServeOptions, RunningService } from './server/serve.js';
+export type { AdaptOptions, AdaptResult } from './train/embedder/adapt.js';

@@ -9,6 +9,7 @@ import { SieveError, toSieveError } from '../errors.js';
 import { listTraces } from '../feedback/traces.js';
 import type { IngestSummary } from '../ingest/ingest.js';
 import { evaluateBeir } from '../train/evaluate.js';
+import { registerTrainEmbedderCommand } from './train-embedder.js';
 import type { AskResult } from '../types.js';
 import { registerServeCommand } from './serve.js';
 
@@ -22,6 +23,8 @@ function positiveInt(name: string) {
     return n;
   };
 }
+
+type EvalMode = 'lexical' | 'dense' | 'hybrid';
 
 interface GlobalOpts {
   home: string;
@@ -150,15 +153,32 @@ export function buildProgram(): Command {
     .description('evaluate retrieval on a BEIR data set (ingests its corpus into --home first)')
     .requiredOption('--data <dir>', 'BEIR folder with corpus.jsonl, queries.jsonl, qrels/<split>.tsv')
     .option('--split <name>', 'qrels split to evaluate', 'test')
+    .addOption(
+      new Option('--mode <mode>', 'retrievers: BM25 only, HNSW only, or both fused (default: as the home is configured, embed.enabled)').choices([
+        'lexical',
+        'dense',
+        'hybrid',
+      ]),
+    )
     .option('--json', 'print the report as JSON')
-    .action(async (opts: { data: string; split: string; json?: boolean }, cmd: Command) => {
-      await withEngine(cmd, async (engine) => {
-        const report = await evaluateBeir(engine, { data: opts.data, split: opts.split });
-        if (opts.json) return printJson(report);
+    .action(async (opts: { data: string; split: string; mode?: EvalMode; json?: boolean }, cmd: Command) => {
+      const { home } = cmd.optsWithGlobals<GlobalOpts>();
+      const engine = await openEngine({ home, ...(opts.mode ? { embed: { enabled: opts.mode !== 'lexical' } } : {}) });
+      try {
+        const mode: EvalMode = opts.mode ?? (engine.config.embed.enabled ? 'hybrid' : 'lexical');
+        if (mode !== 'lexical' && !engine.denseIndex()) {
+          throw new SieveError('MODEL_INVALID', `--mode ${mode} needs an embedder: none is registered and models/embedder is missing`);
+        }
+        if (mode === 'dense') engine.useRetrievers(['dense', 'history']);
+        const report = { ...(await evaluateBeir(engine, { data: opts.data, split: opts.split })), mode };
+        if (opts.json) {
+          printJson(report);
+          return;
+        }
         log(`corpus: ${report.ingest.documents} documents written, ${report.ingest.skipped} unchanged (${report.ingest.seconds.toFixed(2)} s)`);
         process.stdout.write(
           [
-            `${opts.data} split=${opts.split} queries=${report.queries} ranker=${report.ranker}`,
+            `${opts.data} split=${opts.split} queries=${report.queries} mode=${mode} ranker=${report.ranker}`,
             `ndcg@10     ${report['ndcg@10'].toFixed(4)}`,
             `recall@100  ${report['recall@100'].toFixed(4)}`,
             `mrr@10      ${report['mrr@10'].toFixed(4)}`,
@@ -166,7 +186,9 @@ export function buildProgram(): Command {
             `latency ms  p50 ${report.latency_ms.p50.toFixed(2)}  p95 ${report.latency_ms.p95.toFixed(2)}`,
           ].join('\n') + '\n',
         );
-      });
+      } finally {
+        engine.close();
+      }
     });
 
   program
@@ -225,6 +247,8 @@ export function buildProgram(): Command {
         else log(`registered and activated ${r.model.id} (${r.lists} lists, ${r.seconds.toFixed(1)} s): ${JSON.stringify(r.metrics)}`);
       });
     });
+
+  registerTrainEmbedderCommand(train);
 
   const models = program.command('models').description('model versions: list, activate (roll back), check');
   models

@@ -41,6 +41,11 @@ export interface SyncProgress {
 export interface SyncOptions {
   /** Chunks per embedder call and per store transaction (default 256). */
   batchSize?: number;
+  /**
+   * Embeds this sync's chunks instead of the indexer's embedder: a bulk embedder of the same version (an
+   * EmbedderPool across cores) while queries keep the low-latency one.
+   */
+  embedWith?: Embedder;
   onProgress?: (p: SyncProgress) => void;
 }
 
@@ -133,6 +138,11 @@ export class VectorIndexer {
     return indexer;
   }
 
+  /** Chunks in the store with no vector of this version yet (what the next sync embeds). */
+  get pending(): number {
+    return missingChunkCount(this.store, this.embedder.version);
+  }
+
   /** Searchable points. */
   get count(): number {
     return this.index.count;
@@ -175,6 +185,10 @@ export class VectorIndexer {
     const batchSize = opts.batchSize ?? 256;
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new SieveError('CONFIG_INVALID', `batchSize must be a positive integer, got ${batchSize}`);
     const version = this.embedder.version;
+    const embedder = opts.embedWith ?? this.embedder;
+    if (embedder.version !== version || embedder.dim !== this.embedder.dim) {
+      throw new SieveError('INTERNAL', `sync of the '${version}' index was given embedder '${embedder.version}' (${embedder.dim}-d)`);
+    }
 
     // Hide gone chunks first: their slots are then reused by the chunks embedded below.
     let removed = this.apply(reconciliation(this.index, vectorChunkIds(this.store, version)));
@@ -188,7 +202,7 @@ export class VectorIndexer {
       after = ids[ids.length - 1]!;
       const passages = passageTexts(this.store, ids);
       if (passages.length === 0) continue; // deleted since the ids were read
-      const vectors = await this.embedder.embed(
+      const vectors = await embedder.embed(
         passages.map((p) => p.text),
         'passage',
       );

@@ -5,6 +5,7 @@
 // The embedding bag runs here, not in the graph (see tokenizer.ts): a word's vector — the mean of its hashed
 // rows — is computed once and cached, so a text costs one row copy per word before the convolutions.
 import { readFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import type * as ort from 'onnxruntime-node';
 import { Tensor } from 'onnxruntime-node';
@@ -101,8 +102,14 @@ export async function readEmbeddingTable(file: string, precision: Precision, row
     for (let i = 0; i < out.length; i++) out[i] = view.getFloat32(i * 4, true);
     return out;
   }
-  const bits = new Uint16Array(rows * dim);
-  for (let i = 0; i < bits.length; i++) bits[i] = view.getUint16(i * 2, true);
+  let bits: Uint16Array;
+  if (os.endianness() === 'LE') {
+    // The file is little-endian like this machine: one copy into an aligned buffer instead of 8 M DataView reads.
+    bits = new Uint16Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+  } else {
+    bits = new Uint16Array(rows * dim);
+    for (let i = 0; i < bits.length; i++) bits[i] = view.getUint16(i * 2, true);
+  }
   return float16BitsToFloat32(bits);
 }
 
@@ -117,6 +124,8 @@ export interface SequenceInput {
 /** Caches each distinct word's vector (the mean of its bag's rows); cleared when it reaches `capacity`. */
 export class WordVectorCache {
   private readonly cache = new Map<string, Float32Array>();
+  /** Position-major scratch [words × dim] for sequence(). */
+  private rows = new Float32Array(0);
   constructor(
     private readonly table: Float32Array,
     private readonly cfg: TokenizerConfig,
@@ -152,12 +161,17 @@ export class WordVectorCache {
     }
     const { x, mask } = buffers;
     const n = words.length;
-    const vectors = words.map((w) => this.get(w));
     mask.fill(1, 0, n);
-    // Channel-major fill: sequential writes (position-major strides 4·L bytes per write and was slower).
+    // Word vectors are copied position-major into one contiguous scratch (a native memcpy each), then transposed to
+    // channels-first with sequential writes: a third of the per-text JS time of reading 64 floats out of each
+    // word's own array per channel, which was the largest JS cost of corpus embedding.
+    const needed = n * dim;
+    if (this.rows.length < needed) this.rows = new Float32Array(Math.max(needed, this.rows.length * 2));
+    const rows = this.rows;
+    for (let l = 0; l < n; l++) rows.set(this.get(words[l]!), l * dim);
     for (let c = 0; c < dim; c++) {
       const row = c * bucket;
-      for (let l = 0; l < n; l++) x[row + l] = vectors[l]![c]!;
+      for (let l = 0, at = c; l < n; l++, at += dim) x[row + l] = rows[at]!;
     }
     return { x, mask, bucket, length: n };
   }

@@ -24,6 +24,8 @@ export interface EvalReport {
   queries: number;
   latency_ms: { p50: number; p95: number; p99: number; mean: number };
   ranker: string;
+  /** The retrievers whose candidates were ranked, e.g. 'bm25+dense+history'. */
+  retrievers: string;
   ingest: Pick<IngestSummary, 'documents' | 'chunks' | 'skipped' | 'seconds'>;
 }
 
@@ -57,6 +59,7 @@ export async function evaluateBeir(engine: Engine, opts: EvalOptions): Promise<E
     queries: metrics.queries,
     latency_ms: latencySummary(latencies),
     ranker: engine.stats().ranker,
+    retrievers: engine.stats().retrievers,
     ingest: { documents: ingest.documents, chunks: ingest.chunks, skipped: ingest.skipped, seconds: ingest.seconds },
   };
 }

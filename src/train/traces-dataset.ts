@@ -6,7 +6,7 @@ import type { Engine } from '../engine.js';
 import { isSieveError } from '../errors.js';
 import { traceHistoryKey } from '../feedback/traces.js';
 import { extractFeatures } from '../rank/features.js';
-import { reciprocalRankFusion } from '../rank/fusion.js';
+import { fusedScores } from '../rank/fusion.js';
 import { normalizeQuestion } from '../rank/history-index.js';
 import { HistoryRetriever } from '../rank/history.js';
 import { parseQuery } from '../rank/query.js';
@@ -138,7 +138,7 @@ export function buildTraceLists(engine: Engine, opts: TraceDatasetOptions = {}):
         return { chunkId: id, scores, ranks };
       });
       features = extractFeatures(engine.resources, query, listCandidates, chunks);
-      fusionScores = Float32Array.from(listCandidates, (c) => reciprocalRankFusion(c));
+      fusionScores = Float32Array.from(fusedScores(listCandidates));
     } catch (err) {
       if (isSieveError(err) && err.code === 'QUESTION_EMPTY') continue;
       throw err;

@@ -111,6 +111,8 @@ export interface EmbedderMetrics {
   heldOutQueries?: number;
   /** Recall@10 per pair source among the same held-out pool. */
   heldOutRecallAt10BySource?: Record<string, number>;
+  /** The same held-out recall of the model training continued from (initFrom), before its first step. */
+  parentHeldOutRecallAt10?: number;
   stepsPerSecond: number;
   seconds: number;
   trainSeconds: number;
@@ -347,6 +349,42 @@ export function recallAt10(queryVecs: Float32Array, passageVecs: Float32Array, d
   return hits;
 }
 
+/**
+ * Recall@10 of the held-out queries among the held-out passages (deduplicated by group: two supervised queries may
+ * share a document), overall and per pair source; null when fewer than two pairs were held out.
+ */
+async function evaluateHeldOut(
+  mx: MxCore,
+  bridge: MxBridge,
+  weights: EmbedderWeights,
+  dense: DenseParams,
+  data: PreparedData,
+): Promise<{ recallAt10: number; queries: number; bySource: Record<string, number> } | null> {
+  if (data.heldOut.length < 2) return null;
+  const D = weights.architecture.outputDim;
+  const queryVecs = await encodeSequences(mx, bridge, weights, dense, data.vocab, data.heldOut.map((p) => p.query));
+  const passageIndex = new Map<string, number>();
+  const passageSeqs: Int32Array[] = [];
+  const positives = data.heldOut.map((p) => {
+    let j = passageIndex.get(p.group);
+    if (j === undefined) {
+      j = passageSeqs.length;
+      passageIndex.set(p.group, j);
+      passageSeqs.push(p.passage);
+    }
+    return j;
+  });
+  // A query's positives: every held-out passage of a document judged relevant to it (same query text).
+  const byQuery = new Map<Int32Array, Set<number>>();
+  data.heldOut.forEach((p, i) => byQuery.set(p.query, (byQuery.get(p.query) ?? new Set()).add(positives[i]!)));
+  const passageVecs = await encodeSequences(mx, bridge, weights, dense, data.vocab, passageSeqs);
+  const hits = recallAt10(queryVecs, passageVecs, D, data.heldOut.map((p) => byQuery.get(p.query)!));
+  const bySource: Record<string, number[]> = {};
+  data.heldOut.forEach((p, i) => (bySource[p.source] ??= []).push(hits[i]!));
+  const mean = (v: number[]): number => v.reduce((a, b) => a + b, 0) / v.length;
+  return { recallAt10: mean(hits), queries: hits.length, bySource: Object.fromEntries(Object.entries(bySource).map(([k, v]) => [k, mean(v)])) };
+}
+
 /** The training run on the calling thread. */
 export async function trainEmbedderInProcess(opts: TrainEmbedderOptions): Promise<TrainEmbedderResult> {
   const started = performance.now();
@@ -405,6 +443,10 @@ export async function trainEmbedderInProcess(opts: TrainEmbedderOptions): Promis
         .map((c) => clozePair(c.chunk, rng, clozeOpts));
       return [...titles.map((t): WordPair => ({ query: t.pair.title, passage: t.pair.body, source: 'title', group: t.group })), ...cloze];
     };
+
+    // A continued model is judged against where it started, on the same held-out slice.
+    const parentHeldOut = parent ? await evaluateHeldOut(mx, bridge, weights, dense, data) : null;
+    if (parentHeldOut) report({ phase: 'evaluate', step: 0, steps: o.steps, message: `parent held-out recall@10 ${parentHeldOut.recallAt10.toFixed(4)}` });
 
     const gc = exposeGc();
     let lossSum = 0;
@@ -465,31 +507,12 @@ export async function trainEmbedderInProcess(opts: TrainEmbedderOptions): Promis
 
     report({ phase: 'evaluate', step: o.steps, steps: o.steps });
     const metrics: EmbedderMetrics = { stepsPerSecond: o.steps / trainSeconds, seconds: 0, trainSeconds, finalLoss: lastLoss };
-    if (data.heldOut.length >= 2) {
-      const D = architecture.outputDim;
-      const queryVecs = await encodeSequences(mx, bridge, weights, dense, data.vocab, data.heldOut.map((p) => p.query));
-      // Passages are deduplicated by group (two supervised queries may share a document).
-      const passageIndex = new Map<string, number>();
-      const passageSeqs: Int32Array[] = [];
-      const positives = data.heldOut.map((p) => {
-        let j = passageIndex.get(p.group);
-        if (j === undefined) {
-          j = passageSeqs.length;
-          passageIndex.set(p.group, j);
-          passageSeqs.push(p.passage);
-        }
-        return j;
-      });
-      // A query's positives: every held-out passage of a document judged relevant to it (same query text).
-      const byQuery = new Map<Int32Array, Set<number>>();
-      data.heldOut.forEach((p, i) => byQuery.set(p.query, (byQuery.get(p.query) ?? new Set()).add(positives[i]!)));
-      const passageVecs = await encodeSequences(mx, bridge, weights, dense, data.vocab, passageSeqs);
-      const hits = recallAt10(queryVecs, passageVecs, D, data.heldOut.map((p) => byQuery.get(p.query)!));
-      metrics.heldOutRecallAt10 = hits.reduce((a, b) => a + b, 0) / hits.length;
-      metrics.heldOutQueries = hits.length;
-      const bySource: Record<string, number[]> = {};
-      data.heldOut.forEach((p, i) => (bySource[p.source] ??= []).push(hits[i]!));
-      metrics.heldOutRecallAt10BySource = Object.fromEntries(Object.entries(bySource).map(([k, v]) => [k, v.reduce((a, b) => a + b, 0) / v.length]));
+    const heldOut = await evaluateHeldOut(mx, bridge, weights, dense, data);
+    if (heldOut) {
+      metrics.heldOutRecallAt10 = heldOut.recallAt10;
+      metrics.heldOutQueries = heldOut.queries;
+      metrics.heldOutRecallAt10BySource = heldOut.bySource;
+      if (parentHeldOut) metrics.parentHeldOutRecallAt10 = parentHeldOut.recallAt10;
     }
 
     report({ phase: 'export', step: o.steps, steps: o.steps });

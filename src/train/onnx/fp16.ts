@@ -18,9 +18,18 @@ export function float32ToFloat16Bits(values: Float32Array): Uint16Array {
 /** The float32 values of IEEE binary16 bit patterns (exact: every half is a float32). */
 export function float16BitsToFloat32(bits: Uint16Array): Float32Array {
   const out = new Float32Array(bits.length);
-  for (let i = 0; i < bits.length; i++) out[i] = valueOfHalfBits(bits[i]!);
+  if (bits.length < HALF_TABLE_MIN) {
+    for (let i = 0; i < bits.length; i++) out[i] = valueOfHalfBits(bits[i]!);
+    return out;
+  }
+  // A large array (an embedding table: 8 M halves) decodes by lookup, ~10× faster; the table costs 256 KiB once.
+  halfTable ??= Float32Array.from({ length: 65536 }, (_, h) => valueOfHalfBits(h));
+  for (let i = 0; i < bits.length; i++) out[i] = halfTable[bits[i]!]!;
   return out;
 }
+
+const HALF_TABLE_MIN = 1 << 16;
+let halfTable: Float32Array | undefined;
 
 export interface ClampedInitializer {
   name: string;

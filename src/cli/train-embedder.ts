@@ -1,0 +1,71 @@
+// `sieve train embedder`: adapt the serving embedder to this home's corpus (see train/embedder/adapt.ts).
+// Progress goes to stderr; --json prints the result alone on stdout.
+import { InvalidArgumentError, type Command } from 'commander';
+import { openEngine } from '../engine.js';
+
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+function wholeNumber(name: string, min: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be a whole number ≥ ${min}`);
+    return n;
+  };
+}
+
+interface TrainEmbedderCliOptions {
+  data?: string;
+  split: string;
+  steps: number;
+  batch?: number;
+  seed: number;
+  fresh?: boolean;
+  json?: boolean;
+}
+
+export function registerTrainEmbedderCommand(train: Command): void {
+  train
+    .command('embedder')
+    .description(
+      'adapt the embedder to this corpus: continue the active (or shipped) embedder with its recipe on inverse-cloze pairs from the store, ' +
+        'plus a BEIR split when --data is given; evaluate on a held-out slice, register, activate, rebuild the vector index',
+    )
+    .option('--data <dir>', 'BEIR folder whose qrels add supervised (query, passage) pairs')
+    .option('--split <name>', 'qrels split for --data (never a test split)', 'train')
+    .option('--steps <n>', 'training steps', wholeNumber('--steps', 1), 500)
+    .option('--batch <n>', "pairs per batch (default: the parent's recipe)", wholeNumber('--batch', 2))
+    .option('--seed <n>', 'random seed (data split, batches)', wholeNumber('--seed', 0), 1)
+    .option('--fresh', "start from fresh weights with the parent's architecture instead of continuing its weights")
+    .option('--json', 'print the result as JSON')
+    .action(async (opts: TrainEmbedderCliOptions, cmd: Command) => {
+      const { home } = cmd.optsWithGlobals<{ home: string }>();
+      const engine = await openEngine({ home });
+      try {
+        const r = await engine.trainEmbedder({
+          ...(opts.data !== undefined ? { data: opts.data } : {}),
+          split: opts.split,
+          steps: opts.steps,
+          ...(opts.batch !== undefined ? { batchSize: opts.batch } : {}),
+          seed: opts.seed,
+          fresh: opts.fresh ?? false,
+        });
+        const out = { model: r.model.id, parent: r.parent, active: r.model.active, seconds: r.seconds, metrics: r.metrics, index: r.index };
+        if (opts.json) process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+        else {
+          const recall = r.metrics['heldOutRecallAt10'];
+          const before = r.metrics['parentHeldOutRecallAt10'];
+          log(
+            `registered and activated ${r.model.id}${r.parent ? ` (from ${r.parent})` : ''} in ${r.seconds.toFixed(1)} s; ` +
+              `held-out recall@10 ${recall?.toFixed(4) ?? 'n/a'}${before !== undefined ? ` (was ${before.toFixed(4)})` : ''}`,
+          );
+          if (before !== undefined && recall !== undefined && recall < before) {
+            log(`held-out recall fell; \`sieve models activate ${r.parent}\` serves the previous version again`);
+          }
+        }
+        if (!r.index) log('dense retrieval is off for this home; set {"embed": {"enabled": true}} in its config.json to serve the new embedder');
+        else if (!opts.json) log(`vector index of ${r.index.embedder}: ${r.index.points} points`);
+      } finally {
+        engine.close();
+      }
+    });
+}
