@@ -7,6 +7,7 @@ import { SingleBar } from 'cli-progress';
 import { openEngine, type Engine } from '../engine.js';
 import { SieveError, toSieveError } from '../errors.js';
 import { listTraces } from '../feedback/traces.js';
+import { registerMcpCommand } from './mcp.js';
 import type { IngestSummary } from '../ingest/ingest.js';
 import { evaluateBeir } from '../train/evaluate.js';
 import type { AskResult } from '../types.js';
@@ -268,6 +269,8 @@ export function buildProgram(): Command {
       for (const v of report.violations) log(`${file}: [${v.rule}] ${v.node ? `node ${v.node}` : ''}${v.op ? ` (${v.op})` : ''}: ${v.message}`);
       if (!report.ok) process.exitCode = 1;
     });
+
+  registerMcpCommand(program);
 
   return program;
 }
