@@ -2,9 +2,6 @@
 // traceId) and sends feedback on what helped, so the loop learns from agents as it does from people.
 // Validation of tool arguments is zod (the SDK turns a failed parse into a tool error); everything else is the
 // engine's. Over stdio, stdout carries the protocol only: logs go to stderr.
-import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
@@ -12,20 +9,7 @@ import { z } from 'zod';
 import { openEngine, type Engine } from '../engine.js';
 import { toSieveError } from '../errors.js';
 import type { AskResult, ContextItem, SearchHit } from '../types.js';
-
-/** sieve's version from its package.json (src/server in the repo, dist/src/server when built: walk up to it). */
-function packageVersion(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 4; i++, dir = dirname(dir)) {
-    try {
-      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
-      if (pkg.name === 'sieve' && pkg.version) return pkg.version;
-    } catch {
-      // not here; keep walking up
-    }
-  }
-  return '0.0.0';
-}
+import { packageInfo } from '../util/version.js';
 
 const SearchInput = {
   query: z.string().min(1).describe('What to look for, in words'),
@@ -127,7 +111,7 @@ async function guarded(fn: () => Promise<CallToolResult> | CallToolResult): Prom
 
 /** An MCP server exposing the engine's search, ask and feedback as tools. The caller owns the engine. */
 export function createMcpServer(engine: Engine): McpServer {
-  const server = new McpServer({ name: 'sieve', version: packageVersion() });
+  const server = new McpServer({ name: 'sieve', version: packageInfo().version });
 
   server.registerTool(
     'search',
