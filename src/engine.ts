@@ -36,6 +36,7 @@ import type {
   Candidate,
   ChunkRecord,
   ContextItem,
+  ConversationTurn,
   DocumentHit,
   Query,
   Ranker,
@@ -59,6 +60,8 @@ export interface AskOptions {
   /** Receives visible answer text as it streams. */
   onToken?: (text: string) => void;
   signal?: AbortSignal;
+  /** Earlier turns of a chat conversation, passed to the LLM before the question (the OpenAI-compatible facade). */
+  history?: ConversationTurn[];
 }
 
 export interface SearchOptions {
@@ -191,7 +194,10 @@ export class Engine {
     return previous;
   }
 
-  async ingest(paths: string[], opts: { prune?: boolean; onProgress?: (p: IngestProgress) => void } = {}): Promise<IngestSummary> {
+  async ingest(
+    paths: string[],
+    opts: { prune?: boolean; onProgress?: (p: IngestProgress) => void; /** Folders no file may resolve outside of. */ confineTo?: readonly string[] } = {},
+  ): Promise<IngestSummary> {
     if (paths.length === 0) throw new SieveError('PATH_NOT_FOUND', 'no paths given to ingest');
     const summary = await ingestPaths(this.store, paths, {
       prune: opts.prune ?? false,
@@ -199,6 +205,7 @@ export class Engine {
       exclude: this.config.ingest.exclude,
       chunking: this.config.chunking,
       ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+      ...(opts.confineTo ? { confineTo: opts.confineTo } : {}),
     });
     // New chunks get vectors (and removed ones leave the index) before the next query.
     if (this.embedding && (summary.chunks > 0 || summary.removed > 0)) await this.embedding.indexer.sync();
@@ -285,6 +292,7 @@ export class Engine {
       context,
       ...(opts.onToken ? { onToken: opts.onToken } : {}),
       ...(opts.signal ? { signal: opts.signal } : {}),
+      ...(opts.history && opts.history.length > 0 ? { history: opts.history } : {}),
     });
     const t2 = performance.now();
     const result: AskResult = {

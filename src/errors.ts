@@ -18,6 +18,16 @@ const CATALOGUE = {
   LLM_BAD_RESPONSE: { exit: 1, http: 502, hint: 'The server is not speaking the OpenAI chat completions protocol; check the base URL (it usually ends in /v1).' },
   DATASET_INVALID: { exit: 2, http: 400, hint: 'Point --data at a BEIR folder holding corpus.jsonl, queries.jsonl and qrels/<split>.tsv.' },
   MODEL_INVALID: { exit: 1, http: 422, hint: 'The model file breaks a rule named above; re-export it.' },
+  // The HTTP service (sieve serve).
+  REQUEST_INVALID: { exit: 2, http: 400, hint: 'Fix the field named above; every request body is described at /openapi.json.' },
+  BODY_TOO_LARGE: { exit: 2, http: 413, hint: 'Send a smaller body; ingest large files by path with POST /v1/ingest instead of inlining them.' },
+  MEDIA_TYPE_UNSUPPORTED: { exit: 2, http: 415, hint: 'Send the body as JSON with Content-Type: application/json.' },
+  UNAUTHORIZED: { exit: 2, http: 401, hint: 'Send "Authorization: Bearer <token>" with the token sieve serve was started with (--token or SIEVE_TOKEN).' },
+  ROUTE_NOT_FOUND: { exit: 2, http: 404, hint: 'The routes are listed at /openapi.json.' },
+  INGEST_NOT_ALLOWED: { exit: 2, http: 403, hint: 'Restart sieve serve with --root DIR (repeatable) to allow ingesting files under DIR over HTTP.' },
+  PATH_OUTSIDE_ROOT: { exit: 2, http: 403, hint: 'Only paths inside the --root folders sieve serve was started with can be ingested; symlinks must resolve inside them too.' },
+  MODEL_NOT_FOUND: { exit: 2, http: 404, hint: 'List the registered versions with GET /v1/models or `sieve models list`.' },
+  TRACE_NOT_FOUND: { exit: 2, http: 404, hint: 'Use the traceId an ask returned; list recent ones with `sieve traces`.' },
   INTERNAL: { exit: 70, http: 500, hint: 'This is a bug in sieve; please report it with the command you ran.' },
 } as const;
 

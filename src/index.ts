@@ -12,3 +12,7 @@ export type { RunMcpStdioOptions } from './server/mcp.js';
 export { evaluateBeir } from './train/evaluate.js';
 export type { EvalReport } from './train/evaluate.js';
 export type * from './types.js';
+export { createServer } from './server/app.js';
+export type { ServerOptions } from './server/app.js';
+export { serve } from './server/serve.js';
+export type { ServeOptions, RunningService } from './server/serve.js';

@@ -174,6 +174,8 @@ export interface Selector {
 export interface AnswerRequest {
   question: string;
   context: ContextItem[];
+  /** Earlier turns of a conversation, sent before the question (an LLM answerer uses them; extractive ignores them). */
+  history?: ConversationTurn[];
   signal?: AbortSignal;
   /** Called with each piece of visible answer text as it arrives (thinking stripped). */
   onToken?: (text: string) => void;
@@ -185,6 +187,12 @@ export interface AnswerOutput {
   /** Reasoning the model emitted (kept for the trace, never shown or attributed). */
   reasoning: string;
   model: string;
+}
+
+/** One earlier message of a chat conversation. */
+export interface ConversationTurn {
+  role: 'system' | 'user' | 'assistant';
+  content: string;
 }
 
 /** Writes the answer: an LLM, or the extractive fallback. */

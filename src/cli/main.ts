@@ -11,6 +11,7 @@ import { registerMcpCommand } from './mcp.js';
 import type { IngestSummary } from '../ingest/ingest.js';
 import { evaluateBeir } from '../train/evaluate.js';
 import type { AskResult } from '../types.js';
+import { registerServeCommand } from './serve.js';
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 const printJson = (value: unknown) => process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
@@ -270,6 +271,7 @@ export function buildProgram(): Command {
       if (!report.ok) process.exitCode = 1;
     });
 
+  registerServeCommand(program);
   registerMcpCommand(program);
 
   return program;

@@ -131,7 +131,7 @@ export interface ExplicitFeedback {
  */
 export function recordFeedback(store: Store, traceId: string, feedback: ExplicitFeedback): { recorded: number } {
   const trace = store.db.prepare(`SELECT question, context FROM traces WHERE id = ?`).get(traceId) as { question: string; context: string } | undefined;
-  if (!trace) throw new SieveError('CONFIG_INVALID', `no trace ${JSON.stringify(traceId)}; list recent ones with \`sieve traces\``);
+  if (!trace) throw new SieveError('TRACE_NOT_FOUND', `no trace ${JSON.stringify(traceId)}; list recent ones with \`sieve traces\``);
   const context = JSON.parse(trace.context) as Array<{ n: number; chunkIds: number[]; docId?: string }>;
   const byN = new Map(context.map((c) => [c.n, c]));
   for (const n of Object.keys(feedback.chunks ?? {}).map(Number)) {

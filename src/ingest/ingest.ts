@@ -16,6 +16,8 @@ export interface IngestOptions {
   maxFileBytes: number;
   exclude?: string[];
   chunking: { maxTokens: number; overlapTokens: number };
+  /** Real paths of folders no file may resolve outside of (the HTTP service's --root folders). */
+  confineTo?: readonly string[];
   onProgress?: (p: IngestProgress) => void;
 }
 
@@ -53,7 +55,11 @@ export const OPTIMIZE_AFTER_CHUNKS = 1000;
 export async function ingestPaths(store: Store, paths: string[], opts: IngestOptions): Promise<IngestSummary> {
   const started = performance.now();
   const roots = paths.map((p) => (isAbsolute(p) ? p : resolve(p)));
-  const { files, problems } = await walkPaths(roots, { maxFileBytes: opts.maxFileBytes, extraExcludes: opts.exclude ?? [] });
+  const { files, problems } = await walkPaths(roots, {
+    maxFileBytes: opts.maxFileBytes,
+    extraExcludes: opts.exclude ?? [],
+    ...(opts.confineTo ? { confineTo: opts.confineTo } : {}),
+  });
   const summary: IngestSummary = { files: files.length, documents: 0, chunks: 0, skipped: 0, removed: 0, problems, seconds: 0 };
 
   files.forEach((file, i) => {

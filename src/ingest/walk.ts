@@ -28,6 +28,8 @@ export interface WalkOptions {
   maxFileBytes: number;
   /** More gitignore-style patterns, matched relative to each given directory. */
   extraExcludes?: string[];
+  /** Real paths of folders a symlinked file must resolve inside; links leading elsewhere are skipped as problems. */
+  confineTo?: readonly string[];
 }
 
 export interface WalkResult {
@@ -154,10 +156,27 @@ async function walkDirectory(
       }
       // Symlinked directories are not followed: they can form cycles and duplicate whole trees.
       if (!stats.isFile()) continue;
+      if (entry.isSymbolicLink() && opts.confineTo && !(await resolvesInside(full, opts.confineTo))) {
+        problems.push({ path: full, code: 'PATH_OUTSIDE_ROOT', message: `${full} is a symlink to a file outside the allowed roots; skipped.` });
+        continue;
+      }
       addFile(full, root, stats, opts, files, problems);
     }
     // Sockets, FIFOs and devices are never content.
   }
+}
+
+async function resolvesInside(file: string, dirs: readonly string[]): Promise<boolean> {
+  let real: string;
+  try {
+    real = await fs.realpath(file);
+  } catch {
+    return false;
+  }
+  return dirs.some((dir) => {
+    const rel = path.relative(dir, real);
+    return rel === '' || (!rel.startsWith(`..${path.sep}`) && rel !== '..' && !path.isAbsolute(rel));
+  });
 }
 
 function addFile(

@@ -280,7 +280,7 @@ export class OpenAiCompatibleAnswerer implements Answerer {
         .create(
           {
             model: this.config.model,
-            messages: buildMessages(req.question, req.context),
+            messages: buildMessages(req.question, req.context, req.history),
             stream: true,
             max_tokens: this.config.maxTokens,
             temperature: this.config.temperature,

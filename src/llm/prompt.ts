@@ -1,11 +1,8 @@
 // The prompt: numbered context the model must answer from and cite with [n], so attribution can read
 // the markers. Deterministic (same inputs → same messages) so traces and tests can compare prompts.
-import type { ContextItem } from '../types.js';
+import type { ContextItem, ConversationTurn } from '../types.js';
 
-export interface ChatMessage {
-  role: 'system' | 'user' | 'assistant';
-  content: string;
-}
+export type ChatMessage = ConversationTurn;
 
 export const SYSTEM_PROMPT = [
   'Answer the question using only the numbered context passages below.',
@@ -22,10 +19,15 @@ export function formatContextItem(item: ContextItem): string {
   return `${header}\n${item.text.trim()}`;
 }
 
-export function buildMessages(question: string, context: ContextItem[]): ChatMessage[] {
+/**
+ * The system prompt, any earlier turns of a conversation (the OpenAI-compatible facade forwards a client's
+ * history), then the question with its numbered context.
+ */
+export function buildMessages(question: string, context: ContextItem[], history: readonly ChatMessage[] = []): ChatMessage[] {
   const passages = context.length > 0 ? context.map(formatContextItem).join('\n\n') : '(no passages)';
   return [
     { role: 'system', content: SYSTEM_PROMPT },
+    ...history,
     { role: 'user', content: `Context:\n\n${passages}\n\nQuestion: ${question.trim()}` },
   ];
 }

@@ -1,0 +1,51 @@
+// `sieve serve`: the HTTP service. Options are parsed here; everything else is src/server/serve.ts.
+import { type Command, InvalidArgumentError } from 'commander';
+import { z } from 'zod';
+import { SieveError } from '../errors.js';
+
+const ServeFlags = z.object({
+  port: z.number().int().min(0).max(65535),
+  host: z.string().min(1),
+  token: z.string().min(8, 'the token must be at least 8 characters').optional(),
+  root: z.array(z.string().min(1)),
+  log: z.boolean(),
+});
+
+function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('--port must be a whole number from 0 to 65535');
+  return n;
+}
+
+export function registerServeCommand(program: Command): void {
+  program
+    .command('serve')
+    .description('run the HTTP service: ask (SSE), search, ingest, feedback, models, OpenAI-compatible chat, metrics')
+    .option('--port <n>', 'port (0 picks a free one)', port, 7700)
+    .option('--host <addr>', 'address to bind; anything but loopback needs a token', '127.0.0.1')
+    .option('--token <t>', 'require Authorization: Bearer <t> on every route but /healthz (or set SIEVE_TOKEN)')
+    .option('--root <dir>', 'a folder POST /v1/ingest may read (repeatable); without any, ingest over HTTP is off', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--log', 'one line per request to stderr')
+    .action(async (raw: { port: number; host: string; token?: string; root: string[]; log?: boolean }, cmd: Command) => {
+      const { home } = cmd.optsWithGlobals<{ home: string }>();
+      const token = raw.token ?? (process.env.SIEVE_TOKEN?.trim() || undefined);
+      const parsed = ServeFlags.safeParse({ ...raw, token, log: raw.log ?? false });
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0];
+        throw new SieveError('CONFIG_INVALID', `--${String(issue?.path[0] ?? 'option')}: ${issue?.message ?? 'invalid'}`);
+      }
+      const o = parsed.data;
+      const { serve } = await import('../server/serve.js');
+      const service = await serve({
+        port: o.port,
+        host: o.host,
+        token: o.token ?? null,
+        roots: o.root,
+        log: o.log,
+        engineOptions: { home },
+        handleSignals: true,
+      });
+      // Keeps the command alive until a signal has shut the service down cleanly.
+      await service.closed;
+    });
+}

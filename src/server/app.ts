@@ -1,0 +1,119 @@
+// createServer: the Fastify app around an open engine — auth, limits, JSON errors, metrics, and the routes.
+// It does not listen and does not own the engine; serve() (serve.ts) does both.
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Engine } from '../engine.js';
+import { SieveError } from '../errors.js';
+import { packageInfo } from '../util/version.js';
+import { bearerChecker } from './auth.js';
+import type { ServiceContext } from './context.js';
+import { sendError, toHttpError } from './http-errors.js';
+import { ServiceMetrics } from './metrics.js';
+import { registerOpenApiRoute } from './openapi.js';
+import { registerPage } from './page.js';
+import { IngestRoots } from './roots.js';
+import { registerAskRoute } from './routes/ask.js';
+import { registerChatRoute } from './routes/chat.js';
+import { registerFeedbackRoute } from './routes/feedback.js';
+import { registerHealthRoutes } from './routes/health.js';
+import { registerIngestRoute } from './routes/ingest.js';
+import { registerModelRoutes } from './routes/models.js';
+import { registerSearchRoute } from './routes/search.js';
+import { DEFAULT_LIMITS, requestSchemas } from './schemas.js';
+
+export interface ServerOptions {
+  /** Require `Authorization: Bearer <token>` on every route but /healthz. */
+  token?: string | null;
+  /** Folders POST /v1/ingest may read (none: ingesting over HTTP is refused). */
+  roots?: string[];
+  /** One line per request to this writer (default: none). `true` writes to stderr. */
+  log?: boolean | ((line: string) => void);
+  /** Largest request body (default 1 MiB). */
+  bodyLimitBytes?: number;
+  /** Longest question or query in characters (default 4000). */
+  maxQuestionChars?: number;
+  metrics?: ServiceMetrics;
+}
+
+export const DEFAULT_BODY_LIMIT_BYTES = 1024 * 1024;
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The service's shared state (engine, validators, roots, metrics). */
+    sieve: ServiceContext;
+  }
+}
+
+/** Routes open without a token: probes must work before anyone has the token. */
+const OPEN_ROUTES = new Set(['/healthz']);
+
+export async function createServer(engine: Engine, opts: ServerOptions = {}): Promise<FastifyInstance> {
+  const bodyLimitBytes = opts.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
+  const maxQuestionChars = opts.maxQuestionChars ?? DEFAULT_LIMITS.maxQuestionChars;
+  const { name, version } = packageInfo();
+  const ctx: ServiceContext = {
+    engine,
+    schemas: requestSchemas({ maxQuestionChars }),
+    roots: await IngestRoots.create(opts.roots ?? []),
+    metrics: opts.metrics ?? new ServiceMetrics(),
+    bodyLimitBytes,
+    maxQuestionChars,
+    name,
+    version,
+  };
+
+  const app = Fastify({
+    logger: false,
+    bodyLimit: bodyLimitBytes,
+    // Requests arriving while shutting down get 503; idle keep-alive sockets are closed so close() does not wait on them.
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+  });
+  app.decorate('sieve', ctx);
+  // JSON only: a text/plain body is refused with 415 rather than parsed into a string.
+  app.removeContentTypeParser('text/plain');
+
+  const writeLog = opts.log === true ? (line: string) => process.stderr.write(`${line}\n`) : typeof opts.log === 'function' ? opts.log : null;
+
+  if (opts.token) {
+    const check = bearerChecker(opts.token);
+    app.addHook('onRequest', async (request, reply) => {
+      if (request.routeOptions.url !== undefined && OPEN_ROUTES.has(request.routeOptions.url)) return;
+      if (!check(request.headers.authorization)) {
+        reply.header('www-authenticate', 'Bearer');
+        return sendError(reply, new SieveError('UNAUTHORIZED', request.headers.authorization ? 'the bearer token is wrong' : 'this service needs a bearer token'));
+      }
+    });
+  }
+
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    ctx.metrics.observeRequest(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
+    writeLog?.(`${new Date().toISOString()} ${request.method} ${request.url.slice(0, 200)} ${reply.statusCode} ${reply.elapsedTime.toFixed(1)}ms`);
+  });
+
+  app.setErrorHandler((err, request, reply) => {
+    const mapped = toHttpError(err, ctx);
+    if (mapped.code === 'INTERNAL') writeLogOrStderr(writeLog, `${request.method} ${request.url.slice(0, 200)} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    return sendError(reply, mapped);
+  });
+  app.setNotFoundHandler((request, reply) =>
+    sendError(reply, new SieveError('ROUTE_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]!.slice(0, 200)}`)),
+  );
+
+  registerHealthRoutes(app, ctx);
+  registerAskRoute(app, ctx);
+  registerSearchRoute(app, ctx);
+  registerIngestRoute(app, ctx);
+  registerFeedbackRoute(app, ctx);
+  registerModelRoutes(app, ctx);
+  registerChatRoute(app, ctx);
+  registerOpenApiRoute(app, ctx);
+  registerPage(app);
+  return app;
+}
+
+/** Internal failures always reach an operator: the log when there is one, stderr otherwise. */
+function writeLogOrStderr(writeLog: ((line: string) => void) | null, line: string): void {
+  if (writeLog) writeLog(line);
+  else process.stderr.write(`sieve serve: ${line}\n`);
+}

@@ -1,0 +1,26 @@
+// POST /v1/ask: the engine's AskResult as JSON, or as server-sent events (token…, then result; error on failure).
+import type { FastifyInstance } from 'fastify';
+import { clientGone, parseBody, type ServiceContext } from '../context.js';
+import { errorPayload, toHttpError } from '../http-errors.js';
+import { openSse, wantsEventStream } from '../sse.js';
+
+export function registerAskRoute(app: FastifyInstance, ctx: ServiceContext): void {
+  const { engine, schemas } = ctx;
+  app.post('/v1/ask', async (request, reply) => {
+    const body = parseBody(schemas.AskRequest, request.body);
+    const budget = body.budgetTokens !== undefined ? { budgetTokens: body.budgetTokens } : {};
+    if (!(body.stream ?? wantsEventStream(request.headers.accept))) {
+      return engine.ask(body.question, { ...budget, signal: clientGone(reply.raw) });
+    }
+    const sse = openSse(reply);
+    try {
+      const result = await engine.ask(body.question, { ...budget, signal: sse.signal, onToken: (text) => sse.event('token', { text }) });
+      sse.event('result', result);
+    } catch (err) {
+      // A client that left gets nothing; anyone still listening learns what went wrong.
+      if (!sse.signal.aborted) sse.event('error', errorPayload(toHttpError(err, ctx)));
+    } finally {
+      sse.end();
+    }
+  });
+}
