@@ -79,6 +79,7 @@ td { vertical-align: top; border-bottom: 1px solid var(--line); padding: 0.4rem;
 tr.active td { background: #f1f8f3; }
 .nowrap { white-space: nowrap; }
 .model-id { overflow-wrap: anywhere; }
+.table-wrap { overflow-x: auto; }
 dl.metrics { display: grid; grid-template-columns: auto auto; gap: 0 0.6rem; margin: 0; }
 dl.metrics dt { color: var(--muted); }
 dl.metrics dd { margin: 0; font-variant-numeric: tabular-nums; text-align: right; }
@@ -89,6 +90,8 @@ dl.metrics dd { margin: 0; font-variant-numeric: tabular-nums; text-align: right
 .curve-head { display: flex; align-items: center; justify-content: space-between; gap: 0.5rem; }
 .curve-head select { font-size: 0.8rem; padding: 0.1rem 0.3rem; }
 .curve-head select[hidden] { display: none; }
+footer { text-align: center; color: var(--muted); font-size: 0.8rem; padding: 0 1.5rem 2rem; }
+footer a { color: var(--accent); }
 `;
 
 const escapeHtml = (s: string): string =>
@@ -150,10 +153,12 @@ export function pageHtml(opts: { name: string; version: string; script: string; 
       <div class="models-head"><h2>Model versions</h2><button id="models-refresh" type="button" class="link">refresh</button></div>
       <div id="active-models"></div>
       <p id="models-empty" class="empty" hidden>No model versions registered: ranking uses fused retriever scores. <code>sieve train</code> trains one once there are enough answered asks.</p>
+      <div class="table-wrap">
       <table id="models-table" hidden>
         <thead><tr><th>version</th><th>kind</th><th>created</th><th>metrics</th></tr></thead>
         <tbody id="models"></tbody>
       </table>
+      </div>
       <div id="models-error"></div>
     </section>
     <section class="card">
@@ -163,6 +168,7 @@ export function pageHtml(opts: { name: string; version: string; script: string; 
     </section>
   </aside>
 </main>
+<footer>API: <a href="/openapi.json">/openapi.json</a> · health: <a href="/healthz">/healthz</a></footer>
 <script type="module">${opts.script}</script>
 </body>
 </html>

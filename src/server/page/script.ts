@@ -216,7 +216,7 @@ function contextItem(c, cited) {
     ),
     el('div', { class: 'source' }, el('code', {}, c.source), ' · score ' + formatNumber(c.score) + ' · ' + c.tokenCount + ' tokens'),
     text,
-    el('div', { class: 'actions' }, up, down, status, c.text.length > 360 ? more : null),
+    el('div', { class: 'actions' }, up, down, status, c.text.length > 300 || c.text.split('\n').length > 5 ? more : null),
   );
 }
 
@@ -308,7 +308,7 @@ function modelRow(m) {
     el('td', {}, el('code', { class: 'model-id' }, m.id), m.active ? el('span', { class: 'tag tag-active' }, 'serving') : null,
       m.parent ? el('div', { class: 'muted' }, 'from ', el('code', {}, m.parent)) : null),
     el('td', {}, m.kind),
-    el('td', { class: 'nowrap' }, created ? new Date(created).toLocaleString() : '?'),
+    el('td', { class: 'nowrap' }, created && Number.isFinite(Date.parse(created)) ? curveDate(Date.parse(created)) : '?'),
     el('td', {}, metrics.length === 0 ? el('span', { class: 'muted' }, 'none') :
       el('dl', { class: 'metrics' }, ...metrics.flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, formatNumber(v))]))),
   );
@@ -344,8 +344,7 @@ async function loadModels() {
     modelList = body.models ?? [];
     const active = body.active ?? {};
     $('active-models').replaceChildren(
-      'serving: ranker ', el('code', {}, active.ranker ?? '?'),
-      active.embedder ? el('span', {}, ' · embedder ', el('code', {}, active.embedder)) : null,
+      ...['serving: ranker ', el('code', {}, active.ranker ?? '?'), active.embedder ? el('span', {}, ' · embedder ', el('code', {}, active.embedder)) : null].filter(Boolean),
     );
     $('models').replaceChildren(...modelList.map(modelRow));
     $('models-table').hidden = modelList.length === 0;
