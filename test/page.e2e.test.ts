@@ -95,4 +95,26 @@ describe('the web page in Chromium', () => {
     ]);
     await page.close();
   });
+
+  it('with a token: the page loads without one, sends ?token= on its API calls, and says so when it is missing', async () => {
+    const secured = await createServer(engine, { token: 'page-secret' });
+    const securedUrl = await secured.listen({ host: '127.0.0.1', port: 0 });
+    try {
+      const page = await browser!.newPage();
+      await page.goto(securedUrl + '/');
+      await page.locator('#models-error .error').waitFor();
+      expect(await page.textContent('#models-error')).toMatch(/UNAUTHORIZED/);
+
+      await page.goto(securedUrl + '/?token=page-secret');
+      await page.locator('#models tr').first().waitFor();
+      // The token leaves the address bar (it would otherwise end up in history and screenshots).
+      expect(new URL(page.url()).search).toBe('');
+      await page.fill('#question', 'What is the token budget for?');
+      await page.click('#ask-button');
+      await page.locator('#context li.chunk').first().waitFor();
+      await page.close();
+    } finally {
+      await secured.close();
+    }
+  });
 });
