@@ -67,6 +67,21 @@ program
     out(result, o.json);
   });
 
+program
+  .command('serve')
+  .description('load test of sieve serve (child process on 127.0.0.1) with autocannon: /healthz, /v1/search, /v1/ask, /v1/ask with a model swap')
+  .requiredOption('--data <dir>', 'BEIR folder')
+  .option('--split <name>', 'queries to send', 'test')
+  .option('--home <dir>', 'home (ingested and given two relevance versions if needed; default: a fresh temp folder)')
+  .option('--duration <s>', 'seconds per run', (v) => Number(v), 10)
+  .option('--connections <n>', 'concurrent connections', (v) => Number(v), 8)
+  .option('--workers <n>', 'serving processes (sieve serve --workers)', (v) => Number(v), 1)
+  .option('--json', 'print JSON')
+  .action(async (o: { data: string; split: string; home?: string; duration: number; connections: number; workers: number; json?: boolean }) => {
+    const { benchServe } = await import('./serve.js');
+    out(await benchServe({ ...o, log: (l) => process.stderr.write(`${l}\n`) }), o.json);
+  });
+
 function out(result: object, json?: boolean): void {
   if (json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   else process.stderr.write(`${JSON.stringify(result, null, 2)}\n`);

@@ -3,8 +3,9 @@ import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openEngine, type Engine } from '../src/engine.js';
-import { AskResultSchema, IngestSummarySchema, ModelsResponse, SearchResponse } from '../src/server/schemas.js';
+import { AskResultSchema, ChatCompletionResponse, IngestSummarySchema, ModelsResponse, SearchResponse } from '../src/server/schemas.js';
 import { serve, type RunningService } from '../src/server/serve.js';
+import { activateModel } from '../src/train/registry.js';
 import { parseSse, postJson, registerRandomRelevanceModel } from './helpers/server.js';
 import { copyExamples, EXAMPLES, tempDir } from './helpers/tmp.js';
 
@@ -87,6 +88,11 @@ describe('POST /v1/ask', () => {
     const empty = await postJson(`${url}/v1/ask`, { question: '?!' });
     expect(empty.status).toBe(400);
     expect(((await empty.json()) as { error: { code: string } }).error.code).toBe('QUESTION_EMPTY');
+    // Streaming asked for, but nothing streamed yet: still a plain JSON error with its status.
+    const emptyStream = await postJson(`${url}/v1/ask`, { question: '?!', stream: true });
+    expect(emptyStream.status).toBe(400);
+    expect(emptyStream.headers.get('content-type')).toMatch(/application\/json/);
+    expect(await emptyStream.json()).toMatchObject({ error: { code: 'QUESTION_EMPTY' } });
   });
 
   it('serves 50 concurrent asks, all 200', async () => {
@@ -253,10 +259,40 @@ describe('models', () => {
     expect((await during).map((r) => r.status)).toEqual(new Array(20).fill(200));
   });
 
+  it('picks up a version activated outside the service (as `sieve models activate` does) within seconds', async () => {
+    const before = ModelsResponse.parse(await (await fetch(`${url}/v1/models`)).json()).active.ranker;
+    const target = before === 'relevance-test-b' ? 'relevance-test-a' : 'relevance-test-b';
+    // Another connection to the same database, as the CLI would open.
+    const { Store } = await import('../src/store/store.js');
+    const { databasePath } = await import('../src/config.js');
+    const cli = new Store(databasePath(engine.config));
+    activateModel(cli, engine.config.home, target);
+    cli.close();
+    let active = before;
+    for (let i = 0; i < 100 && active !== target; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      active = ModelsResponse.parse(await (await fetch(`${url}/v1/models`)).json()).active.ranker;
+    }
+    expect(active).toBe(target);
+    const ask = AskResultSchema.parse(await (await postJson(`${url}/v1/ask`, { question: 'token budget' })).json());
+    expect(ask.models.ranker).toBe(target);
+  });
+
   it('404 MODEL_NOT_FOUND for an unknown version', async () => {
     const res = await fetch(`${url}/v1/models/nope/activate`, { method: 'POST' });
     expect(res.status).toBe(404);
     expect(await res.json()).toMatchObject({ error: { code: 'MODEL_NOT_FOUND' } });
+  });
+});
+
+describe('POST /v1/chat/completions without an LLM', () => {
+  it('answers extractively (documented choice), in OpenAI format, and leaves a trace', async () => {
+    const res = await postJson(`${url}/v1/chat/completions`, { model: 'sieve', messages: [{ role: 'user', content: 'How does attribution work?' }] });
+    expect(res.status).toBe(200);
+    const body = ChatCompletionResponse.parse(await res.json());
+    expect(body.sieve.answeredBy).toBe('extractive');
+    expect(body.choices[0]!.message.content.length).toBeGreaterThan(0);
+    expect(engine.store.db.prepare('SELECT answered_by AS a FROM traces WHERE id = ?').get(body.sieve.traceId)).toEqual({ a: 'extractive' });
   });
 });
 

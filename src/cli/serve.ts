@@ -9,6 +9,7 @@ const ServeFlags = z.object({
   token: z.string().min(8, 'the token must be at least 8 characters').optional(),
   root: z.array(z.string().min(1)),
   log: z.boolean(),
+  workers: z.number().int().min(1).max(64),
 });
 
 function port(value: string): number {
@@ -26,7 +27,8 @@ export function registerServeCommand(program: Command): void {
     .option('--token <t>', 'require Authorization: Bearer <t> on every route but /healthz (or set SIEVE_TOKEN)')
     .option('--root <dir>', 'a folder POST /v1/ingest may read (repeatable); without any, ingest over HTTP is off', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--log', 'one line per request to stderr')
-    .action(async (raw: { port: number; host: string; token?: string; root: string[]; log?: boolean }, cmd: Command) => {
+    .option('--workers <n>', 'serving processes sharing the port (each with its own engine; one per core helps throughput)', port, 1)
+    .action(async (raw: { port: number; host: string; token?: string; root: string[]; log?: boolean; workers: number }, cmd: Command) => {
       const { home } = cmd.optsWithGlobals<{ home: string }>();
       const token = raw.token ?? (process.env.SIEVE_TOKEN?.trim() || undefined);
       const parsed = ServeFlags.safeParse({ ...raw, token, log: raw.log ?? false });
@@ -35,16 +37,38 @@ export function registerServeCommand(program: Command): void {
         throw new SieveError('CONFIG_INVALID', `--${String(issue?.path[0] ?? 'option')}: ${issue?.message ?? 'invalid'}`);
       }
       const o = parsed.data;
+      const { isServeWorker, serveWorkerIndex } = await import('../server/cluster.js');
+      const event = (prefix: string) => (line: string) => process.stderr.write(`sieve serve${prefix}: ${line}\n`);
+      if (o.workers > 1 && !isServeWorker()) {
+        // The primary forks workers that run this same command line and only coordinates them.
+        const { runServePrimary } = await import('../server/cluster.js');
+        await runServePrimary({ workers: o.workers, host: o.host, token: o.token ?? null, onEvent: event('') });
+        return;
+      }
       const { serve } = await import('../server/serve.js');
-      const service = await serve({
-        port: o.port,
-        host: o.host,
-        token: o.token ?? null,
-        roots: o.root,
-        log: o.log,
-        engineOptions: { home },
-        handleSignals: true,
-      });
+      const { ServiceMetrics } = await import('../server/metrics.js');
+      const metrics = new ServiceMetrics();
+      const worker = isServeWorker() ? (await import('../server/cluster.js')).createWorkerLink(metrics) : null;
+      const index = serveWorkerIndex();
+      let service: Awaited<ReturnType<typeof serve>>;
+      try {
+        service = await serve({
+          port: o.port,
+          host: o.host,
+          token: o.token ?? null,
+          roots: o.root,
+          log: o.log,
+          engineOptions: { home },
+          handleSignals: true,
+          metrics,
+          ...(worker ? { cluster: worker.hooks, onEvent: event(` worker ${index}`), ...(index === 0 ? {} : { schedule: 'off' }) } : {}),
+        });
+      } catch (err) {
+        // A worker's IPC channel would keep it alive after the error is reported; let it exit so the primary sees it.
+        if (worker) process.disconnect?.();
+        throw err;
+      }
+      worker?.attach(service);
       // Keeps the command alive until a signal has shut the service down cleanly.
       await service.closed;
     });

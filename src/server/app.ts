@@ -7,7 +7,8 @@ import { packageInfo } from '../util/version.js';
 import { bearerChecker } from './auth.js';
 import type { ServiceContext } from './context.js';
 import { sendError, toHttpError } from './http-errors.js';
-import { ServiceMetrics } from './metrics.js';
+import { ServiceMetrics, type MetricsState } from './metrics.js';
+import { ModelSwitcher } from './model-switcher.js';
 import { registerOpenApiRoute } from './openapi.js';
 import { registerPage } from './page.js';
 import { IngestRoots } from './roots.js';
@@ -32,9 +33,22 @@ export interface ServerOptions {
   /** Longest question or query in characters (default 4000). */
   maxQuestionChars?: number;
   metrics?: ServiceMetrics;
+  /** How often to check the registry for versions activated elsewhere (the CLI, another process); 0 turns it off. Default 2000 ms. */
+  watchModelsMs?: number;
+  /** Service events (model reloads); default stderr. */
+  onEvent?: (line: string) => void;
+  /** Set when this process is one worker of several (`sieve serve --workers N`, see cluster.ts). */
+  cluster?: ClusterHooks;
+}
+
+/** How a worker reaches its siblings: metrics summed over all of them, and word of a model activation. */
+export interface ClusterHooks {
+  collectMetrics(): Promise<MetricsState[]>;
+  modelsActivated(): void;
 }
 
 export const DEFAULT_BODY_LIMIT_BYTES = 1024 * 1024;
+const CLIENT_CLOSED_REQUEST = 499;
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -59,6 +73,8 @@ export async function createServer(engine: Engine, opts: ServerOptions = {}): Pr
     schemas: requestSchemas({ maxQuestionChars }),
     roots: await IngestRoots.create(opts.roots ?? []),
     metrics: opts.metrics ?? new ServiceMetrics(),
+    models: new ModelSwitcher(engine, opts.onEvent ?? ((line) => process.stderr.write(`sieve serve: ${line}\n`)), () => opts.cluster?.modelsActivated()),
+    collectMetrics: async () => (opts.cluster ? ServiceMetrics.merged(await opts.cluster.collectMetrics()) : ctx.metrics),
     bodyLimitBytes,
     maxQuestionChars,
     name,
@@ -73,6 +89,8 @@ export async function createServer(engine: Engine, opts: ServerOptions = {}): Pr
     forceCloseConnections: 'idle',
   });
   app.decorate('sieve', ctx);
+  ctx.models.watch(opts.watchModelsMs ?? 2000);
+  app.addHook('onClose', async () => ctx.models.stop());
   // JSON only: a text/plain body is refused with 415 rather than parsed into a string.
   app.removeContentTypeParser('text/plain');
 
@@ -89,13 +107,26 @@ export async function createServer(engine: Engine, opts: ServerOptions = {}): Pr
     });
   }
 
+  // While shutting down, connections end with their response: a keep-alive socket left open would hold close() until
+  // its idle timeout (Fastify closes only the sockets idle when close() starts).
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onSend', async (_request, reply) => {
+    if (closing) reply.header('connection', 'close');
+  });
+
   app.addHook('onResponse', async (request, reply) => {
+    if (closing && !request.raw.socket.destroyed) request.raw.socket.end();
     const route = request.routeOptions.url ?? 'unmatched';
     ctx.metrics.observeRequest(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
     writeLog?.(`${new Date().toISOString()} ${request.method} ${request.url.slice(0, 200)} ${reply.statusCode} ${reply.elapsedTime.toFixed(1)}ms`);
   });
 
   app.setErrorHandler((err, request, reply) => {
+    // The client went away and its ask was cancelled: nothing failed, and nobody is listening (499, as nginx counts it).
+    if (request.raw.socket.destroyed || reply.raw.destroyed) return reply.code(CLIENT_CLOSED_REQUEST).send();
     const mapped = toHttpError(err, ctx);
     if (mapped.code === 'INTERNAL') writeLogOrStderr(writeLog, `${request.method} ${request.url.slice(0, 200)} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
     return sendError(reply, mapped);

@@ -3,6 +3,7 @@ import type { Engine } from '../engine.js';
 import type { IngestRoots } from './roots.js';
 import type { RequestSchemas } from './schemas.js';
 import type { ServiceMetrics } from './metrics.js';
+import type { ModelSwitcher } from './model-switcher.js';
 import { SieveError } from '../errors.js';
 import { describeIssue } from './schemas.js';
 import type { z } from 'zod';
@@ -12,6 +13,9 @@ export interface ServiceContext {
   schemas: RequestSchemas;
   roots: IngestRoots;
   metrics: ServiceMetrics;
+  models: ModelSwitcher;
+  /** Metrics to expose: this process's, or the sum over the workers of a cluster. */
+  collectMetrics: () => Promise<ServiceMetrics>;
   bodyLimitBytes: number;
   maxQuestionChars: number;
   name: string;

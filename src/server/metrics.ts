@@ -45,6 +45,16 @@ export class Counter {
     return this.values.get(labelKey(labels))?.value ?? 0;
   }
 
+  /** Plain data (crosses a process boundary when several workers serve). */
+  state(): Array<{ labels: Labels; value: number }> {
+    return [...this.values.values()].map((v) => ({ labels: v.labels, value: v.value }));
+  }
+
+  /** Adds another process's counts to these. */
+  add(state: ReadonlyArray<{ labels: Labels; value: number }>): void {
+    for (const s of state) this.inc(s.labels, s.value);
+  }
+
   expose(): string[] {
     const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} counter`];
     for (const { labels, value } of this.values.values()) lines.push(`${this.name}${formatLabels(labels)} ${formatValue(value)}`);
@@ -52,7 +62,7 @@ export class Counter {
   }
 }
 
-interface HistogramSeries {
+export interface HistogramSeries {
   labels: Labels;
   /** Per bucket (not cumulative); summed when exposed. */
   counts: number[];
@@ -79,6 +89,25 @@ export class Histogram {
     if (i >= 0) s.counts[i]! += 1;
     s.sum += value;
     s.count += 1;
+  }
+
+  state(): HistogramSeries[] {
+    return [...this.series.values()].map((s) => ({ labels: s.labels, counts: [...s.counts], sum: s.sum, count: s.count }));
+  }
+
+  /** Adds another process's observations (same buckets) to these. */
+  add(state: readonly HistogramSeries[]): void {
+    for (const other of state) {
+      const key = labelKey(other.labels);
+      let s = this.series.get(key);
+      if (!s) {
+        s = { labels: other.labels, counts: new Array<number>(this.buckets.length).fill(0), sum: 0, count: 0 };
+        this.series.set(key, s);
+      }
+      other.counts.forEach((c, i) => (s.counts[i]! += c));
+      s.sum += other.sum;
+      s.count += other.count;
+    }
   }
 
   expose(): string[] {
@@ -109,6 +138,14 @@ export interface TrainingRecord {
   modelId: string | null;
 }
 
+/** One process's metrics as plain data. */
+export interface MetricsState {
+  requests: Array<{ labels: Labels; value: number }>;
+  latency: HistogramSeries[];
+  lastTraining: { status: string; at: number; modelId: string | null } | null;
+  startedAt: number;
+}
+
 export interface ServiceSnapshot {
   activeModels: Record<string, string>;
   documents: number;
@@ -121,7 +158,8 @@ export class ServiceMetrics {
   readonly requests = new Counter('sieve_http_requests_total', 'HTTP requests served, by method, route and status.');
   readonly latency = new Histogram('sieve_http_request_duration_seconds', 'Time from request to the end of the response, by method, route and status.');
   lastTraining: TrainingRecord | null = null;
-  readonly startedAt = Date.now();
+
+  constructor(readonly startedAt = Date.now()) {}
 
   /** One finished request. `route` is the route pattern (never the raw URL: cardinality stays bounded). */
   observeRequest(method: string, route: string, status: number, seconds: number): void {
@@ -132,6 +170,29 @@ export class ServiceMetrics {
 
   recordTraining(status: string, modelId: string | null, at = new Date()): void {
     this.lastTraining = { status, at, modelId };
+  }
+
+  state(): MetricsState {
+    const t = this.lastTraining;
+    return {
+      requests: this.requests.state(),
+      latency: this.latency.state(),
+      lastTraining: t ? { status: t.status, at: t.at.getTime(), modelId: t.modelId } : null,
+      startedAt: this.startedAt,
+    };
+  }
+
+  /** The sum of several processes' metrics (counters and histograms added, the newest training outcome kept). */
+  static merged(states: readonly MetricsState[]): ServiceMetrics {
+    const m = new ServiceMetrics(Math.min(Date.now(), ...states.map((s) => s.startedAt)));
+    for (const s of states) {
+      m.requests.add(s.requests);
+      m.latency.add(s.latency);
+      if (s.lastTraining && (!m.lastTraining || s.lastTraining.at > m.lastTraining.at.getTime())) {
+        m.recordTraining(s.lastTraining.status, s.lastTraining.modelId, new Date(s.lastTraining.at));
+      }
+    }
+    return m;
   }
 
   expose(snapshot: ServiceSnapshot): string {

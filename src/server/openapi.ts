@@ -60,7 +60,7 @@ export function buildOpenApi(schemas: RequestSchemas, info: { name: string; vers
     paths: {
       '/v1/ask': {
         post: {
-          summary: 'Answer a question with numbered, cited context. stream:true (or Accept: text/event-stream) sends SSE: event "token" {text}…, then "result" (the AskResult), or "error" {code,message,hint}.',
+          summary: 'Answer a question with numbered, cited context. stream:true (or Accept: text/event-stream) sends SSE: event "token" {text}…, then "result" (the AskResult), or "error" {code,message,hint} for a failure once streaming (before the first event, failures are JSON errors with their status).',
           requestBody: { required: true, ...json('AskRequest') },
           responses: {
             '200': {

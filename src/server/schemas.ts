@@ -150,7 +150,7 @@ export const ModelRowSchema = z.object({
 export const ModelsResponse = z.object({ active: ActiveModels, models: z.array(ModelRowSchema) });
 export const ActivateResponse = z.object({ active: ActiveModels });
 
-export const HealthResponse = z.object({ ok: z.literal(true), name: z.string(), version: z.string(), uptimeSeconds: z.number() });
+export const HealthResponse = z.object({ ok: z.literal(true), name: z.string(), version: z.string(), uptimeSeconds: z.number(), pid: z.number().int() });
 
 export const SieveChatExtension = z.object({
   traceId: z.string(),

@@ -55,7 +55,7 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningService> {
   let app: FastifyInstance;
   let scheduler: Scheduler | null = null;
   try {
-    app = await createServer(engine, { ...opts, metrics });
+    app = await createServer(engine, { ...opts, metrics, onEvent: event });
     scheduler = startTrainingScheduler(engine, opts.schedule ?? engine.config.train.schedule, (outcome) => {
       if (outcome instanceof Error) {
         metrics.recordTraining('failed', null);
@@ -63,9 +63,15 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningService> {
       } else {
         // A promoted model was already activated and hot-swapped by the job (runTrainingJob → reloadModels).
         metrics.recordTraining(outcome.status, outcome.modelId);
+        if (outcome.status === 'promoted') void app.sieve.models.noteLoaded();
         event(`scheduled training ${outcome.status}: ${outcome.message}`);
       }
     });
+    // The first query builds the ranking resources lazily (seconds on a large home); pay that before listening so
+    // the first clients are not queued behind it.
+    const warm = performance.now();
+    await engine.search('warm up the ranking resources', { k: 1 }).catch(() => undefined);
+    event(`warmed up in ${Math.round(performance.now() - warm)} ms`);
     await app.listen({ port, host });
   } catch (err) {
     await scheduler?.stop();

@@ -1,46 +1,42 @@
-// Server-sent events over a hijacked Fastify reply: headers once, then `event:`/`data:` frames. The client going
-// away aborts the work behind the stream (an ask or an LLM call) through an AbortSignal.
+// Server-sent events over a hijacked Fastify reply. The stream opens (status 200 and headers) only when the first
+// event is written, so a request that fails before anything streamed (an empty question, an unreachable LLM) still
+// gets a plain JSON error with its real status; after that, failures travel as events.
 import type { FastifyReply } from 'fastify';
-import type { ServerResponse } from 'node:http';
 
-export interface SseStream {
-  /** Aborted when the client disconnects before the stream ended. */
-  readonly signal: AbortSignal;
-  /** True once the client is gone or the stream ended; writes are then dropped. */
-  readonly closed: boolean;
+export interface LazySse {
+  /** True once the headers went out: errors must then be sent as events. */
+  readonly started: boolean;
   /** A named event whose data is JSON. */
   event(name: string, data: unknown): void;
   /** A bare `data:` line (the OpenAI streaming format), JSON unless a string is given. */
   data(payload: unknown): void;
+  /** Ends the stream if it started (a no-op otherwise: the route's reply answers). */
   end(): void;
 }
 
-/** Fastify's onResponse hook still sees a hijacked reply finish, so metrics need nothing here. */
-export function openSse(reply: FastifyReply): SseStream {
-  reply.hijack();
-  const res: ServerResponse = reply.raw;
-  const controller = new AbortController();
+export function lazySse(reply: FastifyReply): LazySse {
+  let started = false;
   let ended = false;
-  res.writeHead(200, {
-    'content-type': 'text/event-stream; charset=utf-8',
-    'cache-control': 'no-cache, no-transform',
-    connection: 'keep-alive',
-    // Proxies such as nginx would otherwise buffer the stream.
-    'x-accel-buffering': 'no',
-  });
-  res.flushHeaders();
-  res.on('close', () => {
-    if (!ended) controller.abort(new Error('the client closed the stream'));
-    ended = true;
-  });
+  const res = reply.raw;
   const write = (frame: string): void => {
     if (ended || res.destroyed) return;
+    if (!started) {
+      started = true;
+      // Fastify still sees the request finish (onResponse runs), so metrics need nothing here.
+      reply.hijack();
+      res.writeHead(200, {
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-cache, no-transform',
+        connection: 'keep-alive',
+        // Proxies such as nginx would otherwise buffer the stream.
+        'x-accel-buffering': 'no',
+      });
+    }
     res.write(frame);
   };
   return {
-    signal: controller.signal,
-    get closed() {
-      return ended || res.destroyed;
+    get started() {
+      return started;
     },
     event(name, data) {
       write(`event: ${name}\ndata: ${JSON.stringify(data)}\n\n`);
@@ -49,7 +45,7 @@ export function openSse(reply: FastifyReply): SseStream {
       write(`data: ${typeof payload === 'string' ? payload : JSON.stringify(payload)}\n\n`);
     },
     end() {
-      if (ended) return;
+      if (ended || !started) return;
       ended = true;
       res.end();
     },

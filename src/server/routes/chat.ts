@@ -8,7 +8,7 @@ import { SieveError } from '../../errors.js';
 import type { AskResult, ConversationTurn } from '../../types.js';
 import { clientGone, parseBody, type ServiceContext } from '../context.js';
 import { errorPayload, toHttpError } from '../http-errors.js';
-import { openSse } from '../sse.js';
+import { lazySse } from '../sse.js';
 
 type ChatMessageIn = { role: string; content?: string | Array<{ type: string; text?: string | undefined }> | null | undefined };
 
@@ -70,7 +70,8 @@ export function registerChatRoute(app: FastifyInstance, ctx: ServiceContext): vo
       };
     }
 
-    const sse = openSse(reply);
+    const sse = lazySse(reply);
+    const signal = clientGone(reply.raw);
     // The model name is known only once the LLM answered; chunks before that carry the requested one.
     const model = body.model ?? 'sieve';
     const chunk = (delta: Record<string, unknown>, finish: string | null, extra: Record<string, unknown> = {}, name = model) => ({
@@ -81,14 +82,21 @@ export function registerChatRoute(app: FastifyInstance, ctx: ServiceContext): vo
       choices: [{ index: 0, delta, finish_reason: finish }],
       ...extra,
     });
+    // The role-only first chunk goes out with the first piece of the answer (so an early failure is a plain HTTP error).
+    let first = true;
+    const send = (delta: Record<string, unknown>, finish: string | null, extra: Record<string, unknown> = {}, name = model) => {
+      if (first) sse.data(chunk({ role: 'assistant', content: '' }, null));
+      first = false;
+      sse.data(chunk(delta, finish, extra, name));
+    };
     try {
-      sse.data(chunk({ role: 'assistant', content: '' }, null));
-      const r = await engine.ask(question, { ...budget, history, signal: sse.signal, onToken: (text) => sse.data(chunk({ content: text }, null)) });
-      sse.data(chunk({}, 'stop', { sieve: sieveExtension(r) }, r.models.answerer ?? model));
+      const r = await engine.ask(question, { ...budget, history, signal, onToken: (text) => send({ content: text }, null) });
+      send({}, 'stop', { sieve: sieveExtension(r) }, r.models.answerer ?? model);
       sse.data('[DONE]');
     } catch (err) {
+      if (!sse.started) throw err;
       // OpenAI clients raise an `{"error": …}` event as an APIError.
-      if (!sse.signal.aborted) sse.data({ error: { ...errorPayload(toHttpError(err, ctx)), type: 'sieve_error' } });
+      if (!signal.aborted) sse.data({ error: { ...errorPayload(toHttpError(err, ctx)), type: 'sieve_error' } });
     } finally {
       sse.end();
     }

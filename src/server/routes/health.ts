@@ -5,11 +5,18 @@ import { activeVersions } from './models.js';
 
 export function registerHealthRoutes(app: FastifyInstance, ctx: ServiceContext): void {
   const { engine, metrics } = ctx;
-  app.get('/healthz', async () => ({ ok: true as const, name: ctx.name, version: ctx.version, uptimeSeconds: (Date.now() - metrics.startedAt) / 1000 }));
+  app.get('/healthz', async () => ({
+    ok: true as const,
+    name: ctx.name,
+    version: ctx.version,
+    uptimeSeconds: (Date.now() - metrics.startedAt) / 1000,
+    // Which process answered (several serve one port with --workers).
+    pid: process.pid,
+  }));
 
   app.get('/metrics', async (_request, reply) => {
     const stats = engine.store.stats();
-    const text = metrics.expose({ activeModels: activeVersions(engine), documents: stats.documents, chunks: stats.chunks, traces: stats.traces });
+    const text = (await ctx.collectMetrics()).expose({ activeModels: activeVersions(engine), documents: stats.documents, chunks: stats.chunks, traces: stats.traces });
     return reply.header('content-type', 'text/plain; version=0.0.4; charset=utf-8').send(text);
   });
 }

@@ -1,8 +1,7 @@
 // GET /v1/models (registered versions and what serves now) and POST /v1/models/:id/activate (switch and hot-swap).
 import type { FastifyInstance } from 'fastify';
 import type { Engine } from '../../engine.js';
-import { SieveError } from '../../errors.js';
-import { activateModel, activeModel, getModel, listModels } from '../../train/registry.js';
+import { activeModel, listModels } from '../../train/registry.js';
 import type { ServiceContext } from '../context.js';
 
 /** The versions serving now: the ranker the engine uses, and the embedder when dense retrieval is on. */
@@ -14,9 +13,6 @@ export function activeVersions(engine: Engine): { ranker: string; embedder?: str
 
 export function registerModelRoutes(app: FastifyInstance, ctx: ServiceContext): void {
   const { engine } = ctx;
-  // Activations run one at a time: two swaps racing could leave the registry and the serving pipeline disagreeing.
-  let switching: Promise<unknown> = Promise.resolve();
-
   app.get('/v1/models', async () => ({
     active: activeVersions(engine),
     models: listModels(engine.store, engine.config.home).map((m) => ({
@@ -30,14 +26,6 @@ export function registerModelRoutes(app: FastifyInstance, ctx: ServiceContext): 
   }));
 
   app.post<{ Params: { id: string } }>('/v1/models/:id/activate', async (request) => {
-    const { id } = request.params;
-    const run = switching.then(async () => {
-      if (!getModel(engine.store, engine.config.home, id)) throw new SieveError('MODEL_NOT_FOUND', `no model version ${JSON.stringify(id)}`);
-      activateModel(engine.store, engine.config.home, id);
-      const loaded = await engine.reloadModels();
-      return { active: { ranker: loaded.ranker, ...(loaded.embedder ? { embedder: loaded.embedder } : {}) } };
-    });
-    switching = run.catch(() => undefined);
-    return run;
+    return { active: await ctx.models.activate(request.params.id) };
   });
 }
