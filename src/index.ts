@@ -7,6 +7,8 @@ export { SieveError, isSieveError } from './errors.js';
 export type { ErrorCode } from './errors.js';
 export type { IngestSummary, IngestProgress } from './ingest/ingest.js';
 export type { LlmConfig } from './llm/config.js';
+export { createMcpServer, runMcpStdio } from './server/mcp.js';
+export type { RunMcpStdioOptions } from './server/mcp.js';
 export { evaluateBeir } from './train/evaluate.js';
 export type { EvalReport } from './train/evaluate.js';
 export type * from './types.js';

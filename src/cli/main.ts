@@ -7,6 +7,7 @@ import { SingleBar } from 'cli-progress';
 import { openEngine, type Engine } from '../engine.js';
 import { SieveError, toSieveError } from '../errors.js';
 import { listTraces } from '../feedback/traces.js';
+import { registerMcpCommand } from './mcp.js';
 import type { IngestSummary } from '../ingest/ingest.js';
 import { evaluateBeir } from '../train/evaluate.js';
 import { registerTrainEmbedderCommand } from './train-embedder.js';
@@ -295,6 +296,8 @@ export function buildProgram(): Command {
     });
 
   registerServeCommand(program);
+  registerMcpCommand(program);
+
   return program;
 }
 

@@ -57,8 +57,12 @@ declare module 'fastify' {
   }
 }
 
-/** Routes open without a token: probes must work before anyone has the token. */
-const OPEN_ROUTES = new Set(['/healthz']);
+/**
+ * Routes open without a token: probes must work before anyone has the token, and the page (GET /) is what a
+ * browser loads by navigation, which cannot carry a bearer header; it holds no data and sends the token it is
+ * given (?token= or typed in) on every /v1 call.
+ */
+const OPEN_ROUTES = new Set(['/healthz', '/']);
 
 export async function createServer(engine: Engine, opts: ServerOptions = {}): Promise<FastifyInstance> {
   const bodyLimitBytes = opts.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
