@@ -22,18 +22,38 @@ export function headerTokens(item: { title: string; headingPath: string[] }): nu
   return 4 + estimateTokens(item.title) + estimateTokens(item.headingPath.join(' '));
 }
 
-export function wordTrigrams(text: string): Set<string> {
-  const words = text.toLowerCase().match(/[\p{L}\p{M}\p{N}]+/gu) ?? [];
-  const grams = new Set<string>();
+const NON_ASCII = /[^\x00-\x7f]/;
+
+/** FNV-1a of a string, continuing from `h`. */
+function fnv(h: number, s: string): number {
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619);
+  return h;
+}
+
+/**
+ * Word trigrams of a text as 32-bit hashes (near-duplicate detection; a collision only blurs the overlap a
+ * little): numbers in a Set, not concatenated strings, because selection builds these for every candidate it
+ * weighs on every ask.
+ */
+export function wordTrigrams(text: string): Set<number> {
+  const lower = text.toLowerCase();
+  const words = (NON_ASCII.test(lower) ? lower.match(/[\p{L}\p{M}\p{N}]+/gu) : lower.match(/[a-z0-9]+/g)) ?? [];
+  const grams = new Set<number>();
   if (words.length < 3) {
-    if (words.length > 0) grams.add(words.join(' '));
+    if (words.length > 0) grams.add(fnv(0x811c9dc5, words.join(' ')) >>> 0);
     return grams;
   }
-  for (let i = 0; i + 2 < words.length; i++) grams.add(`${words[i]} ${words[i + 1]} ${words[i + 2]}`);
+  const hashes = words.map((w) => fnv(0x811c9dc5, w));
+  for (let i = 0; i + 2 < hashes.length; i++) {
+    let h = Math.imul(hashes[i]! ^ 0x9e3779b9, 16777619);
+    h = Math.imul(h ^ hashes[i + 1]!, 16777619);
+    h = Math.imul(h ^ hashes[i + 2]!, 16777619);
+    grams.add(h >>> 0);
+  }
   return grams;
 }
 
-export function jaccard(a: ReadonlySet<string>, b: ReadonlySet<string>): number {
+export function jaccard<T>(a: ReadonlySet<T>, b: ReadonlySet<T>): number {
   if (a.size === 0 && b.size === 0) return 1;
   const [small, large] = a.size <= b.size ? [a, b] : [b, a];
   let inter = 0;
@@ -71,7 +91,7 @@ export class BudgetSelector implements Selector {
     // say less, so far weaker candidates are not worth their tokens.
     const floor = (calibrated ? CALIBRATED_RELATIVE_FLOOR : this.opts.minRelativeScore) * (pool[0] ? probability(pool[0]) : 0);
     const open = pool.filter((c) => probability(c) >= floor);
-    const grams = new Map<number, Set<string>>();
+    const grams = new Map<number, Set<number>>();
     const gramsOf = (c: ScoredCandidate) => {
       let g = grams.get(c.chunkId);
       if (!g) grams.set(c.chunkId, (g = wordTrigrams(c.chunk.text)));
