@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { openEngine } from '../src/engine.js';
 import { readBeirDataset } from '../src/train/beir.js';
 import { latencySummary } from '../src/train/metrics.js';
-import { DEFAULT_SIMULATION, SimulatedReader } from './simulated-reader.js';
+import { DEFAULT_SIMULATION, relevantDocsByQuestion, SimulatedReader } from './simulated-reader.js';
 
 export interface RetrainBenchOptions {
   data: string;
@@ -21,14 +21,7 @@ export interface RetrainBenchOptions {
 export async function benchRetrain(o: RetrainBenchOptions) {
   const log = o.log ?? (() => {});
   const dataset = await readBeirDataset(o.data, o.split);
-  const relevant = new Map<string, Set<string>>();
-  for (const [qid, rels] of dataset.qrels) {
-    const text = dataset.queries.get(qid)?.text;
-    if (!text) continue;
-    const set = relevant.get(text) ?? new Set<string>();
-    for (const [doc, grade] of rels) if (grade > 0) set.add(doc);
-    relevant.set(text, set);
-  }
+  const relevant = relevantDocsByQuestion(dataset);
   const home = o.home ?? mkdtempSync(join(tmpdir(), 'sieve-bench-retrain-'));
   const engine = await openEngine({ home, llm: null, answerer: new SimulatedReader(relevant, DEFAULT_SIMULATION) });
   await engine.ingest([dataset.corpusPath]);

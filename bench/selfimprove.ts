@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { openEngine } from '../src/engine.js';
 import { evaluateBeir } from '../src/train/evaluate.js';
 import { readBeirDataset } from '../src/train/beir.js';
-import { DEFAULT_SIMULATION, SimulatedReader } from './simulated-reader.js';
+import { DEFAULT_SIMULATION, relevantDocsByQuestion, SimulatedReader } from './simulated-reader.js';
 import { lineChart } from './svg.js';
 
 export interface SelfImproveOptions {
@@ -53,14 +53,7 @@ export async function benchSelfImprove(o: SelfImproveOptions): Promise<{ data: s
   const log = o.log ?? (() => {});
   const feedback = await readBeirDataset(o.data, o.feedbackSplit);
   const evalSet = await readBeirDataset(o.data, o.evalSplit);
-  const relevantDocs = new Map<string, Set<string>>();
-  for (const [qid, rels] of feedback.qrels) {
-    const text = feedback.queries.get(qid)?.text;
-    if (!text) continue;
-    const set = relevantDocs.get(text) ?? new Set<string>();
-    for (const [doc, grade] of rels) if (grade > 0) set.add(doc);
-    relevantDocs.set(text, set);
-  }
+  const relevantDocs = relevantDocsByQuestion(feedback);
   const simulation = { ...DEFAULT_SIMULATION, seed: o.seed };
   const reader = new SimulatedReader(relevantDocs, simulation);
   const home = o.home ?? mkdtempSync(join(tmpdir(), 'sieve-selfimprove-'));

@@ -6,7 +6,21 @@
 import { splitSentences } from '../src/ingest/sentences.js';
 import { analyze } from '../src/rank/term-stats.js';
 import type { AnswerOutput, AnswerRequest, Answerer, ContextItem } from '../src/types.js';
+import type { BeirDataset } from '../src/train/beir.js';
 import { SeededRandom } from '../src/util/random.js';
+
+/** The documents a data set's qrels mark relevant (grade > 0), by question text: what the simulated reader knows. */
+export function relevantDocsByQuestion(dataset: Pick<BeirDataset, 'qrels' | 'queries'>): Map<string, Set<string>> {
+  const relevant = new Map<string, Set<string>>();
+  for (const [qid, rels] of dataset.qrels) {
+    const text = dataset.queries.get(qid)?.text;
+    if (!text) continue;
+    const set = relevant.get(text) ?? new Set<string>();
+    for (const [doc, grade] of rels) if (grade > 0) set.add(doc);
+    relevant.set(text, set);
+  }
+  return relevant;
+}
 
 export interface SimulatedReaderOptions {
   /** Probability of missing each relevant shown chunk. */

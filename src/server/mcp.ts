@@ -6,6 +6,7 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
+import { CitationSchema, ContextItemSchema, SearchHitSchema } from './schemas.js';
 import { openEngine, type Engine } from '../engine.js';
 import { toSieveError } from '../errors.js';
 import type { AskResult, ContextItem, SearchHit } from '../types.js';
@@ -30,37 +31,14 @@ const FeedbackInput = {
     .describe('Per numbered context item [n]: "up" (it was useful) or "down" (it was not), e.g. {"2": "up"}'),
 };
 
-const HitOutput = z.object({
-  rank: z.number(),
-  chunkId: z.number(),
-  docId: z.string(),
-  source: z.string(),
-  title: z.string(),
-  headingPath: z.array(z.string()),
-  text: z.string(),
-  score: z.number(),
-});
+// The same shapes the HTTP API answers with (schemas.ts); ask's context items add whether the answer cited them.
+const ContextOutput = ContextItemSchema.extend({ cited: z.boolean() });
 
-const ContextOutput = z.object({
-  n: z.number(),
-  chunkId: z.number(),
-  chunkIds: z.array(z.number()),
-  docId: z.string(),
-  source: z.string(),
-  title: z.string(),
-  headingPath: z.array(z.string()),
-  text: z.string(),
-  score: z.number(),
-  tokenCount: z.number(),
-  cited: z.boolean(),
-  explored: z.boolean().optional(),
-});
-
-const SearchOutput = { hits: z.array(HitOutput) };
+const SearchOutput = { hits: z.array(SearchHitSchema) };
 const AskOutput = {
   answer: z.string(),
   context: z.array(ContextOutput),
-  citations: z.array(z.object({ n: z.number(), chunkId: z.number(), docId: z.string() })),
+  citations: z.array(CitationSchema),
   traceId: z.string(),
   answeredBy: z.enum(['llm', 'extractive']),
   models: z.record(z.string(), z.string()),
