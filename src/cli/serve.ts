@@ -64,8 +64,9 @@ export function registerServeCommand(program: Command): void {
           ...(worker ? { cluster: worker.hooks, onEvent: event(` worker ${index}`), ...(index === 0 ? {} : { schedule: 'off' }) } : {}),
         });
       } catch (err) {
-        // A worker's IPC channel would keep it alive after the error is reported; let it exit so the primary sees it.
-        if (worker) process.disconnect?.();
+        // A worker's IPC channel would keep it alive after the error is reported; let it go. A disconnect the worker
+        // asks for (unlike one that just happens) does not force exit code 0, so the primary sees the real code.
+        if (worker) (await import('node:cluster')).default.worker?.disconnect();
         throw err;
       }
       worker?.attach(service);

@@ -63,6 +63,10 @@ export async function runServePrimary(opts: PrimaryOptions): Promise<void> {
   let failed = false;
   const fork = (index: number): void => {
     const worker = cluster.fork({ [WORKER_ENV]: String(index) });
+    // Unheard, a worker's 'error' event (a failed kill or send) would crash the primary.
+    worker.on('error', (err: Error) => {
+      if (!shuttingDown) opts.onEvent(`worker ${index}: ${err.message}`);
+    });
     byIndex.set(index, worker);
     indexOf.set(worker, index);
     forkedAt.set(worker, Date.now());
@@ -157,14 +161,17 @@ export async function runServePrimary(opts: PrimaryOptions): Promise<void> {
 }
 
 function send(target: Worker | NodeJS.Process, message: ToWorker | ToPrimary): void {
+  // A message to a process that is exiting at that moment fails with EPIPE. Without a callback that failure is
+  // emitted as an 'error' event, which would crash the sender; here the other side is going away anyway.
+  const ignore = (): void => undefined;
   try {
     if ('isConnected' in target) {
-      if (target.isConnected()) target.send(message);
+      if (target.isConnected()) target.send(message, undefined, undefined, ignore);
     } else if (target.connected && target.send) {
-      target.send(message);
+      target.send(message, undefined, undefined, ignore);
     }
   } catch {
-    // the other side is going away
+    // the channel closed between the check and the send
   }
 }
 
@@ -180,6 +187,8 @@ export function createWorkerLink(metrics: ServiceMetrics): WorkerLink {
   let nextId = 1;
   const pending = new Map<number, (states: MetricsState[]) => void>();
   let service: RunningService | null = null;
+  // A shutdown can arrive while this worker is still starting (another worker failed at start): honour it on attach.
+  let shutdownRequested = false;
 
   process.on('message', (message: unknown) => {
     if (!isMessage(message)) return;
@@ -196,7 +205,8 @@ export function createWorkerLink(metrics: ServiceMetrics): WorkerLink {
         pending.delete(m.id);
         break;
       case 'shutdown':
-        void service?.close();
+        if (service) void service.close();
+        else shutdownRequested = true;
         break;
     }
   });
@@ -227,6 +237,7 @@ export function createWorkerLink(metrics: ServiceMetrics): WorkerLink {
       send(process, { sieve: 'listening', url: running.url });
       // The IPC channel would keep this process alive after the service closed.
       void running.closed.then(() => process.disconnect?.());
+      if (shutdownRequested) void running.close();
     },
   };
 }
