@@ -90,10 +90,12 @@ program
   .option('--duration <s>', 'seconds per run', (v) => Number(v), 10)
   .option('--connections <n>', 'concurrent connections', (v) => Number(v), 8)
   .option('--workers <n>', 'serving processes (sieve serve --workers)', (v) => Number(v), 1)
+  .option('--ranker <kind>', "'relevance' (a model trained from the train qrels serves) or 'fusion' (none does, as on a fresh install; the swap run then activates one)", 'relevance')
   .option('--json', 'print JSON')
-  .action(async (o: { data: string; split: string; home?: string; duration: number; connections: number; workers: number; json?: boolean }) => {
+  .action(async (o: { data: string; split: string; home?: string; duration: number; connections: number; workers: number; ranker: string; json?: boolean }) => {
+    if (o.ranker !== 'fusion' && o.ranker !== 'relevance') throw new Error(`--ranker must be fusion or relevance, not ${o.ranker}`);
     const { benchServe } = await import('./serve.js');
-    out(await benchServe({ ...o, log: (l) => process.stderr.write(`${l}\n`) }), o.json);
+    out(await benchServe({ ...o, ranker: o.ranker, log: (l) => process.stderr.write(`${l}\n`) }), o.json);
   });
 
 program

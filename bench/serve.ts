@@ -10,7 +10,7 @@ import autocannon, { type Result } from 'autocannon';
 import { openEngine, type Engine } from '../src/engine.js';
 import { readBeirDataset } from '../src/train/beir.js';
 import { latencySummary } from '../src/train/metrics.js';
-import { activateModel, listModels } from '../src/train/registry.js';
+import { activateModel, deactivateModels, listModels } from '../src/train/registry.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -22,6 +22,8 @@ export interface ServeBenchOptions {
   connections: number;
   /** Serving processes (`sieve serve --workers`). */
   workers?: number;
+  /** What ranks during the search and ask runs: 'fusion' (no relevance model, as a fresh install serves) or 'relevance'. */
+  ranker?: 'fusion' | 'relevance';
   log?: (line: string) => void;
 }
 
@@ -123,13 +125,15 @@ async function prepareHome(o: ServeBenchOptions, home: string, log: (l: string) 
       }
       versions = listModels(engine.store, home, 'relevance');
     }
-    if (!versions.some((v) => v.active)) activateModel(engine.store, home, versions[0]!.id);
+    if ((o.ranker ?? 'relevance') === 'fusion') deactivateModels(engine.store, 'relevance');
+    else if (!versions.some((v) => v.active)) activateModel(engine.store, home, versions[0]!.id);
     await engine.reloadModels();
     const ordered = listModels(engine.store, home, 'relevance');
     const baseline = await inProcessBaseline(engine, [...dataset.queries.values()].map((q) => q.text));
     log(`in-process, sequential: search p50 ${baseline.search_ms_p50} ms (${baseline.search_per_s}/s), ask p50 ${baseline.ask_ms_p50} ms (${baseline.ask_per_s}/s)`);
-    // The serving one first, the one to swap to second.
-    return { versions: [...ordered.filter((v) => v.active), ...ordered.filter((v) => !v.active)].map((v) => v.id).slice(0, 2), baseline };
+    // The serving one first ('fusion' when none is), the one to swap to second.
+    const active = ordered.filter((v) => v.active).map((v) => v.id);
+    return { versions: [...(active.length > 0 ? active : ['fusion']), ...ordered.filter((v) => !v.active).map((v) => v.id)].slice(0, 2), baseline };
   } finally {
     engine.close();
   }
@@ -214,8 +218,8 @@ export async function benchServe(o: ServeBenchOptions) {
       swap = { from: serving!, to: other!, status: res.status, ms: Math.round(performance.now() - t0), body: await res.json() };
       log(`swapped ${serving} → ${other}: HTTP ${res.status} in ${swap.ms} ms`);
     });
-    // Leave the home serving what it served before.
-    await fetch(`${url}/v1/models/${serving}/activate`, { method: 'POST' });
+    // Leave the home serving what it served before (with 'fusion', prepareHome deactivates again on the next run).
+    if (serving !== 'fusion') await fetch(`${url}/v1/models/${serving}/activate`, { method: 'POST' });
     return {
       bench: 'serve',
       data: o.data,
@@ -224,6 +228,7 @@ export async function benchServe(o: ServeBenchOptions) {
       questions: questions.length,
       connections: o.connections,
       workers,
+      ranker: o.ranker ?? 'relevance',
       duration_s: o.duration,
       in_process_baseline: baseline,
       healthz,

@@ -20,7 +20,17 @@ interface TrainEmbedderCliOptions {
   batch?: number;
   seed: number;
   fresh?: boolean;
+  supervisedFraction?: number;
+  maxPassageWords?: number;
   json?: boolean;
+}
+
+function fraction(name: string) {
+  return (value: string): number => {
+    const x = Number(value);
+    if (!Number.isFinite(x) || x < 0 || x > 1) throw new InvalidArgumentError(`${name} must be a number from 0 to 1`);
+    return x;
+  };
 }
 
 export function registerTrainEmbedderCommand(train: Command): void {
@@ -35,6 +45,8 @@ export function registerTrainEmbedderCommand(train: Command): void {
     .option('--steps <n>', 'training steps', wholeNumber('--steps', 1), 500)
     .option('--batch <n>', "pairs per batch (default: the parent's recipe)", wholeNumber('--batch', 2))
     .option('--seed <n>', 'random seed (data split, batches)', wholeNumber('--seed', 0), 1)
+    .option('--supervised-fraction <x>', "share of batches from --data's pairs (default: the parent's recipe, else 0.3); the rest are inverse-cloze pairs from the corpus", fraction('--supervised-fraction'))
+    .option('--max-passage-words <n>', 'words of a passage seen in training (default 128; serving embeds up to the longest length bucket, 256 for the shipped model)', wholeNumber('--max-passage-words', 8))
     .option('--fresh', "start from fresh weights with the parent's architecture instead of continuing its weights")
     .option('--json', 'print the result as JSON')
     .action(async (opts: TrainEmbedderCliOptions, cmd: Command) => {
@@ -48,6 +60,8 @@ export function registerTrainEmbedderCommand(train: Command): void {
           ...(opts.batch !== undefined ? { batchSize: opts.batch } : {}),
           seed: opts.seed,
           fresh: opts.fresh ?? false,
+          ...(opts.supervisedFraction !== undefined ? { supervisedFraction: opts.supervisedFraction } : {}),
+          ...(opts.maxPassageWords !== undefined ? { maxPassageWords: opts.maxPassageWords } : {}),
         });
         const out = { model: r.model.id, parent: r.parent, active: r.model.active, seconds: r.seconds, metrics: r.metrics, index: r.index };
         if (opts.json) process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);

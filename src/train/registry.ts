@@ -107,6 +107,11 @@ export function activateModel(store: Store, home: string, id: string): ModelVers
   return { ...model, active: true };
 }
 
+/** No version of `kind` serves afterwards: for relevance, ranking falls back to fused retriever scores. */
+export function deactivateModels(store: Store, kind: ModelKind): void {
+  store.db.prepare(`UPDATE models SET active = 0 WHERE kind = ? AND active = 1`).run(kind);
+}
+
 export function getModel(store: Store, home: string, id: string): ModelVersion | undefined {
   const row = store.db.prepare(`SELECT * FROM models WHERE id = ?`).get(id) as ModelRow | undefined;
   return row ? toVersion(row, home) : undefined;

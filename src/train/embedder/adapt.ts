@@ -35,6 +35,10 @@ export const adaptOptionsSchema = z.object({
   /** Pairs per batch; default the recipe's. */
   batchSize: z.number().int().min(2).max(4096).optional(),
   seed: z.number().int().default(1),
+  /** Share of batches drawn from `data`'s pairs; default the parent's recipe (else the trainer's 0.3). */
+  supervisedFraction: z.number().min(0).max(1).optional(),
+  /** Words of a passage seen in training; default the trainer's (128). */
+  maxPassageWords: z.number().int().min(8).max(4096).optional(),
   /** Start from fresh weights (the parent's architecture and tokenizer) instead of continuing the parent's. */
   fresh: z.boolean().default(false),
 });
@@ -126,8 +130,13 @@ export async function adaptEmbedder(engine: Engine, options: AdaptOptions): Prom
       ...(recipe.symmetricLoss !== undefined ? { symmetricLoss: recipe.symmetricLoss } : {}),
       ...(recipe.titleFraction !== undefined ? { titleFraction: recipe.titleFraction } : {}),
       // A parent trained without supervised pairs records 0 for these; with --data the trainer's defaults apply.
-      ...(recipe.supervisedFraction ? { supervisedFraction: recipe.supervisedFraction } : {}),
+      ...(o.supervisedFraction !== undefined
+        ? { supervisedFraction: o.supervisedFraction }
+        : recipe.supervisedFraction
+          ? { supervisedFraction: recipe.supervisedFraction }
+          : {}),
       ...(recipe.hardNegatives ? { hardNegatives: recipe.hardNegatives } : {}),
+      ...(o.maxPassageWords !== undefined ? { maxPassageWords: o.maxPassageWords } : {}),
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       log: options.log ?? true,
     });
