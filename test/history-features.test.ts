@@ -103,19 +103,6 @@ describe('features and history', () => {
     }
   });
 
-  it('rows for a sample of the list, normalised over the whole list, equal the whole list rows (training samples)', async () => {
-    const { query, candidates, chunks } = await engine.candidatesFor('heart attack risk disease', 10);
-    expect(candidates.length).toBeGreaterThanOrEqual(2);
-    const full = extractFeatures(engine.resources, query, candidates, chunks);
-    // Drop the top candidate: on its own the sample would renormalise bm25_norm to a new best.
-    const sample = candidates.slice(1);
-    const alone = extractFeatures(engine.resources, query, sample, chunks);
-    const within = extractFeatures(engine.resources, query, sample, chunks, candidates);
-    expect(Array.from(within)).toEqual(Array.from(full.subarray(FEATURE_COUNT)));
-    expect(f(alone, 0, 'bm25_norm')).toBe(1);
-    expect(f(within, 0, 'bm25_norm')).toBeLessThan(1);
-  });
-
   it('a similar past question brings in its cited document as a history candidate, with similarity features', async () => {
     recordHistory(engine.store, [
       { query: 'does sleep loss hurt memory in students', queryKey: 'past:1', chunkId: null, docId: 'sleep', shown: true, cited: true, source: 'qrels' },

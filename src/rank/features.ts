@@ -41,17 +41,12 @@ export type FeatureName = (typeof FEATURE_NAMES)[number];
 export const FEATURE_COUNT = FEATURE_NAMES.length;
 const F = Object.fromEntries(FEATURE_NAMES.map((n, i) => [n, i])) as Record<FeatureName, number>;
 
-/**
- * Row-major n × FEATURE_COUNT matrix for the candidates, in the order given. The list-relative features (scores
- * over the list's best, the document's best chunk) are taken over `list`, by default the candidates themselves;
- * training passes the whole candidate list when it computes rows for a sample of it, so rows match serving.
- */
+/** Row-major n × FEATURE_COUNT matrix for the candidates, in the order given. */
 export function extractFeatures(
   resources: RankingResources,
   query: Query,
   candidates: readonly Candidate[],
   chunks: ReadonlyMap<number, ChunkRecord>,
-  list: readonly Candidate[] = candidates,
 ): Float32Array {
   const n = candidates.length;
   const out = new Float32Array(n * FEATURE_COUNT);
@@ -66,15 +61,15 @@ export function extractFeatures(
 
   let maxBm25 = 0;
   let maxHistory = 0;
-  for (const c of list) {
+  for (const c of candidates) {
     maxBm25 = Math.max(maxBm25, c.scores.bm25 ?? 0);
     maxHistory = Math.max(maxHistory, c.scores.history ?? 0);
   }
   // Best lexical score per document among the candidates.
   const docBest = new Map<string, number>();
   const bm25Norm = (c: Candidate) => (maxBm25 > 0 ? (c.scores.bm25 ?? 0) / maxBm25 : 0);
-  for (const c of list) {
-    const doc = chunks.get(c.chunkId)?.docId ?? stats.chunk(c.chunkId)?.docId;
+  for (const c of candidates) {
+    const doc = chunks.get(c.chunkId)?.docId;
     if (doc !== undefined) docBest.set(doc, Math.max(docBest.get(doc) ?? 0, bm25Norm(c)));
   }
   const queryTermsLog = Math.log1p(distinctTerms) / Math.log1p(64);

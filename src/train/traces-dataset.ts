@@ -10,7 +10,6 @@ import { fusedScores } from '../rank/fusion.js';
 import { normalizeQuestion } from '../rank/history-index.js';
 import { HistoryRetriever } from '../rank/history.js';
 import { parseQuery } from '../rank/query.js';
-import { SeededRandom } from '../util/random.js';
 import type { RelevanceList } from './relevance/model.js';
 
 /** P(read | shown at position k): a position-based examination model, 1 at the top decaying as 1/√k. */
@@ -43,63 +42,10 @@ export interface TraceDatasetOptions {
   since?: string;
   /** Weight of candidates that were not shown (weak negatives). */
   unshownWeight?: number;
-  /** Unshown candidates kept per list; `null` keeps them all. Default UNSHOWN_KEEP. */
-  unshownKeep?: typeof UNSHOWN_KEEP | null;
-  /** Seeds the tail sample (with each trace's id, so a list's sample does not depend on the others). */
-  seed?: number;
-}
-
-/** FNV-1a of a string: a stable per-trace seed. */
-function stringSeed(text: string, seed: number): number {
-  let h = 0x811c9dc5 ^ seed;
-  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
-  return h >>> 0;
-}
-
-/**
- * The candidate ids a list keeps, in order, and the weight multiplier of each sampled tail candidate.
- * `ranked`: the stored candidates in serving order; `history`: the recomputed history candidates in their order.
- */
-export function keepCandidates(
-  ranked: readonly number[],
-  history: readonly number[],
-  labelled: ReadonlySet<number>,
-  keep: typeof UNSHOWN_KEEP | null,
-  rng: SeededRandom,
-): { all: number[]; ids: number[]; tailWeight: Map<number, number> } {
-  const all: number[] = [];
-  const seen = new Set<number>();
-  for (const id of [...ranked, ...labelled, ...history]) if (!seen.has(id)) (seen.add(id), all.push(id));
-  if (!keep) return { all, ids: all, tailWeight: new Map() };
-  const hard = new Set<number>();
-  for (const id of ranked.slice(0, keep.topRanked)) hard.add(id);
-  for (const id of history.slice(0, keep.topHistory)) hard.add(id);
-  const tail = all.filter((id) => !labelled.has(id) && !hard.has(id));
-  const tailWeight = new Map<number, number>();
-  if (tail.length > keep.sampled) {
-    // Partial Fisher-Yates: the first `sampled` entries become a uniform sample without replacement.
-    for (let i = 0; i < keep.sampled; i++) {
-      const j = i + Math.floor(rng.nextFloat() * (tail.length - i));
-      [tail[i], tail[j]] = [tail[j]!, tail[i]!];
-    }
-    const factor = tail.length / keep.sampled;
-    for (const id of tail.slice(0, keep.sampled)) tailWeight.set(id, factor);
-    const kept = new Set([...labelled, ...hard, ...tailWeight.keys()]);
-    return { all, ids: all.filter((id) => kept.has(id)), tailWeight };
-  }
-  return { all, ids: all, tailWeight };
 }
 
 /** Unshown candidates count this much as negatives: enough to anchor the bottom of the list, not to dominate. */
 export const UNSHOWN_WEIGHT = 0.1;
-
-/**
- * Which unshown candidates a list keeps. The hard ones — near the top of the serving ranking, or of the history
- * retrieval recomputed for training — are kept; of the long tail (a few hundred per ask) a fixed-size sample
- * stands for the rest, each weighted by how many it stands for, so the loss's softmax normaliser stays an unbiased
- * estimate. Building features and fitting both cost in proportion to list length, so this sets the job's speed.
- */
-export const UNSHOWN_KEEP = { topRanked: 40, topHistory: 20, sampled: 20 };
 
 /**
  * One list per attributed ask over every candidate its ranker saw, labelled by what that question's asks used,
@@ -161,9 +107,9 @@ export function buildTraceLists(engine: Engine, opts: TraceDatasetOptions = {}):
     // learns contrasts that only hold near the top (among shown chunks, a lower BM25 can mean "cited") and then
     // promotes junk from deep in the list. Unshown candidates are weak negatives (mostly irrelevant, sometimes
     // a relevant chunk nobody saw — hence the small weight).
+    const ids = candidates.map((c) => c.chunkId);
+    for (const id of labelsByChunk.keys()) if (!ids.includes(id)) ids.push(id);
     const index = new Map(candidates.map((c, i) => [c.chunkId, i]));
-    let ids: number[];
-    let tailWeight: Map<number, number>;
     let features: Float32Array;
     let fusionScores: Float32Array;
     try {
@@ -173,17 +119,10 @@ export function buildTraceLists(engine: Engine, opts: TraceDatasetOptions = {}):
       const query = parseQuery(row.question);
       query.historyExclude = traceHistoryKey(row.id);
       const fresh = new Map(new HistoryRetriever(engine.resources).retrieve(query, engine.config.retrieval.historyK).map((c) => [c.chunkId, c]));
-      let all: number[];
-      ({ all, ids, tailWeight } = keepCandidates(
-        candidates.map((c) => c.chunkId),
-        [...fresh.keys()],
-        new Set(labelsByChunk.keys()),
-        opts.unshownKeep === undefined ? UNSHOWN_KEEP : opts.unshownKeep,
-        new SeededRandom(stringSeed(row.id, opts.seed ?? 1)),
-      ));
+      for (const id of fresh.keys()) if (!ids.includes(id)) ids.push(id);
       const chunks = engine.store.getChunks(ids);
       if (ids.some((id) => !chunks.has(id))) continue; // a candidate was deleted since: skip rather than guess
-      const listCandidates = all.map((id) => {
+      const listCandidates = ids.map((id) => {
         const stored = candidates[index.get(id) ?? -1];
         const scores = { ...(stored?.scores ?? {}) };
         const ranks = { ...(stored?.ranks ?? {}) };
@@ -198,11 +137,8 @@ export function buildTraceLists(engine: Engine, opts: TraceDatasetOptions = {}):
         }
         return { chunkId: id, scores, ranks };
       });
-      const position = new Map(all.map((id, i) => [id, i]));
-      const keptCandidates = ids.map((id) => listCandidates[position.get(id)!]!);
-      features = extractFeatures(engine.resources, query, keptCandidates, chunks, listCandidates);
-      const fused = fusedScores(listCandidates);
-      fusionScores = Float32Array.from(ids, (id) => fused[position.get(id)!]!);
+      features = extractFeatures(engine.resources, query, listCandidates, chunks);
+      fusionScores = Float32Array.from(fusedScores(listCandidates));
     } catch (err) {
       if (isSieveError(err) && err.code === 'QUESTION_EMPTY') continue;
       throw err;
@@ -214,7 +150,7 @@ export function buildTraceLists(engine: Engine, opts: TraceDatasetOptions = {}):
       n: ids.length,
       features,
       labels: Float32Array.from(ids, (id) => labelsByChunk.get(id)?.label ?? 0),
-      weights: Float32Array.from(ids, (id) => labelsByChunk.get(id)?.weight ?? (opts.unshownWeight ?? UNSHOWN_WEIGHT) * (tailWeight.get(id) ?? 1)),
+      weights: Float32Array.from(ids, (id) => labelsByChunk.get(id)?.weight ?? opts.unshownWeight ?? UNSHOWN_WEIGHT),
       servingScores: Float32Array.from(ids, (id) => candidates[index.get(id) ?? -1]?.score ?? -Infinity),
       fusionScores,
     });
