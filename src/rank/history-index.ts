@@ -312,6 +312,14 @@ export class HistoryIndexCache {
 
   /** `stats` is a thunk: with no history at all, the term statistics (a full pass over the corpus) are never built. */
   get(stats: () => TermStats): HistoryIndex {
+    // One read transaction: the counts, the generation and the rows folded in come from one snapshot. Read
+    // separately, a row another process (a second `serve` worker) committed in between was counted twice, the
+    // counts disagreed, and the whole index was rebuilt — hundreds of ms, on some request, every few writes.
+    if (this.store.db.inTransaction) return this.refresh(stats);
+    return this.store.db.transaction(() => this.refresh(stats))();
+  }
+
+  private refresh(stats: () => TermStats): HistoryIndex {
     const gen = generations(this.store).history;
     if (this.current && this.current.generation === gen && (this.current.size === 0 || this.statsGeneration === stats().generation)) {
       return this.current;
