@@ -136,4 +136,21 @@ describe('features and history', () => {
     expect(withOwn.candidates.some((c) => c.ranks.history === 1)).toBe(true);
     expect(parseQuery('x').historyExclude).toBeUndefined();
   });
+
+  it('folds appended past questions into the same index, and rebuilds without the ones deleted', async () => {
+    const before = engine.resources.history();
+    recordHistory(engine.store, [
+      { query: 'coffee and the liver', queryKey: 'past:fold', chunkId: null, docId: 'coffee', shown: true, cited: true, source: 'qrels' },
+    ]);
+    const folded = engine.resources.history();
+    expect(folded).toBe(before); // extended in place, not rebuilt
+    const hit = await engine.candidatesFor('liver and coffee', 10);
+    expect(hit.candidates.some((c) => c.ranks.history !== undefined && hit.chunks.get(c.chunkId)?.docId === 'coffee')).toBe(true);
+
+    engine.store.db.prepare(`DELETE FROM history WHERE query_key = 'past:fold'`).run();
+    const rebuilt = engine.resources.history();
+    expect(rebuilt).not.toBe(before);
+    const miss = await engine.candidatesFor('liver and coffee', 10);
+    expect(miss.candidates.some((c) => c.ranks.history !== undefined && miss.chunks.get(c.chunkId)?.docId === 'coffee')).toBe(false);
+  });
 });

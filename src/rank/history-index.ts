@@ -1,7 +1,7 @@
 // The past-query index: which earlier questions resemble this one, and what they cited.
 // A similar question asked before is the strongest evidence there is; lexical and dense retrieval miss many of
 // the chunks it found useful. Built from the store's history and rebuilt when its generation moves.
-import { citedHistory, shownChunkVotes, countHistorySince, generations, historyCount, historySince, maxHistoryId } from '../store/history.js';
+import { citedHistory, shownChunkVotes, generations, hasHistory, historySince, maxHistoryId } from '../store/history.js';
 import type { Store } from '../store/store.js';
 import { analyze, isStopword, type TermStats } from './term-stats.js';
 
@@ -76,10 +76,6 @@ export class HistoryIndex {
   }
 
   /** Rows written after the last one folded in. */
-  pendingRows(store: Store): number {
-    return countHistorySince(store, this.lastId);
-  }
-
   static build(store: Store, stats: TermStats): HistoryIndex {
     const index = new HistoryIndex(generations(store).history);
     index.lastId = maxHistoryId(store);
@@ -306,33 +302,30 @@ export function tfidfVector(text: string, stats: TermStats): Map<string, number>
 export class HistoryIndexCache {
   private current: HistoryIndex | null = null;
   private statsGeneration = -1;
-  private knownCount = 0;
+  private knownDeletions = -1;
 
   constructor(private readonly store: Store) {}
 
   /** `stats` is a thunk: with no history at all, the term statistics (a full pass over the corpus) are never built. */
   get(stats: () => TermStats): HistoryIndex {
-    // One read transaction: the counts, the generation and the rows folded in come from one snapshot. Read
-    // separately, a row another process (a second `serve` worker) committed in between was counted twice, the
-    // counts disagreed, and the whole index was rebuilt — hundreds of ms, on some request, every few writes.
+    // One read transaction: the generations and the rows folded in come from one snapshot. Read separately (as
+    // row counts once were), a row another process (a second `serve` worker) committed in between was counted
+    // twice, the counts disagreed, and the whole index was rebuilt — hundreds of ms on some request, every few writes.
     if (this.store.db.inTransaction) return this.refresh(stats);
     return this.store.db.transaction(() => this.refresh(stats))();
   }
 
   private refresh(stats: () => TermStats): HistoryIndex {
-    const gen = generations(this.store).history;
+    const { history: gen, historyDeletions } = generations(this.store);
     if (this.current && this.current.generation === gen && (this.current.size === 0 || this.statsGeneration === stats().generation)) {
       return this.current;
     }
-    // New rows appended by asks since the last look: fold them in rather than rebuild.
-    if (this.current && this.current.size > 0 && this.statsGeneration === stats().generation && historyCount(this.store) === this.knownCount + this.current.pendingRows(this.store)) {
-      if (this.current.extend(this.store, stats())) {
-        this.knownCount = historyCount(this.store);
-        return this.current;
-      }
+    // Only rows appended since the last look (nothing deleted): fold them in rather than rebuild.
+    if (this.current && this.current.size > 0 && this.statsGeneration === stats().generation && historyDeletions === this.knownDeletions) {
+      if (this.current.extend(this.store, stats())) return this.current;
     }
-    this.knownCount = historyCount(this.store);
-    if (this.knownCount === 0) {
+    this.knownDeletions = historyDeletions;
+    if (!hasHistory(this.store)) {
       this.current = HistoryIndex.empty(gen);
       return this.current;
     }
@@ -341,4 +334,5 @@ export class HistoryIndexCache {
     this.statsGeneration = built.generation;
     return this.current;
   }
+
 }

@@ -127,21 +127,19 @@ export function historySince(store: Store, afterId: number): HistoryRow[] {
     .all(afterId) as HistoryRow[];
 }
 
-export function countHistorySince(store: Store, afterId: number): number {
-  return (store.statement(`SELECT count(*) AS n FROM history WHERE id > ?`).get(afterId) as { n: number }).n;
-}
-
 export function maxHistoryId(store: Store): number {
   return (store.statement(`SELECT coalesce(max(id), 0) AS m FROM history`).get() as { m: number }).m;
 }
 
-export function historyCount(store: Store): number {
-  return (store.statement(`SELECT count(*) AS n FROM history`).get() as { n: number }).n;
+export function hasHistory(store: Store): boolean {
+  return store.statement(`SELECT 1 FROM history LIMIT 1`).get() !== undefined;
 }
 
 export interface Generations {
   chunks: number;
   history: number;
+  /** Rows ever deleted from history: appends alone leave it unchanged. */
+  historyDeletions: number;
 }
 
 /** Bumped by triggers on every document and history write, by any process. */
@@ -149,7 +147,7 @@ export function generations(store: Store): Generations {
   // Read on every request by each in-memory cache.
   const rows = store.statement(`SELECT key, value FROM store_state`).all() as Array<{ key: string; value: number }>;
   const get = (k: string) => rows.find((r) => r.key === k)?.value ?? 0;
-  return { chunks: get('chunks_generation'), history: get('history_generation') };
+  return { chunks: get('chunks_generation'), history: get('history_generation'), historyDeletions: get('history_deletions') };
 }
 
 /** All chunks with their text, for in-memory term statistics. */
