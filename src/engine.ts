@@ -370,11 +370,17 @@ export class Engine {
       },
       timings: { retrieveMs, rankMs, selectMs: t1 - t0, answerMs: t2 - t1, totalMs: 0 },
     };
-    // Attribution reads only the visible answer; the trace and the history it implies commit together.
-    const attribution = attribute(
-      answer.text,
-      context.map((c) => ({ n: c.n, chunkId: c.chunkId, text: c.text })),
-    );
+    // Attribution reads only the visible answer; the trace and the history it implies commit together. An
+    // extractive answer is sieve's own pick of sentences, not a reader's use of the context: inferring labels from
+    // it would train the ranker on its own output. Its trace is kept (a person's feedback on it is real signal),
+    // with nothing inferred.
+    const inferred = this.answerer.kind !== 'extractive';
+    const attribution = inferred
+      ? attribute(
+          answer.text,
+          context.map((c) => ({ n: c.n, chunkId: c.chunkId, text: c.text })),
+        )
+      : [];
     result.timings.totalMs = performance.now() - started;
     recordTrace(this.store, {
       result,
@@ -382,6 +388,7 @@ export class Engine {
       ranked,
       budgetTokens,
       attribution,
+      inferred,
       featureNames: pipeline.ranker.calibrated ? FEATURE_NAMES : null,
     });
     // What the caller waited for includes writing the trace (the stored timings stop just before it).

@@ -38,6 +38,14 @@ describe('ask without an LLM (extractive)', () => {
     expect((JSON.parse(trace!.context) as unknown[]).length).toBe(r.context.length);
     expect((JSON.parse(trace!.candidates) as unknown[]).length).toBeGreaterThanOrEqual(r.context.length);
     expect(r.timings.totalMs).toBeGreaterThan(0);
+    // Its own pick of sentences is not evidence of use: nothing inferred, no history events from this trace.
+    const inferred = engine.store.db.prepare('SELECT attribution FROM traces WHERE id = ?').get(r.traceId) as { attribution: string };
+    expect(JSON.parse(inferred.attribution)).toEqual([]);
+    expect(engine.store.db.prepare('SELECT count(*) AS n FROM history WHERE query_key = ?').get(`trace:${r.traceId}`)).toEqual({ n: 0 });
+    // A person's label on it is real signal and is kept.
+    expect(engine.feedback(r.traceId, { chunks: { 1: 'up' } }).recorded).toBeGreaterThan(0);
+    const explicit = engine.store.db.prepare(`SELECT chunk_id AS chunkId, cited FROM history WHERE source = 'explicit'`).all();
+    expect(explicit).toContainEqual({ chunkId: r.context[0]!.chunkId, cited: 1 });
     expect(r.models.ranker).toBeTruthy();
   });
 

@@ -26,6 +26,8 @@ export interface TraceInput {
   ranked: readonly ScoredCandidate[];
   budgetTokens: number;
   attribution: readonly ChunkAttribution[];
+  /** False when nothing was inferred from the answer (an extractive answer): no history events, only the trace. */
+  inferred?: boolean;
   featureNames: readonly string[] | null;
 }
 
@@ -47,7 +49,7 @@ export function recordTrace(store: Store, input: TraceInput): void {
   const byN = new Map(attribution.map((a) => [a.n, a]));
   const features = featureBlob(ranked);
   const events: HistoryEvent[] = [];
-  for (const item of result.context) {
+  for (const item of input.inferred === false ? [] : result.context) {
     const a = byN.get(item.n);
     for (const chunkId of item.chunkIds) {
       events.push({

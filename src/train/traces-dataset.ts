@@ -80,7 +80,9 @@ export function buildTraceLists(engine: Engine, opts: TraceDatasetOptions = {}):
     const labels = new Map<number, { label: number; weight: number }>();
     for (const item of context) {
       const override = overrides?.get(item.n);
-      const used = override !== undefined ? override === 'up' : (attribution.get(item.n) ?? false);
+      // No attribution entry (an extractive answer: nothing inferred) and no person's label: no label at all.
+      if (override === undefined && !attribution.has(item.n)) continue;
+      const used = override !== undefined ? override === 'up' : attribution.get(item.n)!;
       // A person's label is certain whatever the position; an inferred negative counts as much as it was read.
       const weight = used || override !== undefined ? 1 : readPropensity(item.n);
       for (const chunkId of item.chunkIds) labels.set(chunkId, { label: used ? 1 : 0, weight });
