@@ -374,13 +374,8 @@ export class Engine {
     // extractive answer is sieve's own pick of sentences, not a reader's use of the context: inferring labels from
     // it would train the ranker on its own output. Its trace is kept (a person's feedback on it is real signal),
     // with nothing inferred.
-    const inferred = this.answerer.kind !== 'extractive';
-    const attribution = inferred
-      ? attribute(
-          answer.text,
-          context.map((c) => ({ n: c.n, chunkId: c.chunkId, text: c.text })),
-        )
-      : [];
+    const shown = context.map((c) => ({ n: c.n, chunkId: c.chunkId, text: c.text }));
+    const attribution = this.answerer.kind === 'extractive' ? [] : attribute(answer.text, shown);
     result.timings.totalMs = performance.now() - started;
     recordTrace(this.store, {
       result,
@@ -388,7 +383,6 @@ export class Engine {
       ranked,
       budgetTokens,
       attribution,
-      inferred,
       featureNames: pipeline.ranker.calibrated ? FEATURE_NAMES : null,
     });
     // What the caller waited for includes writing the trace (the stored timings stop just before it).

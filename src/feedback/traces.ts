@@ -25,9 +25,8 @@ export interface TraceInput {
   reasoning: string;
   ranked: readonly ScoredCandidate[];
   budgetTokens: number;
+  /** One entry per shown item whose use was inferred; an item without one (an extractive answer) implies no history. */
   attribution: readonly ChunkAttribution[];
-  /** False when nothing was inferred from the answer (an extractive answer): no history events, only the trace. */
-  inferred?: boolean;
   featureNames: readonly string[] | null;
 }
 
@@ -49,8 +48,9 @@ export function recordTrace(store: Store, input: TraceInput): void {
   const byN = new Map(attribution.map((a) => [a.n, a]));
   const features = featureBlob(ranked);
   const events: HistoryEvent[] = [];
-  for (const item of input.inferred === false ? [] : result.context) {
+  for (const item of result.context) {
     const a = byN.get(item.n);
+    if (!a) continue; // nothing inferred about this item (the rule the training dataset applies too)
     for (const chunkId of item.chunkIds) {
       events.push({
         query: result.question,
@@ -58,7 +58,7 @@ export function recordTrace(store: Store, input: TraceInput): void {
         chunkId,
         docId: item.docId,
         shown: true,
-        cited: a?.used ?? false,
+        cited: a.used,
         source: 'trace',
       });
     }

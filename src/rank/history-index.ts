@@ -75,7 +75,6 @@ export class HistoryIndex {
     return new HistoryIndex(generation);
   }
 
-  /** Rows written after the last one folded in. */
   static build(store: Store, stats: TermStats): HistoryIndex {
     const index = new HistoryIndex(generations(store).history);
     index.lastId = maxHistoryId(store);
@@ -334,5 +333,4 @@ export class HistoryIndexCache {
     this.statsGeneration = built.generation;
     return this.current;
   }
-
 }

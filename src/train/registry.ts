@@ -93,7 +93,7 @@ export function registerModel(store: Store, home: string, input: RegisterInput):
 }
 
 function activateWithin(store: Store, id: string, kind: ModelKind): void {
-  store.db.prepare(`UPDATE models SET active = 0 WHERE kind = ? AND active = 1`).run(kind);
+  deactivateModels(store, kind);
   store.db.prepare(`UPDATE models SET active = 1 WHERE id = ?`).run(id);
 }
 
