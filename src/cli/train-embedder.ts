@@ -22,6 +22,7 @@ interface TrainEmbedderCliOptions {
   fresh?: boolean;
   supervisedFraction?: number;
   maxPassageWords?: number;
+  hardNegatives?: number;
   json?: boolean;
 }
 
@@ -47,6 +48,7 @@ export function registerTrainEmbedderCommand(train: Command): void {
     .option('--seed <n>', 'random seed (data split, batches)', wholeNumber('--seed', 0), 1)
     .option('--supervised-fraction <x>', "share of batches from --data's pairs (default: the parent's recipe, else 0.3); the rest are inverse-cloze pairs from the corpus", fraction('--supervised-fraction'))
     .option('--max-passage-words <n>', 'words of a passage seen in training (default 128; serving embeds up to the longest length bucket, 256 for the shipped model)', wholeNumber('--max-passage-words', 8))
+    .option('--hard-negatives <n>', "BM25-ranked wrong passages kept per --data pair, one drawn into each batch it is in (default: the parent's recipe, 5 for the shipped model; 0 for none)", wholeNumber('--hard-negatives', 0))
     .option('--fresh', "start from fresh weights with the parent's architecture instead of continuing its weights")
     .option('--json', 'print the result as JSON')
     .action(async (opts: TrainEmbedderCliOptions, cmd: Command) => {
@@ -62,6 +64,7 @@ export function registerTrainEmbedderCommand(train: Command): void {
           fresh: opts.fresh ?? false,
           ...(opts.supervisedFraction !== undefined ? { supervisedFraction: opts.supervisedFraction } : {}),
           ...(opts.maxPassageWords !== undefined ? { maxPassageWords: opts.maxPassageWords } : {}),
+          ...(opts.hardNegatives !== undefined ? { hardNegatives: opts.hardNegatives } : {}),
         });
         const out = { model: r.model.id, parent: r.parent, active: r.model.active, seconds: r.seconds, metrics: r.metrics, index: r.index };
         if (opts.json) process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);

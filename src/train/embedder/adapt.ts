@@ -39,6 +39,8 @@ export const adaptOptionsSchema = z.object({
   supervisedFraction: z.number().min(0).max(1).optional(),
   /** Words of a passage seen in training; default the trainer's (128). */
   maxPassageWords: z.number().int().min(8).max(4096).optional(),
+  /** BM25 negatives kept per supervised pair (one is drawn per batch); default the parent's recipe. */
+  hardNegatives: z.number().int().min(0).max(100).optional(),
   /** Start from fresh weights (the parent's architecture and tokenizer) instead of continuing the parent's. */
   fresh: z.boolean().default(false),
 });
@@ -135,7 +137,11 @@ export async function adaptEmbedder(engine: Engine, options: AdaptOptions): Prom
         : recipe.supervisedFraction
           ? { supervisedFraction: recipe.supervisedFraction }
           : {}),
-      ...(recipe.hardNegatives ? { hardNegatives: recipe.hardNegatives } : {}),
+      ...(o.hardNegatives !== undefined
+        ? { hardNegatives: o.hardNegatives }
+        : recipe.hardNegatives
+          ? { hardNegatives: recipe.hardNegatives }
+          : {}),
       ...(o.maxPassageWords !== undefined ? { maxPassageWords: o.maxPassageWords } : {}),
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       log: options.log ?? true,
