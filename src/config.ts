@@ -66,6 +66,11 @@ export const ConfigSchema = z
         exploreRate: z.number().min(0).max(1).default(0.05),
         /** Ranks considered for exploration (below what selection took, down to this). */
         exploreDepth: z.number().int().min(2).max(1000).default(30),
+        /**
+         * A question asked again is shown the next-best chunks in place of those its earlier asks were shown and
+         * did not use (see rank/explore.ts withoutUnused).
+         */
+        rotateUnused: z.boolean().default(true),
         /** Seed of the exploration draw (reproducible benchmarks); omitted → random per process. */
         seed: z.number().int().optional(),
         retentionDays: z.number().positive().default(180),

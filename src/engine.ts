@@ -10,7 +10,7 @@ import { isSieveError, SieveError } from './errors.js';
 import { citationsFromMarkers } from './feedback/markers.js';
 import { attribute } from './feedback/attribution.js';
 import { newTraceId, pruneTraces, recordFeedback, recordTrace, type ExplicitFeedback } from './feedback/traces.js';
-import { maybeExplore } from './rank/explore.js';
+import { maybeExplore, withoutUnused } from './rank/explore.js';
 import { FEATURE_NAMES } from './rank/features.js';
 import { SeededRandom } from './util/random.js';
 import { ingestPaths, type IngestProgress, type IngestSummary } from './ingest/ingest.js';
@@ -344,9 +344,10 @@ export class Engine {
       throw new SieveError('STORE_EMPTY', `nothing is indexed in ${this.config.home} yet`);
     }
     const t0 = performance.now();
-    const selected = this.selector.select(query, ranked, budgetTokens, { calibrated: pipeline.ranker.calibrated });
     const fb = this.config.feedback;
-    const context = maybeExplore(selected, ranked, { rate: fb.exploreRate, depth: fb.exploreDepth, budgetTokens }, this.random);
+    const offered = fb.rotateUnused ? withoutUnused(ranked, this.resources.history().unusedBefore(question)) : ranked;
+    const selected = this.selector.select(query, offered, budgetTokens, { calibrated: pipeline.ranker.calibrated });
+    const context = maybeExplore(selected, offered, { rate: fb.exploreRate, depth: fb.exploreDepth, budgetTokens }, this.random);
     const t1 = performance.now();
     const answer = await this.answerer.answer({
       question,

@@ -168,7 +168,7 @@ export interface Ranker {
 
 /** Packs ranked chunks into a token budget and numbers them in reading order. */
 export interface Selector {
-  select(query: Query, ranked: ScoredCandidate[], budgetTokens: number, opts?: { calibrated?: boolean }): ContextItem[];
+  select(query: Query, ranked: readonly ScoredCandidate[], budgetTokens: number, opts?: { calibrated?: boolean }): ContextItem[];
 }
 
 export interface AnswerRequest {

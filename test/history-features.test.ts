@@ -153,4 +153,40 @@ describe('features and history', () => {
     const miss = await engine.candidatesFor('liver and coffee', 10);
     expect(miss.candidates.some((c) => c.ranks.history !== undefined && miss.chunks.get(c.chunkId)?.docId === 'coffee')).toBe(false);
   });
+
+  it('discounts a chunk by how consistently the asks of its question used it, and lists what they never used', async () => {
+    const stats = engine.resources.termStats();
+    const chunkOf = (doc: string) => stats.chunksOfDoc(doc)[0]!;
+    const [aspirin, statins, coffee] = [chunkOf('aspirin'), chunkOf('statins'), chunkOf('coffee')];
+    const question = 'Which pill protects the heart after a heart attack?';
+    // Asked three times, shown aspirin and statins each time: aspirin used every time, statins once (a slip);
+    // coffee shown twice and never used.
+    const asks: Array<Array<[number, string, boolean]>> = [
+      [[aspirin, 'aspirin', true], [statins, 'statins', true], [coffee, 'coffee', false]],
+      [[aspirin, 'aspirin', true], [statins, 'statins', false], [coffee, 'coffee', false]],
+      [[aspirin, 'aspirin', true], [statins, 'statins', false]],
+    ];
+    recordHistory(
+      engine.store,
+      asks.flatMap((events, i) =>
+        events.map(([chunkId, docId, cited]) => ({ query: question, queryKey: `ask:${i}`, chunkId, docId, shown: true, cited, source: 'trace' as const })),
+      ),
+    );
+    const history = engine.resources.history();
+    expect(history.citationConsistency('ask:0', aspirin)).toBe(1);
+    expect(history.citationConsistency('ask:0', statins)).toBeCloseTo(1 / 3, 10);
+    // Another spelling of the same question is the same question.
+    expect([...history.unusedBefore('which pill protects the heart after a  heart attack?')]).toEqual([[coffee, 2]]);
+    expect(history.unusedBefore('a question never asked').size).toBe(0);
+
+    // A similar new question: aspirin's evidence keeps the full similarity, statins' is a third of it.
+    const { query, candidates, chunks } = await engine.candidatesFor('pill protecting the heart', 10);
+    const rows = extractFeatures(engine.resources, query, candidates, chunks);
+    const at = (doc: string) => candidates.findIndex((c) => chunks.get(c.chunkId)?.docId === doc);
+    const full = f(rows, at('aspirin'), 'hist_sim_chunk');
+    expect(full).toBeGreaterThan(0);
+    expect(f(rows, at('statins'), 'hist_sim_chunk')).toBeCloseTo(full / 3, 5);
+    expect(candidates[at('aspirin')]!.ranks.history).toBe(1);
+    engine.store.db.prepare(`DELETE FROM history WHERE query_key LIKE 'ask:%'`).run();
+  });
 });

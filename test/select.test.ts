@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { BudgetSelector, headerTokens, jaccard, mergeAdjacent, wordTrigrams } from '../src/rank/select.js';
+import { withoutUnused } from '../src/rank/explore.js';
 import type { ChunkRecord, ScoredCandidate } from '../src/types.js';
 
 const words = (n: number, seed: string) => Array.from({ length: n }, (_, i) => `${seed}${i}`).join(' ');
@@ -110,5 +111,18 @@ describe('expected-value packing', () => {
     const items = new BudgetSelector({ order: 'edges' }).select(query, ranked, 10_000, { calibrated: true });
     expect(items.map((i) => i.chunkId)).toEqual([1, 3, 5, 4, 2]);
     expect(items.map((i) => i.n)).toEqual([1, 2, 3, 4, 5]);
+  });
+});
+
+describe('withoutUnused', () => {
+  it('drops what earlier asks did not use, keeping the order and the best one passed over only once', () => {
+    const ranked = [1, 2, 3, 4, 5].map((chunkId) => ({ chunkId }));
+    const ids = (u: Array<[number, number]>) => withoutUnused(ranked, new Map(u)).map((c) => c.chunkId);
+    // 1 was passed over twice; 3 is the best passed over once and gets a second look; 4 does not.
+    expect(ids([[1, 2], [3, 1], [4, 1]])).toEqual([2, 3, 5]);
+    expect(ids([[2, 1], [3, 1]])).toEqual([1, 2, 4, 5]);
+    expect(withoutUnused(ranked, new Map())).toBe(ranked);
+    expect(withoutUnused(ranked, new Map([[9, 1]]))).toBe(ranked);
+    expect(withoutUnused(ranked, new Map(ranked.map((c) => [c.chunkId, 2])))).toBe(ranked);
   });
 });

@@ -48,3 +48,26 @@ export function maybeExplore(context: ContextItem[], ranked: readonly ScoredCand
     },
   ];
 }
+
+/**
+ * The candidates an ask selects from when the same question was asked before: the ranking without the chunks
+ * shown then and not used (`unused`: chunk → asks that passed it over), except the best-ranked one passed over
+ * only once — a reader overlooks some of what it is given, and the strongest candidate is the likeliest to have
+ * been overlooked. Asked again, a question gets the next-best context rather than the one that did not help, and
+ * the loop gets labels for chunks its ranking kept just below the budget, which it would otherwise never learn
+ * about. Chunks that were used stay where they were; with nothing else left, the ranking is returned whole.
+ */
+export function withoutUnused<T extends { chunkId: number }>(ranked: readonly T[], unused: ReadonlyMap<number, number>): readonly T[] {
+  if (unused.size === 0) return ranked;
+  let secondLook = true;
+  const fresh = ranked.filter((c) => {
+    const passedOver = unused.get(c.chunkId);
+    if (passedOver === undefined) return true;
+    if (secondLook && passedOver === 1) {
+      secondLook = false;
+      return true;
+    }
+    return false;
+  });
+  return fresh.length === 0 || fresh.length === ranked.length ? ranked : fresh;
+}

@@ -11,6 +11,8 @@ interface PastQuery {
   vector: Map<string, number>;
   chunkIds: Set<number>;
   docIds: Set<string>;
+  /** The document of each cited chunk (a document's evidence is as consistent as its best cited chunk). */
+  chunkDocs: Map<number, string>;
   weight: number;
 }
 
@@ -19,6 +21,12 @@ export interface SimilarQuery {
   similarity: number;
   chunkIds: ReadonlySet<number>;
   docIds: ReadonlySet<string>;
+  /**
+   * How consistently the question's asks used each cited chunk / document when shown (see citationConsistency):
+   * 1 for a question asked once; an entry missing means 1.
+   */
+  chunkConsistency: ReadonlyMap<number, number>;
+  docConsistency: ReadonlyMap<string, number>;
 }
 
 export interface HistoryEvidence {
@@ -31,6 +39,7 @@ export interface HistoryEvidence {
 }
 
 const NONE: ReadonlySet<string> = new Set();
+const NO_CHUNKS: ReadonlyMap<number, number> = new Map();
 
 /** Case- and spacing-insensitive identity of a question. */
 export function normalizeQuestion(text: string): string {
@@ -51,6 +60,7 @@ export class HistoryIndex {
   private readonly chunkCounts = new Map<number, { shown: number; cited: number }>();
   /** Asks by normalised question text (the same question asked again has another key). */
   private readonly keysByText = new Map<string, Set<string>>();
+  private readonly textByKey = new Map<string, string>();
   /** Each ask's own votes, so leave-one-out can take them back out of the prior. */
   private readonly votesByKey = new Map<string, Map<number, boolean>>();
   /** Raw term counts of each past question (for the documents' past-question field and leave-one-out). */
@@ -106,6 +116,7 @@ export class HistoryIndex {
 
   private noteKey(key: string, query: string): void {
     const norm = normalizeQuestion(query);
+    this.textByKey.set(key, norm);
     let keys = this.keysByText.get(norm);
     if (!keys) this.keysByText.set(norm, (keys = new Set()));
     keys.add(key);
@@ -131,7 +142,7 @@ export class HistoryIndex {
       const vector = tfidfVector(query, stats);
       i = this.queries.length;
       this.keyIndex.set(key, i);
-      this.queries.push({ key, vector, chunkIds: new Set(), docIds: new Set(), weight });
+      this.queries.push({ key, vector, chunkIds: new Set(), docIds: new Set(), chunkDocs: new Map(), weight });
       for (const [term, w] of vector) {
         let list = this.postings.get(term);
         if (!list) this.postings.set(term, (list = { ids: [], weights: [] }));
@@ -141,7 +152,10 @@ export class HistoryIndex {
     }
     const q = this.queries[i]!;
     q.weight = Math.max(q.weight, weight);
-    if (chunkId !== null) q.chunkIds.add(chunkId);
+    if (chunkId !== null) {
+      q.chunkIds.add(chunkId);
+      q.chunkDocs.set(chunkId, docId);
+    }
     if (!q.docIds.has(docId)) {
       q.docIds.add(docId);
       let citing = this.docCitingKeys.get(docId);
@@ -221,9 +235,19 @@ export class HistoryIndex {
       }
       top[at] = i;
     }
-    const out = top.map((i) => {
+    const out = top.map((i): SimilarQuery => {
       const q = this.queries[i]!;
-      return { key: q.key, similarity: scores[i]!, chunkIds: q.chunkIds, docIds: q.docIds };
+      const chunkConsistency = new Map<number, number>();
+      const docConsistency = new Map<string, number>();
+      // A document is as consistent as its most consistently used chunk.
+      const docBest = new Map<string, number>();
+      for (const [chunkId, docId] of q.chunkDocs) {
+        const c = this.citationConsistency(q.key, chunkId);
+        if (c < 1) chunkConsistency.set(chunkId, c);
+        docBest.set(docId, Math.max(docBest.get(docId) ?? 0, c));
+      }
+      for (const [docId, c] of docBest) if (c < 1) docConsistency.set(docId, c);
+      return { key: q.key, similarity: scores[i]!, chunkIds: q.chunkIds, docIds: q.docIds, chunkConsistency, docConsistency };
     });
     for (const i of touched) scores[i] = 0;
     return out;
@@ -234,10 +258,11 @@ export class HistoryIndex {
     const docSimilarity = new Map<string, number>();
     const docSimilaritySum = new Map<string, number>();
     for (const q of similar) {
-      for (const c of q.chunkIds) chunkSimilarity.set(c, Math.max(chunkSimilarity.get(c) ?? 0, q.similarity));
+      for (const c of q.chunkIds) chunkSimilarity.set(c, Math.max(chunkSimilarity.get(c) ?? 0, q.similarity * (q.chunkConsistency.get(c) ?? 1)));
       for (const d of q.docIds) {
-        docSimilarity.set(d, Math.max(docSimilarity.get(d) ?? 0, q.similarity));
-        docSimilaritySum.set(d, (docSimilaritySum.get(d) ?? 0) + q.similarity);
+        const s = q.similarity * (q.docConsistency.get(d) ?? 1);
+        docSimilarity.set(d, Math.max(docSimilarity.get(d) ?? 0, s));
+        docSimilaritySum.set(d, (docSimilaritySum.get(d) ?? 0) + s);
       }
     }
     return { chunkSimilarity, docSimilarity, docSimilaritySum };
@@ -260,6 +285,47 @@ export class HistoryIndex {
     if (key === undefined) return NONE;
     const same = this.keysByText.get(normalizeQuestion(text));
     return new Set([key, ...(same ?? [])]);
+  }
+
+  /**
+   * Of the asks of this key's question (same text) that were shown the chunk, the share that used it; 1 when no
+   * ask voted on it (qrels history, feedback on a document). A question asked once scores 1 for what it cited. Asked
+   * again and again, what it used every time outweighs a chunk it cited once and passed over since — one reader's
+   * slip, which would otherwise count as much as its steady evidence for every similar question after.
+   */
+  citationConsistency(key: string, chunkId: number): number {
+    const text = this.textByKey.get(key);
+    const keys = text === undefined ? undefined : this.keysByText.get(text);
+    if (!keys || keys.size < 2) return 1;
+    let shown = 0;
+    let cited = 0;
+    for (const k of keys) {
+      const vote = this.votesByKey.get(k)?.get(chunkId);
+      if (vote === undefined) continue;
+      shown++;
+      if (vote) cited++;
+    }
+    return shown === 0 ? 1 : cited / shown;
+  }
+
+  /**
+   * Chunks that earlier asks of this same question were shown and never used (no ask of it used them), with how
+   * many asks passed each over: the context that did not help last time. Votes exist only for answers attribution
+   * could read (an LLM's, or a person's feedback), so an extractive answer never marks anything unused.
+   */
+  unusedBefore(text: string): ReadonlyMap<number, number> {
+    const keys = this.keysByText.get(normalizeQuestion(text));
+    if (!keys) return NO_CHUNKS;
+    const unused = new Map<number, number>();
+    const used = new Set<number>();
+    for (const key of keys) {
+      for (const [chunkId, cited] of this.votesByKey.get(key) ?? []) {
+        if (cited) used.add(chunkId);
+        else unused.set(chunkId, (unused.get(chunkId) ?? 0) + 1);
+      }
+    }
+    for (const c of used) unused.delete(c);
+    return unused;
   }
 
   /**

@@ -17,12 +17,15 @@ export class HistoryRetriever implements Retriever {
     // The single most similar past question citing the chunk: how sure we are that the question was asked before.
     const best = new Map<number, number>();
     for (const q of similar) {
-      const chunks = new Set<number>(q.chunkIds);
-      for (const d of q.docIds) for (const c of stats.chunksOfDoc(d)) chunks.add(c);
-      for (const c of chunks) {
+      // Evidence per chunk: the question's similarity, discounted by how consistently its asks used the chunk.
+      const chunks = new Map<number, number>();
+      for (const d of q.docIds) for (const c of stats.chunksOfDoc(d)) chunks.set(c, q.docConsistency.get(d) ?? 1);
+      for (const c of q.chunkIds) chunks.set(c, q.chunkConsistency.get(c) ?? 1);
+      for (const [c, consistency] of chunks) {
         if (!stats.chunk(c)) continue;
-        score.set(c, (score.get(c) ?? 0) + q.similarity);
-        best.set(c, Math.max(best.get(c) ?? 0, q.similarity));
+        const s = q.similarity * consistency;
+        score.set(c, (score.get(c) ?? 0) + s);
+        best.set(c, Math.max(best.get(c) ?? 0, s));
       }
     }
     return [...score.entries()]

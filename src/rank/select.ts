@@ -82,7 +82,7 @@ export class BudgetSelector implements Selector {
     this.opts = { ...DEFAULT_SELECTOR_OPTIONS, order: 'strongest-first', diversity: 0.5, calibrated: false, ...opts };
   }
 
-  select(_query: Query, ranked: ScoredCandidate[], budgetTokens: number, opts: { calibrated?: boolean } = {}): ContextItem[] {
+  select(_query: Query, ranked: readonly ScoredCandidate[], budgetTokens: number, opts: { calibrated?: boolean } = {}): ContextItem[] {
     const calibrated = opts.calibrated ?? this.opts.calibrated;
     const pool = ranked.slice(0, this.opts.maxConsidered);
     const best = pool[0]?.score ?? 0;
