@@ -159,11 +159,12 @@ describe('features and history', () => {
     const chunkOf = (doc: string) => stats.chunksOfDoc(doc)[0]!;
     const [aspirin, statins, coffee] = [chunkOf('aspirin'), chunkOf('statins'), chunkOf('coffee')];
     const question = 'Which pill protects the heart after a heart attack?';
-    // Asked three times, shown aspirin and statins each time: aspirin used every time, statins once (a slip);
+    // Asked three times, shown aspirin and statins each time: aspirin used every time, statins once (a slip, in
+    // the second ask);
     // coffee shown twice and never used.
     const asks: Array<Array<[number, string, boolean]>> = [
-      [[aspirin, 'aspirin', true], [statins, 'statins', true], [coffee, 'coffee', false]],
       [[aspirin, 'aspirin', true], [statins, 'statins', false], [coffee, 'coffee', false]],
+      [[aspirin, 'aspirin', true], [statins, 'statins', true], [coffee, 'coffee', false]],
       [[aspirin, 'aspirin', true], [statins, 'statins', false]],
     ];
     recordHistory(
@@ -179,6 +180,10 @@ describe('features and history', () => {
     expect([...history.unusedBefore('which pill protects the heart after a  heart attack?')]).toEqual([[coffee, 2]]);
     expect(history.unusedBefore('a question never asked').size).toBe(0);
 
+    // The three asks are one similar question, holding what all of them cited.
+    const similar = history.similar('pill protecting the heart', stats).filter((q) => q.chunkIds.has(aspirin));
+    expect(similar).toHaveLength(1);
+    expect([...similar[0]!.chunkIds].sort()).toEqual([aspirin, statins].sort());
     // A similar new question: aspirin's evidence keeps the full similarity, statins' is a third of it.
     const { query, candidates, chunks } = await engine.candidatesFor('pill protecting the heart', 10);
     const rows = extractFeatures(engine.resources, query, candidates, chunks);

@@ -61,6 +61,8 @@ export class HistoryIndex {
   /** Asks by normalised question text (the same question asked again has another key). */
   private readonly keysByText = new Map<string, Set<string>>();
   private readonly textByKey = new Map<string, string>();
+  /** The past queries (indexes into `queries`) of each question text, first asked first. */
+  private readonly queriesByText = new Map<string, number[]>();
   /** Each ask's own votes, so leave-one-out can take them back out of the prior. */
   private readonly votesByKey = new Map<string, Map<number, boolean>>();
   /** Raw term counts of each past question (for the documents' past-question field and leave-one-out). */
@@ -143,6 +145,10 @@ export class HistoryIndex {
       i = this.queries.length;
       this.keyIndex.set(key, i);
       this.queries.push({ key, vector, chunkIds: new Set(), docIds: new Set(), chunkDocs: new Map(), weight });
+      const text = this.textByKey.get(key)!;
+      const same = this.queriesByText.get(text);
+      if (same) same.push(i);
+      else this.queriesByText.set(text, [i]);
       for (const [term, w] of vector) {
         let list = this.postings.get(term);
         if (!list) this.postings.set(term, (list = { ids: [], weights: [] }));
@@ -226,7 +232,11 @@ export class HistoryIndex {
     const top: number[] = [];
     for (const i of touched) {
       if (top.length === k && !better(i, top[top.length - 1]!)) continue;
-      if (excluded.size > 0 && excluded.has(this.queries[i]!.key)) continue;
+      // A question asked several times is one similar question (its asks share one text, hence one score): the
+      // first ask stands for all of them, so the k places go to k different questions.
+      const asks = this.asksOf(i);
+      if (asks[0] !== i) continue;
+      if (excluded.size > 0 && asks.every((j) => excluded.has(this.queries[j]!.key))) continue;
       let at = top.length === k ? k - 1 : top.length;
       if (top.length < k) top.push(i);
       while (at > 0 && better(i, top[at - 1]!)) {
@@ -236,21 +246,29 @@ export class HistoryIndex {
       top[at] = i;
     }
     const out = top.map((i): SimilarQuery => {
-      const q = this.queries[i]!;
+      const asks = this.asksOf(i).filter((j) => !excluded.has(this.queries[j]!.key));
+      const q = this.queries[asks[0]!]!;
+      // Its asks' citations together; each discounted by how consistently the asks used it when shown.
+      const merged = asks.length === 1 ? q : mergeAsks(asks.map((j) => this.queries[j]!));
       const chunkConsistency = new Map<number, number>();
       const docConsistency = new Map<string, number>();
       // A document is as consistent as its most consistently used chunk.
       const docBest = new Map<string, number>();
-      for (const [chunkId, docId] of q.chunkDocs) {
+      for (const [chunkId, docId] of merged.chunkDocs) {
         const c = this.citationConsistency(q.key, chunkId);
         if (c < 1) chunkConsistency.set(chunkId, c);
         docBest.set(docId, Math.max(docBest.get(docId) ?? 0, c));
       }
       for (const [docId, c] of docBest) if (c < 1) docConsistency.set(docId, c);
-      return { key: q.key, similarity: scores[i]!, chunkIds: q.chunkIds, docIds: q.docIds, chunkConsistency, docConsistency };
+      return { key: q.key, similarity: scores[i]!, chunkIds: merged.chunkIds, docIds: merged.docIds, chunkConsistency, docConsistency };
     });
     for (const i of touched) scores[i] = 0;
     return out;
+  }
+
+  /** The past queries asked with the same text as query `i` (itself included), first asked first. */
+  private asksOf(i: number): readonly number[] {
+    return this.queriesByText.get(this.textByKey.get(this.queries[i]!.key)!) ?? [i];
   }
 
   evidence(similar: readonly SimilarQuery[]): HistoryEvidence {
@@ -345,6 +363,19 @@ export class HistoryIndex {
     }
     return shown <= 0 ? 0 : cited / (shown + 2);
   }
+}
+
+/** The union of several asks' citations (asks of one question). */
+function mergeAsks(asks: readonly PastQuery[]): Pick<PastQuery, 'chunkIds' | 'docIds' | 'chunkDocs'> {
+  const chunkIds = new Set<number>();
+  const docIds = new Set<string>();
+  const chunkDocs = new Map<number, string>();
+  for (const a of asks) {
+    for (const c of a.chunkIds) chunkIds.add(c);
+    for (const d of a.docIds) docIds.add(d);
+    for (const [c, d] of a.chunkDocs) chunkDocs.set(c, d);
+  }
+  return { chunkIds, docIds, chunkDocs };
 }
 
 /** Sublinear tf × corpus IDF over non-stopword stems, L2-normalised. */
