@@ -13,6 +13,8 @@ interface PastQuery {
   docIds: Set<string>;
   /** The document of each cited chunk (a document's evidence is as consistent as its best cited chunk). */
   chunkDocs: Map<number, string>;
+  /** Indexes of the past queries with this question's text, first asked first (one array shared by all of them). */
+  asks: number[];
   weight: number;
 }
 
@@ -63,6 +65,8 @@ export class HistoryIndex {
   private readonly textByKey = new Map<string, string>();
   /** The past queries (indexes into `queries`) of each question text, first asked first. */
   private readonly queriesByText = new Map<string, number[]>();
+  /** similar()'s view of each question (by its first ask's index); cleared whenever history is added. */
+  private readonly questionViews = new Map<number, Omit<SimilarQuery, 'similarity'>>();
   /** Each ask's own votes, so leave-one-out can take them back out of the prior. */
   private readonly votesByKey = new Map<string, Map<number, boolean>>();
   /** Raw term counts of each past question (for the documents' past-question field and leave-one-out). */
@@ -125,6 +129,7 @@ export class HistoryIndex {
   }
 
   private addVote(key: string, chunkId: number, cited: boolean): void {
+    this.questionViews.clear();
     const c = this.chunkCounts.get(chunkId) ?? { shown: 0, cited: 0 };
     c.shown++;
     if (cited) c.cited++;
@@ -135,6 +140,7 @@ export class HistoryIndex {
   }
 
   private addCitation(key: string, query: string, chunkId: number | null, docId: string, weight: number, stats: TermStats): void {
+    this.questionViews.clear();
     this.noteKey(key, query);
     let i = this.keyIndex.get(key);
     if (i === undefined) {
@@ -144,11 +150,11 @@ export class HistoryIndex {
       const vector = tfidfVector(query, stats);
       i = this.queries.length;
       this.keyIndex.set(key, i);
-      this.queries.push({ key, vector, chunkIds: new Set(), docIds: new Set(), chunkDocs: new Map(), weight });
       const text = this.textByKey.get(key)!;
-      const same = this.queriesByText.get(text);
-      if (same) same.push(i);
-      else this.queriesByText.set(text, [i]);
+      let asks = this.queriesByText.get(text);
+      if (asks) asks.push(i);
+      else this.queriesByText.set(text, (asks = [i]));
+      this.queries.push({ key, vector, chunkIds: new Set(), docIds: new Set(), chunkDocs: new Map(), asks, weight });
       for (const [term, w] of vector) {
         let list = this.postings.get(term);
         if (!list) this.postings.set(term, (list = { ids: [], weights: [] }));
@@ -234,7 +240,7 @@ export class HistoryIndex {
       if (top.length === k && !better(i, top[top.length - 1]!)) continue;
       // A question asked several times is one similar question (its asks share one text, hence one score): the
       // first ask stands for all of them, so the k places go to k different questions.
-      const asks = this.asksOf(i);
+      const asks = this.queries[i]!.asks;
       if (asks[0] !== i) continue;
       if (excluded.size > 0 && asks.every((j) => excluded.has(this.queries[j]!.key))) continue;
       let at = top.length === k ? k - 1 : top.length;
@@ -246,29 +252,35 @@ export class HistoryIndex {
       top[at] = i;
     }
     const out = top.map((i): SimilarQuery => {
-      const asks = this.asksOf(i).filter((j) => !excluded.has(this.queries[j]!.key));
-      const q = this.queries[asks[0]!]!;
-      // Its asks' citations together; each discounted by how consistently the asks used it when shown.
-      const merged = asks.length === 1 ? q : mergeAsks(asks.map((j) => this.queries[j]!));
-      const chunkConsistency = new Map<number, number>();
-      const docConsistency = new Map<string, number>();
-      // A document is as consistent as its most consistently used chunk.
-      const docBest = new Map<string, number>();
-      for (const [chunkId, docId] of merged.chunkDocs) {
-        const c = this.citationConsistency(q.key, chunkId);
-        if (c < 1) chunkConsistency.set(chunkId, c);
-        docBest.set(docId, Math.max(docBest.get(docId) ?? 0, c));
+      const all = this.queries[i]!.asks;
+      const partly = excluded.size > 0 && all.some((j) => excluded.has(this.queries[j]!.key));
+      // Cached per question: a training job asks this for thousands of lists against one snapshot.
+      let view = partly ? undefined : this.questionViews.get(i);
+      if (!view) {
+        view = this.questionView(partly ? all.filter((j) => !excluded.has(this.queries[j]!.key)) : all);
+        if (!partly) this.questionViews.set(i, view);
       }
-      for (const [docId, c] of docBest) if (c < 1) docConsistency.set(docId, c);
-      return { key: q.key, similarity: scores[i]!, chunkIds: merged.chunkIds, docIds: merged.docIds, chunkConsistency, docConsistency };
+      return { ...view, similarity: scores[i]! };
     });
     for (const i of touched) scores[i] = 0;
     return out;
   }
 
-  /** The past queries asked with the same text as query `i` (itself included), first asked first. */
-  private asksOf(i: number): readonly number[] {
-    return this.queriesByText.get(this.textByKey.get(this.queries[i]!.key)!) ?? [i];
+  /** One question's asks as one similar question: their citations together, each weighted by consistency. */
+  private questionView(asks: readonly number[]): Omit<SimilarQuery, 'similarity'> {
+    const q = this.queries[asks[0]!]!;
+    const merged = asks.length === 1 ? q : mergeAsks(asks.map((j) => this.queries[j]!));
+    const chunkConsistency = new Map<number, number>();
+    const docConsistency = new Map<string, number>();
+    // A document is as consistent as its most consistently used chunk.
+    const docBest = new Map<string, number>();
+    for (const [chunkId, docId] of merged.chunkDocs) {
+      const c = this.citationConsistency(q.key, chunkId);
+      if (c < 1) chunkConsistency.set(chunkId, c);
+      docBest.set(docId, Math.max(docBest.get(docId) ?? 0, c));
+    }
+    for (const [docId, c] of docBest) if (c < 1) docConsistency.set(docId, c);
+    return { key: q.key, chunkIds: merged.chunkIds, docIds: merged.docIds, chunkConsistency, docConsistency };
   }
 
   evidence(similar: readonly SimilarQuery[]): HistoryEvidence {
