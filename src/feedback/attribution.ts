@@ -160,11 +160,11 @@ export function attribute(answer: string, shown: readonly ShownChunk[], opts: At
   return shown.map((c, i) => {
     const ct = chunkTokens.get(c.n)!;
     let best = 0;
-    let usedBySentence = false;
+    let used = false;
     let bestRun = { length: 0, bEnd: -1 };
     scores[i]!.forEach(({ score, run }, j) => {
       if (score > best) best = score;
-      if (score >= opts.threshold && score >= opts.relative * sentenceBest[j]!) usedBySentence = true;
+      if (score >= opts.threshold && score >= opts.relative * sentenceBest[j]!) used = true;
       if (run.length > bestRun.length) bestRun = run;
     });
     const evidence =
@@ -173,7 +173,6 @@ export function attribute(answer: string, shown: readonly ShownChunk[], opts: At
       // The answer cites: trust its markers, and keep the overlap score and span as evidence.
       return { n: c.n, chunkId: c.chunkId, used: cited.has(c.n), method: cited.has(c.n) ? 'marker' : 'none', score: best, evidence };
     }
-    const used = usedBySentence;
     return { n: c.n, chunkId: c.chunkId, used, method: used ? 'overlap' : 'none', score: best, evidence };
   });
 }

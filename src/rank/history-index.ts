@@ -41,7 +41,17 @@ export interface HistoryEvidence {
 }
 
 const NONE: ReadonlySet<string> = new Set();
-const NO_CHUNKS: ReadonlyMap<number, number> = new Map();
+interface ChunkVotes {
+  shown: number;
+  cited: number;
+}
+const NO_VOTES: ReadonlyMap<number, ChunkVotes> = new Map();
+
+/** The share of a question's asks shown the chunk that used it; 1 when none voted on it. */
+function consistencyOf(votes: ReadonlyMap<number, ChunkVotes>, chunkId: number): number {
+  const v = votes.get(chunkId);
+  return v === undefined || v.shown === 0 ? 1 : v.cited / v.shown;
+}
 
 /** Case- and spacing-insensitive identity of a question. */
 export function normalizeQuestion(text: string): string {
@@ -270,12 +280,13 @@ export class HistoryIndex {
   private questionView(asks: readonly number[]): Omit<SimilarQuery, 'similarity'> {
     const q = this.queries[asks[0]!]!;
     const merged = asks.length === 1 ? q : mergeAsks(asks.map((j) => this.queries[j]!));
+    const votes = this.questionVotes(q.key);
     const chunkConsistency = new Map<number, number>();
     const docConsistency = new Map<string, number>();
     // A document is as consistent as its most consistently used chunk.
     const docBest = new Map<string, number>();
     for (const [chunkId, docId] of merged.chunkDocs) {
-      const c = this.citationConsistency(q.key, chunkId);
+      const c = consistencyOf(votes, chunkId);
       if (c < 1) chunkConsistency.set(chunkId, c);
       docBest.set(docId, Math.max(docBest.get(docId) ?? 0, c));
     }
@@ -324,18 +335,7 @@ export class HistoryIndex {
    * slip, which would otherwise count as much as its steady evidence for every similar question after.
    */
   citationConsistency(key: string, chunkId: number): number {
-    const text = this.textByKey.get(key);
-    const keys = text === undefined ? undefined : this.keysByText.get(text);
-    if (!keys || keys.size < 2) return 1;
-    let shown = 0;
-    let cited = 0;
-    for (const k of keys) {
-      const vote = this.votesByKey.get(k)?.get(chunkId);
-      if (vote === undefined) continue;
-      shown++;
-      if (vote) cited++;
-    }
-    return shown === 0 ? 1 : cited / shown;
+    return consistencyOf(this.questionVotes(key), chunkId);
   }
 
   /**
@@ -344,18 +344,32 @@ export class HistoryIndex {
    * could read (an LLM's, or a person's feedback), so an extractive answer never marks anything unused.
    */
   unusedBefore(text: string): ReadonlyMap<number, number> {
-    const keys = this.keysByText.get(normalizeQuestion(text));
-    if (!keys) return NO_CHUNKS;
     const unused = new Map<number, number>();
-    const used = new Set<number>();
+    for (const [chunkId, v] of this.votesOfText(normalizeQuestion(text))) if (v.cited === 0) unused.set(chunkId, v.shown);
+    return unused;
+  }
+
+  /** The votes of every ask of this key's question, per chunk; none when the question was asked only once. */
+  private questionVotes(key: string): ReadonlyMap<number, ChunkVotes> {
+    const text = this.textByKey.get(key);
+    if (text === undefined || (this.keysByText.get(text)?.size ?? 0) < 2) return NO_VOTES;
+    return this.votesOfText(text);
+  }
+
+  /** Per chunk, how many asks of the question (normalised text) were shown it and how many used it. */
+  private votesOfText(text: string): ReadonlyMap<number, ChunkVotes> {
+    const keys = this.keysByText.get(text);
+    if (!keys) return NO_VOTES;
+    const tally = new Map<number, ChunkVotes>();
     for (const key of keys) {
       for (const [chunkId, cited] of this.votesByKey.get(key) ?? []) {
-        if (cited) used.add(chunkId);
-        else unused.set(chunkId, (unused.get(chunkId) ?? 0) + 1);
+        const v = tally.get(chunkId) ?? { shown: 0, cited: 0 };
+        v.shown++;
+        if (cited) v.cited++;
+        tally.set(chunkId, v);
       }
     }
-    for (const c of used) unused.delete(c);
-    return unused;
+    return tally;
   }
 
   /**
