@@ -48,9 +48,26 @@ program
   .option('--budget <n>', 'budget tokens per ask', (v) => Number(v), 1000)
   .option('--seed <n>', 'seed of the simulation and exploration', (v) => Number(v), 1)
   .option('--explore <rate>', 'exploration rate', (v) => Number(v), 0.1)
+  .option('--dense', 'dense retrieval on: the job tunes the embedder from the traces too')
+  .option('--base-embedder <dir>', 'with --dense: the embedder of round 0 (default the shipped one; it must not have seen this data set\'s labels)')
+  .option('--embedder-steps <n>', 'with --dense: steps of each embedder tuning', (v) => Number(v))
   .option('--svg <file>', 'write the learning curve as SVG here')
   .option('--json', 'print JSON')
-  .action(async (o: { data: string; feedbackSplit: string; evalSplit: string; rounds: number; home?: string; budget: number; seed: number; explore: number; svg?: string; json?: boolean }) => {
+  .action(async (o: {
+    data: string;
+    feedbackSplit: string;
+    evalSplit: string;
+    rounds: number;
+    home?: string;
+    budget: number;
+    seed: number;
+    explore: number;
+    dense?: boolean;
+    baseEmbedder?: string;
+    embedderSteps?: number;
+    svg?: string;
+    json?: boolean;
+  }) => {
     const { benchSelfImprove } = await import('./selfimprove.js');
     const result = await benchSelfImprove({
       data: o.data,
@@ -60,6 +77,9 @@ program
       budget: o.budget,
       seed: o.seed,
       exploreRate: o.explore,
+      dense: o.dense ?? false,
+      ...(o.baseEmbedder ? { baseEmbedder: o.baseEmbedder } : {}),
+      ...(o.embedderSteps ? { embedderSteps: o.embedderSteps } : {}),
       ...(o.home ? { home: o.home } : {}),
       ...(o.svg ? { svg: o.svg } : {}),
       log: (l) => process.stderr.write(`${l}\n`),

@@ -4,8 +4,9 @@
 // code that reads the qrels), runs the training job (gate included), and measures the eval split again.
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { openEngine } from '../src/engine.js';
+import { join, resolve } from 'node:path';
+import { openEngine, shippedEmbedderDir } from '../src/engine.js';
+import { activateModel, getModel, registerModel } from '../src/train/registry.js';
 import { evaluateBeir } from '../src/train/evaluate.js';
 import { readBeirDataset } from '../src/train/beir.js';
 import { DEFAULT_SIMULATION, relevantDocsByQuestion, SimulatedReader } from './simulated-reader.js';
@@ -20,6 +21,12 @@ export interface SelfImproveOptions {
   budget: number;
   seed: number;
   exploreRate: number;
+  /** Dense retrieval on: the training job then tunes the embedder from the traces too. */
+  dense?: boolean;
+  /** With dense: the embedder folder of round 0 (default the shipped one). */
+  baseEmbedder?: string;
+  /** With dense: steps of each embedder tuning (default the job's). */
+  embedderSteps?: number;
   svg?: string;
   log?: (line: string) => void;
 }
@@ -37,6 +44,28 @@ export interface RoundResult {
   asks: number;
   ask_s: number;
   cited_relevant?: number;
+  /** With dense: what the job did with the embedder, and how long it took. */
+  embedder_status?: string | null;
+  embedder_s?: number;
+}
+
+/**
+ * Round 0 must use models that never saw this data set's labels. An embedder records the BEIR folder its
+ * supervised pairs came from; one trained on this data set (the shipped model was trained on SciFact train) is
+ * refused, since its dense scores would carry what the loop is meant to learn.
+ */
+async function checkBaseEmbedder(dir: string, data: string): Promise<void> {
+  const { readEmbedderConfig } = await import('../src/embed/onnx-embedder.js');
+  const config = await readEmbedderConfig(dir);
+  const dataMeta = (config.meta as { data?: { beir?: { dir?: string } | null } }).data;
+  const seen = dataMeta?.beir?.dir;
+  const name = (p: string) => p.split(/[\\/]/).filter(Boolean).at(-1);
+  if (seen && name(seen) === name(data)) {
+    throw new Error(
+      `the embedder ${config.id} (${dir}) was trained on ${seen}'s labels, so round 0 would not be label-free; ` +
+        `train a self-supervised one on this corpus (sieve train embedder --fresh --steps 1000 on a home with it ingested) and pass it with --base-embedder`,
+    );
+  }
 }
 
 async function answerRecall(engine: Awaited<ReturnType<typeof openEngine>>, questions: Array<{ text: string; answers: string[] }>, budget: number): Promise<number> {
@@ -57,7 +86,16 @@ export async function benchSelfImprove(o: SelfImproveOptions): Promise<{ data: s
   const simulation = { ...DEFAULT_SIMULATION, seed: o.seed };
   const reader = new SimulatedReader(relevantDocs, simulation);
   const home = o.home ?? mkdtempSync(join(tmpdir(), 'sieve-selfimprove-'));
-  const engine = await openEngine({ home, llm: null, answerer: reader, feedback: { exploreRate: o.exploreRate, seed: o.seed } });
+  if (o.dense) await checkBaseEmbedder(o.baseEmbedder ?? shippedEmbedderDir() ?? '', o.data);
+  const engine = await openEngine({ home, llm: null, answerer: reader, feedback: { exploreRate: o.exploreRate, seed: o.seed }, embed: { enabled: o.dense ?? false } });
+  if (o.dense && o.baseEmbedder) {
+    const { readEmbedderConfig } = await import('../src/embed/onnx-embedder.js');
+    const config = await readEmbedderConfig(o.baseEmbedder);
+    if (!getModel(engine.store, home, config.id)) {
+      registerModel(engine.store, home, { id: config.id, kind: 'embedder', dir: resolve(o.baseEmbedder), files: { config: 'embedder.json' }, meta: { base: true }, activate: true });
+    } else activateModel(engine.store, home, config.id);
+    await engine.reloadModels();
+  }
   await engine.ingest([feedback.corpusPath]);
   const withAnswers = [...evalSet.queries.values()].filter((q) => q.answers && q.answers.length > 0).map((q) => ({ text: q.text, answers: q.answers! }));
 
@@ -84,9 +122,10 @@ export async function benchSelfImprove(o: SelfImproveOptions): Promise<{ data: s
     }
     const askS = (performance.now() - t0) / 1000;
     const t1 = performance.now();
-    const outcome = await engine.train({ minLists: 20, onLog: (l) => log(`  train: ${l}`) });
+    const outcome = await engine.train({ minLists: 20, ...(o.embedderSteps ? { embedder: { steps: o.embedderSteps } } : {}), onLog: (l) => log(`  train: ${l}`) });
     const trainS = (performance.now() - t1) / 1000;
     log(`  ${outcome.status}: ${outcome.message}`);
+    if (outcome.embedder) log(`  embedder ${outcome.embedder.status}: ${outcome.embedder.message}`);
     const m = await measure();
     rounds.push({
       round,
@@ -97,6 +136,7 @@ export async function benchSelfImprove(o: SelfImproveOptions): Promise<{ data: s
       asks: questions.length,
       ask_s: askS,
       cited_relevant: reader.stats.citedRelevant - cited0,
+      ...(o.dense ? { embedder_status: outcome.embedder?.status ?? null, embedder_s: outcome.embedder?.seconds ?? 0 } : {}),
     });
     log(`round ${round}: ${JSON.stringify(rounds.at(-1))}`);
   }

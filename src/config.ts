@@ -58,6 +58,15 @@ export const ConfigSchema = z
         schedule: z.string().default('0 3 * * *'),
         /** Attributed asks needed since the serving version before a retrain is attempted. */
         minLists: z.number().int().min(1).default(50),
+        /** The job's embedder part, which runs only when dense retrieval is on (embed.enabled). */
+        embedder: z
+          .object({
+            enabled: z.boolean().default(true),
+            /** Used (question, chunk) pairs of the embedder's questions needed since the serving embedder. */
+            minPairs: z.number().int().min(1).default(100),
+            steps: z.number().int().min(1).max(100_000).default(300),
+          })
+          .prefault({}),
       })
       .prefault({}),
     feedback: z

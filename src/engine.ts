@@ -367,6 +367,8 @@ export class Engine {
       models: {
         retrievers: pipeline.retrievers.map((r) => r.name).join('+'),
         ranker: pipeline.ranker.version,
+        // The embedder is swapped by the loop too: an answer names the one its dense candidates came from.
+        ...(pipeline.embedder ? { embedder: pipeline.embedder.version } : {}),
         answerer: answer.model,
       },
       timings: { retrieveMs, rankMs, selectMs: t1 - t0, answerMs: t2 - t1, totalMs: 0 },
@@ -406,7 +408,7 @@ export class Engine {
    * Adapts the embedder to this home's corpus (`sieve train embedder`): continues the active or shipped embedder,
    * registers and activates the new version and rebuilds its vector index. Training runs in a worker thread.
    */
-  async trainEmbedder(opts: AdaptOptions = {}): Promise<AdaptResult> {
+  async trainEmbedder(opts: Omit<AdaptOptions, 'accept'> = {}): Promise<AdaptResult> {
     const { adaptEmbedder } = await import('./train/embedder/adapt.js');
     return adaptEmbedder(this, opts);
   }

@@ -222,13 +222,16 @@ export function buildProgram(): Command {
   const train = program.command('train').description('retrain from traces now (default), or train a model from a data set');
   train
     .command('now', { isDefault: true })
-    .description('run the training job now: traces → relevance model → gate → promote and hot-swap')
+    .description('run the training job now: traces → relevance model (and, with dense retrieval on, the embedder) → gate → promote and hot-swap')
     .option('--json', 'print the outcome as JSON')
     .action(async (opts: { json?: boolean }, cmd: Command) => {
       await withEngine(cmd, async (engine) => {
-        const outcome = await engine.train({ onLog: log, minLists: engine.config.train.minLists });
+        const outcome = await engine.train({ onLog: log });
         if (opts.json) printJson(outcome);
-        else log(`${outcome.status}: ${outcome.message} (${outcome.seconds.toFixed(1)} s)`);
+        else {
+          log(`${outcome.status}: ${outcome.message} (${outcome.seconds.toFixed(1)} s)`);
+          if (outcome.embedder) log(`embedder ${outcome.embedder.status}: ${outcome.embedder.message} (${outcome.embedder.seconds.toFixed(1)} s)`);
+        }
         if (outcome.status === 'busy') process.exitCode = 1;
       });
     });

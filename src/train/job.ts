@@ -13,19 +13,59 @@ import { SieveError } from '../errors.js';
 import { FEATURE_NAMES } from '../rank/features.js';
 import { listNdcgAtK, relevanceForward } from './relevance/model.js';
 import { activateModel, activeModel, registerModel } from './registry.js';
+import { partitionByQuestion, questionRole, type QuestionPartition } from './partition.js';
 import { buildTraceLists, type TraceList } from './traces-dataset.js';
+
+export interface EmbedderJobOptions {
+  /** Tune the embedder from traces when dense retrieval is on (it is ignored when it is off). */
+  enabled: boolean;
+  /** Consistently used (question, chunk) pairs of the embedder's questions, new since the serving embedder. */
+  minPairs: number;
+  steps: number;
+  /** Share of questions whose pairs tune the embedder; the ranker trains on the rest (train/partition.ts). */
+  share: number;
+  /** The candidate's held-out recall@10 on the gate questions' pairs must beat the serving embedder's by this. */
+  margin: number;
+}
 
 export interface TrainJobOptions {
   /** Minimum attributed traces (with at least one used chunk) since the parent version. */
   minLists: number;
-  /** Share of the newest lists held out for the gate. */
+  /** Share of questions held out for the gates (a fixed partition by question, the same in every run). */
   holdout: number;
   /** The candidate must beat the serving model's held-out nDCG@10 by this much. */
   margin: number;
   seed: number;
+  /** Whether the serving engine retrieves with dense vectors (set by the process that starts the job). */
+  dense: boolean;
+  embedder: EmbedderJobOptions;
 }
 
-export const DEFAULT_TRAIN_JOB: TrainJobOptions = { minLists: 50, holdout: 0.2, margin: 0.005, seed: 1 };
+export const DEFAULT_TRAIN_JOB: TrainJobOptions = {
+  minLists: 50,
+  holdout: 0.2,
+  margin: 0.005,
+  seed: 1,
+  dense: false,
+  embedder: { enabled: true, minPairs: 100, steps: 300, share: 0.4, margin: 0.005 },
+};
+
+/** Job options as given (JSON, CLI, config): anything left out takes the default. */
+export type TrainJobInput = Partial<Omit<TrainJobOptions, 'embedder'>> & { embedder?: Partial<EmbedderJobOptions> };
+
+export function trainJobOptions(input: TrainJobInput = {}): TrainJobOptions {
+  return { ...DEFAULT_TRAIN_JOB, ...input, embedder: { ...DEFAULT_TRAIN_JOB.embedder, ...input.embedder } };
+}
+
+const EmbedderOutcomeSchema = z.object({
+  status: z.enum(['promoted', 'rejected', 'insufficient-signal']),
+  message: z.string(),
+  modelId: z.string().nullable(),
+  pairs: z.number(),
+  metrics: z.record(z.string(), z.number()),
+  seconds: z.number(),
+});
+export type EmbedderOutcome = z.infer<typeof EmbedderOutcomeSchema>;
 
 export const TrainOutcomeSchema = z.object({
   status: z.enum(['promoted', 'rejected', 'insufficient-signal', 'busy']),
@@ -34,6 +74,8 @@ export const TrainOutcomeSchema = z.object({
   lists: z.number(),
   metrics: z.record(z.string(), z.number()),
   seconds: z.number(),
+  /** The embedder's part of the job, when dense retrieval is on and the job tunes it. */
+  embedder: EmbedderOutcomeSchema.optional(),
 });
 export type TrainOutcome = z.infer<typeof TrainOutcomeSchema>;
 
@@ -50,11 +92,87 @@ function meanNdcg(lists: readonly TraceList[], scores: (l: TraceList) => Float32
   return count === 0 ? 0 : sum / count;
 }
 
+/** Whether this job tunes the embedder too: dense retrieval on, and the job allowed to. */
+function tunesEmbedder(opts: TrainJobOptions): boolean {
+  return opts.dense && opts.embedder.enabled;
+}
+
+/** The question partition of this job (train/partition.ts). */
+export function jobPartition(opts: TrainJobOptions): QuestionPartition {
+  return { holdout: opts.holdout, embedderShare: tunesEmbedder(opts) ? opts.embedder.share : 0 };
+}
+
 /**
- * The job's body (runs in the child): builds lists from traces since the parent version, trains on the older
- * share, gates on the newest, and on success exports and registers an inactive version.
+ * The job's body (runs in the child): the relevance model from traces, then — when dense retrieval is on — the
+ * embedder from the pairs of its own share of questions. Each part registers an inactive version only when it
+ * passes its gate; the parent process promotes.
  */
 export async function trainFromTraces(engine: Engine, opts: TrainJobOptions = DEFAULT_TRAIN_JOB): Promise<TrainOutcome> {
+  const outcome = await trainRelevanceFromTraces(engine, opts);
+  if (!tunesEmbedder(opts)) return outcome;
+  return { ...outcome, embedder: await trainEmbedderFromTraces(engine, opts) };
+}
+
+/**
+ * The embedder from traces: continues the serving embedder on the (question, used chunk) pairs of the embedder's
+ * questions, judged by recall@10 of the gate questions' pairs against the serving embedder on the same pairs.
+ */
+async function trainEmbedderFromTraces(engine: Engine, opts: TrainJobOptions): Promise<EmbedderOutcome> {
+  const started = performance.now();
+  const seconds = () => (performance.now() - started) / 1000;
+  const partition = jobPartition(opts);
+  const serving = activeModel(engine.store, engine.config.home, 'embedder');
+  const since = serving?.createdAt ?? '';
+  const newPairs = countNewTracePairs(engine, partition, since);
+  if (newPairs < opts.embedder.minPairs) {
+    return {
+      status: 'insufficient-signal',
+      message: `only ${newPairs} used (question, chunk) pairs of the embedder's questions since ${serving?.id ?? 'the start'} (need ${opts.embedder.minPairs}); embedder unchanged`,
+      modelId: null,
+      pairs: newPairs,
+      metrics: {},
+      seconds: seconds(),
+    };
+  }
+  const { adaptEmbedder } = await import('./embedder/adapt.js');
+  const margin = opts.embedder.margin;
+  const result = await adaptEmbedder(engine, {
+    steps: opts.embedder.steps,
+    seed: opts.seed,
+    traces: partition,
+    activate: false,
+    log: false,
+    accept: (m) => {
+      const candidate = m['heldOutRecallAt10BySource.trace'];
+      const parent = m['parentHeldOutRecallAt10BySource.trace'];
+      if (candidate === undefined || parent === undefined) return 'no held-out question has a used chunk yet, so there is nothing to judge the candidate on';
+      return candidate >= parent + margin ? null : `held-out recall@10 ${candidate.toFixed(4)} does not beat the serving embedder's ${parent.toFixed(4)} + ${margin}`;
+    },
+  });
+  if (result.model === null) {
+    return { status: 'rejected', message: `${result.rejected}; serving embedder kept`, modelId: null, pairs: newPairs, metrics: result.metrics, seconds: seconds() };
+  }
+  const m = result.metrics;
+  return {
+    status: 'promoted',
+    message: `${result.model.id}: held-out recall@10 ${m['heldOutRecallAt10BySource.trace']?.toFixed(4)} vs serving ${m['parentHeldOutRecallAt10BySource.trace']?.toFixed(4)}`,
+    modelId: result.model.id,
+    pairs: newPairs,
+    metrics: m,
+    seconds: seconds(),
+  };
+}
+
+/** Used (question, chunk) votes of the embedder's questions recorded after `since` (ISO time). */
+function countNewTracePairs(engine: Engine, partition: QuestionPartition, since: string): number {
+  const rows = engine.store.db
+    .prepare(`SELECT query FROM history WHERE source IN ('trace', 'explicit') AND cited = 1 AND chunk_id IS NOT NULL AND created_at > ?`)
+    .all(since) as Array<{ query: string }>;
+  return rows.filter((r) => questionRole(r.query, partition) === 'embedder').length;
+}
+
+/** The relevance model from traces since its serving version: trained on the ranker's questions, gated on the held-out ones. */
+async function trainRelevanceFromTraces(engine: Engine, opts: TrainJobOptions): Promise<TrainOutcome> {
   const started = performance.now();
   const serving = activeModel(engine.store, engine.config.home, 'relevance');
   const since = typeof serving?.meta.tracesUntil === 'string' ? serving.meta.tracesUntil : undefined;
@@ -71,9 +189,17 @@ export async function trainFromTraces(engine: Engine, opts: TrainJobOptions = DE
       seconds: seconds(),
     };
   }
-  const cut = Math.floor(lists.length * (1 - opts.holdout));
-  const train = lists.slice(0, cut);
-  const heldOut = lists.slice(cut);
+  const { train, heldOut } = partitionByQuestion(lists, jobPartition(opts));
+  if (train.length === 0 || heldOut.length === 0) {
+    return {
+      status: 'insufficient-signal',
+      message: `the ${lists.length} answered asks since ${since ?? 'the beginning'} are all ${heldOut.length === 0 ? 'training' : 'held-out'} questions, so there is nothing to ${heldOut.length === 0 ? 'judge a candidate on' : 'train on'}; ask more distinct questions; nothing changed`,
+      modelId: null,
+      lists: lists.length,
+      metrics: {},
+      seconds: seconds(),
+    };
+  }
   const { trainRelevanceModel } = await import('./relevance/train.js');
   const trained = await trainRelevanceModel({ featureNames: [...FEATURE_NAMES], lists: train }, { seed: opts.seed });
   const candidateNdcg = meanNdcg(heldOut, (l) => relevanceForward(trained, l.features, l.n));
@@ -204,7 +330,7 @@ export function trainingChildEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
  * Runs the job now: lock, child process, then — in this process — promotion: activate the new version and
  * hot-swap it in (sessions are loaded and warmed before the swap; requests in flight finish on the old ones).
  */
-export interface RunTrainingJobOptions extends Partial<TrainJobOptions> {
+export interface RunTrainingJobOptions extends TrainJobInput {
   onLog?: (line: string) => void;
   /** Called with the child's pid once it runs (tests kill it there). */
   onSpawn?: (pid: number) => void;
@@ -218,8 +344,11 @@ export async function runTrainingJob(engine: Engine, opts: RunTrainingJobOptions
   try {
     cleanPartialExports(engine.config.home);
     const { execArgv, script } = childEntry();
-    const { onLog, onSpawn, ...jobOptions } = opts;
-    const args = [...execArgv, script, '--home', resolve(engine.config.home), '--options', JSON.stringify({ ...DEFAULT_TRAIN_JOB, ...jobOptions })];
+    const { onLog, onSpawn, ...given } = opts;
+    // The home's configuration first, what the caller passed over it.
+    const { minLists, embedder } = engine.config.train;
+    const jobOptions = trainJobOptions({ minLists, dense: engine.config.embed.enabled, ...given, embedder: { ...embedder, ...given.embedder } });
+    const args = [...execArgv, script, '--home', resolve(engine.config.home), '--options', JSON.stringify(jobOptions)];
     const outcome = await new Promise<TrainOutcome>((resolvePromise, reject) => {
       const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: trainingChildEnv(process.env) });
       if (child.pid !== undefined) {
@@ -248,10 +377,11 @@ export async function runTrainingJob(engine: Engine, opts: RunTrainingJobOptions
         }
       });
     });
-    if (outcome.status === 'promoted' && outcome.modelId) {
-      activateModel(engine.store, engine.config.home, outcome.modelId);
-      await engine.reloadModels();
-    }
+    const promoted = [outcome.status === 'promoted' ? outcome.modelId : null, outcome.embedder?.status === 'promoted' ? outcome.embedder.modelId : null];
+    for (const id of promoted) if (id) activateModel(engine.store, engine.config.home, id);
+    // One reload for both: a new embedder's index is built (every chunk embedded) before the swap, while asks
+    // keep being served by the previous pipeline.
+    if (promoted.some((id) => id)) await engine.reloadModels();
     engine.pruneTraces();
     return outcome;
   } finally {

@@ -30,6 +30,8 @@ interface TraceRow {
 
 export interface TraceList extends RelevanceList {
   traceId: string;
+  /** The normalised question: every ask of one question shares it (the gate partitions by it). */
+  question: string;
   createdAt: string;
   /** The serving ranker's scores for the same candidates, as stored at ask time. */
   servingScores: Float32Array;
@@ -148,6 +150,7 @@ export function buildTraceLists(engine: Engine, opts: TraceDatasetOptions = {}):
     lists.push({
       queryId: row.id,
       traceId: row.id,
+      question: q,
       createdAt: row.created_at,
       n: ids.length,
       features,

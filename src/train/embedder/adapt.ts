@@ -43,13 +43,31 @@ export const adaptOptionsSchema = z.object({
   hardNegatives: z.number().int().min(0).max(100).optional(),
   /** Start from fresh weights (the parent's architecture and tokenizer) instead of continuing the parent's. */
   fresh: z.boolean().default(false),
+  /**
+   * Add the feedback loop's pairs (question, chunk its answers used) from this home's traces; the partition says
+   * which questions train and which are held out (train/partition.ts).
+   */
+  traces: z.object({ holdout: z.number().min(0).max(1), embedderShare: z.number().min(0).max(1) }).optional(),
+  /** Activate the new version and rebuild its index now (the CLI), or register it inactive (the training job promotes). */
+  activate: z.boolean().default(true),
 });
 
 export type AdaptOptions = z.input<typeof adaptOptionsSchema> & {
   onProgress?: (p: TrainProgress) => void;
   /** Progress lines of the trainer on stderr (default true). */
   log?: boolean;
+  /** Decides on the trained version's metrics before it is registered: a reason to reject it, or null to keep it. */
+  accept?: (metrics: Record<string, number>) => string | null;
 };
+
+/** A trained version that `accept` turned down: nothing was registered or kept. */
+export interface AdaptRejected {
+  model: null;
+  rejected: string;
+  parent: string | null;
+  metrics: Record<string, number>;
+  seconds: number;
+}
 
 export interface AdaptResult {
   model: ModelVersion;
@@ -79,7 +97,9 @@ function numericMetrics(metrics: TrainEmbedderResult['metrics']): Record<string,
   return out;
 }
 
-export async function adaptEmbedder(engine: Engine, options: AdaptOptions): Promise<AdaptResult> {
+export async function adaptEmbedder(engine: Engine, options: AdaptOptions & { accept?: undefined }): Promise<AdaptResult>;
+export async function adaptEmbedder(engine: Engine, options: AdaptOptions): Promise<AdaptResult | AdaptRejected>;
+export async function adaptEmbedder(engine: Engine, options: AdaptOptions): Promise<AdaptResult | AdaptRejected> {
   const started = performance.now();
   const parsed = adaptOptionsSchema.safeParse(options);
   if (!parsed.success) throw new SieveError('CONFIG_INVALID', `train embedder: ${z.prettifyError(parsed.error)}`);
@@ -116,6 +136,7 @@ export async function adaptEmbedder(engine: Engine, options: AdaptOptions): Prom
       store: engine.store,
       outDir,
       ...(o.data !== undefined ? { beir: { dir: o.data, split: o.split } } : {}),
+      ...(o.traces ? { traces: { partition: o.traces } } : {}),
       steps: o.steps,
       batchSize: o.batchSize ?? recipe.batchSize ?? 128,
       seed: o.seed,
@@ -153,16 +174,26 @@ export async function adaptEmbedder(engine: Engine, options: AdaptOptions): Prom
   }
 
   const metrics = numericMetrics(trained.metrics);
+  const rejected = options.accept?.(metrics) ?? null;
+  if (rejected !== null) {
+    rmSync(outDir, { recursive: true, force: true });
+    return { model: null, rejected, parent: parent?.id ?? null, metrics, seconds: (performance.now() - started) / 1000 };
+  }
   const model = registerModel(engine.store, home, {
     id,
     kind: 'embedder',
     parent: parent ? parent.id : null,
     dir: relDir,
     files: { config: 'embedder.json' },
-    meta: { ...trained.meta, continuedFrom: o.fresh ? null : (parent?.id ?? null), trainedOn: { store: home, data: o.data ?? null, split: o.data ? o.split : null } },
+    meta: {
+      ...trained.meta,
+      continuedFrom: o.fresh ? null : (parent?.id ?? null),
+      trainedOn: { store: home, data: o.data ?? null, split: o.data ? o.split : null, traces: o.traces ?? null },
+    },
     metrics,
-    activate: true,
+    activate: o.activate,
   });
+  if (!o.activate) return { model, parent: parent?.id ?? null, metrics, seconds: (performance.now() - started) / 1000, index: null };
   // Loads the new version and builds its HNSW index from the store (every chunk embedded by it) before serving it.
   await engine.reloadModels();
   const dense = engine.denseIndex();

@@ -50,7 +50,7 @@ export class WordVocab {
 export interface WordPair {
   query: Int32Array;
   passage: Int32Array;
-  source: 'ict' | 'title' | 'supervised';
+  source: 'ict' | 'title' | 'supervised' | 'trace';
   group: string;
   /** Hard negatives: lexically close passages judged not relevant (mined with BM25), each with its group. */
   negatives?: Array<{ passage: Int32Array; group: string }>;

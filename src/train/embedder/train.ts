@@ -39,6 +39,8 @@ import {
   type WordPair,
 } from './data.js';
 import { exportEmbedder, loadEmbedderWeights } from './export.js';
+import { readTracePairs } from './trace-pairs.js';
+import type { QuestionPartition } from '../partition.js';
 import {
   DEFAULT_ARCHITECTURE,
   DenseAdam,
@@ -72,6 +74,11 @@ export interface TrainEmbedderOptions {
   store: Store;
   outDir: string;
   beir?: { dir: string; split: string };
+  /**
+   * The feedback loop's pairs (question, chunk its answers used) from the store's history: the embedder's share
+   * of questions trains, the gate's held-out questions are the held-out slice (see train/partition.ts).
+   */
+  traces?: { partition: QuestionPartition };
   steps: number;
   batchSize: number;
   seed: number;
@@ -113,6 +120,7 @@ export interface EmbedderMetrics {
   heldOutRecallAt10BySource?: Record<string, number>;
   /** The same held-out recall of the model training continued from (initFrom), before its first step. */
   parentHeldOutRecallAt10?: number;
+  parentHeldOutRecallAt10BySource?: Record<string, number>;
   stepsPerSecond: number;
   seconds: number;
   trainSeconds: number;
@@ -290,6 +298,18 @@ async function prepareData(opts: TrainEmbedderOptions, o: z.infer<typeof options
     heldOut.push(...heldOutPairs);
     heldOutSupervised = heldOutPairs.length;
   }
+  let heldOutTrace = 0;
+  if (opts.traces) {
+    const pairs = readTracePairs(opts.store, vocab, {
+      maxQueryWords: o.maxQueryWords,
+      maxPassageWords: o.maxPassageWords,
+      partition: opts.traces.partition,
+      hardNegatives: o.hardNegatives,
+    });
+    supervised.push(...pairs.train);
+    heldOut.push(...pairs.heldOut);
+    heldOutTrace = pairs.heldOut.length;
+  }
   if (trainChunks.length === 0 && supervised.length === 0) {
     throw new SieveError('STORE_EMPTY', 'no training pairs: the store has no chunk with two or more sentences and no supervised pairs were given');
   }
@@ -303,8 +323,9 @@ async function prepareData(opts: TrainEmbedderOptions, o: z.infer<typeof options
       clozeChunks: trainChunks.length,
       titlePairs: trainTitles.length,
       supervisedPairs: supervised.length,
-      heldOutCloze: heldOut.length - heldOutSupervised,
+      heldOutCloze: heldOut.length - heldOutSupervised - heldOutTrace,
       heldOutSupervised,
+      heldOutTrace,
       vocabularyWords: vocab.size,
     },
   };
@@ -512,7 +533,10 @@ export async function trainEmbedderInProcess(opts: TrainEmbedderOptions): Promis
       metrics.heldOutRecallAt10 = heldOut.recallAt10;
       metrics.heldOutQueries = heldOut.queries;
       metrics.heldOutRecallAt10BySource = heldOut.bySource;
-      if (parentHeldOut) metrics.parentHeldOutRecallAt10 = parentHeldOut.recallAt10;
+      if (parentHeldOut) {
+        metrics.parentHeldOutRecallAt10 = parentHeldOut.recallAt10;
+        metrics.parentHeldOutRecallAt10BySource = parentHeldOut.bySource;
+      }
     }
 
     report({ phase: 'export', step: o.steps, steps: o.steps });
@@ -529,10 +553,10 @@ export async function trainEmbedderInProcess(opts: TrainEmbedderOptions): Promis
       tableLearningRateScale: o.tableLearningRateScale,
       temperature: o.temperature,
       symmetricLoss: o.symmetricLoss,
-      supervisedFraction: opts.beir ? o.supervisedFraction : 0,
+      supervisedFraction: opts.beir || opts.traces ? o.supervisedFraction : 0,
       titleFraction: o.titleFraction,
-      hardNegatives: opts.beir ? o.hardNegatives : 0,
-      data: { store: opts.store.path, beir: opts.beir ?? null, ...data.counts },
+      hardNegatives: opts.beir || opts.traces ? o.hardNegatives : 0,
+      data: { store: opts.store.path, beir: opts.beir ?? null, traces: opts.traces ?? null, ...data.counts },
     };
     metrics.seconds = elapsed();
     await mkdir(opts.outDir, { recursive: true });
