@@ -63,8 +63,9 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningService> {
       } else {
         // A promoted model was already activated and hot-swapped by the job (runTrainingJob → reloadModels).
         metrics.recordTraining(outcome.status, outcome.modelId);
-        if (outcome.status === 'promoted') void app.sieve.models.noteLoaded();
+        if (outcome.status === 'promoted' || outcome.embedder?.status === 'promoted') void app.sieve.models.noteLoaded();
         event(`scheduled training ${outcome.status}: ${outcome.message}`);
+        if (outcome.embedder) event(`scheduled training, embedder ${outcome.embedder.status}: ${outcome.embedder.message}`);
       }
     });
     // The first query builds the ranking resources lazily (seconds on a large home); pay that before listening so
