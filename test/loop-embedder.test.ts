@@ -52,14 +52,19 @@ describe('the training job tunes the embedder when dense retrieval is on', () =>
 
   it('promotes a candidate past its gate: the new embedder serves with an index of every chunk, the previous one stays registered', async () => {
     const parent = activeModel(engine.store, home, 'embedder')!.id;
+    for (const q of set.questions) await engine.ask(q, { budgetTokens: 400 }); // new asks for the relevance part
     const outcome = await engine.train({ minLists: 5, margin: -1, embedder: { minPairs: 1, steps: 3, margin: -1 } }); // negative margins force promotion
     expect(outcome.embedder?.status).toBe('promoted');
     const id = outcome.embedder!.modelId!;
     const model = activeModel(engine.store, home, 'embedder')!;
     expect(model.id).toBe(id);
     expect(model.parent).toBe(parent);
-    expect(model.meta['trainedOn']).toMatchObject({ traces: { holdout: 0.2, embedderShare: 0.4 } });
+    expect(model.meta['trainedOn']).toMatchObject({ traces: { embedderShare: 0.4, embedderHoldout: 0.2 } });
     expect(outcome.embedder!.pairs).toBeGreaterThan(0);
+    // The relevance model learned from the other questions only: its lists are fewer than the answered asks.
+    expect(outcome.status).toBe('promoted');
+    expect(outcome.metrics['trainLists']! + outcome.metrics['heldOutLists']!).toBeLessThan(outcome.lists);
+    expect(outcome.metrics['trainLists']).toBeGreaterThan(0);
     expect(engine.denseIndex()).toMatchObject({ embedder: id, points: chunkCount() });
     expect(listModels(engine.store, home, 'embedder').map((m) => m.id)).toContain(parent);
     // Asks go on, served by the new embedder.

@@ -1,53 +1,42 @@
 import { describe, expect, it } from 'vitest';
-import { partitionByQuestion, questionFraction, questionRole } from '../src/train/partition.js';
+import { questionFraction, questionRole, rankerLists } from '../src/train/partition.js';
 
 const questions = Array.from({ length: 2000 }, (_, i) => `what does protein ${i} bind to in cell line ${i % 37}?`);
+const partition = { embedderShare: 0.4, embedderHoldout: 0.2 };
 
-const gateOnly = (holdout: number) => ({ holdout, embedderShare: 0 });
-
-describe('the gate partitions by question', () => {
-  it('puts every ask of one question on the same side, whatever the order of the lists', () => {
+describe('which learner sees which question', () => {
+  it('gives every ask of one question the same role, whatever the order of the lists', () => {
     const lists = questions.slice(0, 200).flatMap((question, i) => [0, 1, 2].map((ask) => ({ question, id: `${i}/${ask}` })));
-    const { heldOut } = partitionByQuestion(lists, gateOnly(0.2));
-    const shuffled = [...lists].reverse();
-    const again = partitionByQuestion(shuffled, gateOnly(0.2));
-    expect(new Set(again.heldOut.map((l) => l.id))).toEqual(new Set(heldOut.map((l) => l.id)));
+    const kept = new Set(rankerLists(lists, partition).map((l) => l.id));
+    expect(new Set(rankerLists([...lists].reverse(), partition).map((l) => l.id))).toEqual(kept);
     const side = new Map<string, Set<boolean>>();
-    const held = new Set(heldOut.map((l) => l.id));
-    for (const l of lists) side.set(l.question, (side.get(l.question) ?? new Set()).add(held.has(l.id)));
+    for (const l of lists) side.set(l.question, (side.get(l.question) ?? new Set()).add(kept.has(l.id)));
     expect([...side.values()].every((s) => s.size === 1)).toBe(true);
   });
 
-  it('holds out about the asked share of distinct questions', () => {
-    for (const share of [0.1, 0.2, 0.5]) {
-      const { train, heldOut } = partitionByQuestion(questions.map((question) => ({ question })), gateOnly(share));
-      expect(train.length + heldOut.length).toBe(questions.length);
-      expect(Math.abs(heldOut.length / questions.length - share)).toBeLessThan(0.03);
-    }
-    expect(partitionByQuestion(questions.map((question) => ({ question })), gateOnly(0)).heldOut).toEqual([]);
-    expect(partitionByQuestion(questions.map((question) => ({ question })), gateOnly(1)).train).toEqual([]);
-  });
-
-  it('keeps a question where it was as the held-out share grows (a larger share only adds questions)', () => {
-    const small = new Set(partitionByQuestion(questions.map((question) => ({ question })), gateOnly(0.1)).heldOut.map((l) => l.question));
-    const large = new Set(partitionByQuestion(questions.map((question) => ({ question })), gateOnly(0.3)).heldOut.map((l) => l.question));
-    expect([...small].every((q) => large.has(q))).toBe(true);
-    expect(large.size).toBeGreaterThan(small.size);
-  });
-
-  it('gives the embedder its own share of questions, which neither the gate nor the ranker lists see', () => {
-    const partition = { holdout: 0.2, embedderShare: 0.4 };
+  it('gives the embedder its share of questions and its own held-out ones, in about the asked proportions', () => {
     const roles = questions.map((q) => questionRole(q, partition));
     const share = (role: string) => roles.filter((r) => r === role).length / questions.length;
-    expect(Math.abs(share('gate') - 0.2)).toBeLessThan(0.03);
     expect(Math.abs(share('embedder') - 0.4)).toBeLessThan(0.03);
+    expect(Math.abs(share('embedder-held-out') - 0.2)).toBeLessThan(0.03);
     expect(Math.abs(share('ranker') - 0.4)).toBeLessThan(0.03);
-    const { train, heldOut } = partitionByQuestion(questions.map((question) => ({ question })), partition);
-    expect(train.every((l) => questionRole(l.question, partition) === 'ranker')).toBe(true);
-    expect(heldOut.every((l) => questionRole(l.question, partition) === 'gate')).toBe(true);
-    expect(train.length + heldOut.length).toBe(roles.filter((r) => r !== 'embedder').length);
-    // The gate's questions are the same whether or not the embedder takes a share.
-    expect(heldOut.map((l) => l.question)).toEqual(partitionByQuestion(questions.map((question) => ({ question })), gateOnly(0.2)).heldOut.map((l) => l.question));
+  });
+
+  it('keeps the ranker off the embedder’s training questions only (it may learn from the embedder’s held-out ones)', () => {
+    const lists = questions.map((question) => ({ question }));
+    const ranker = rankerLists(lists, partition);
+    expect(ranker.every((l) => questionRole(l.question, partition) !== 'embedder')).toBe(true);
+    expect(ranker.some((l) => questionRole(l.question, partition) === 'embedder-held-out')).toBe(true);
+    expect(ranker).toHaveLength(questions.filter((q) => questionRole(q, partition) !== 'embedder').length);
+    // With the embedder not tuned, the ranker has every list, in order.
+    expect(rankerLists(lists, { embedderShare: 0, embedderHoldout: 0.2 })).toEqual(lists);
+  });
+
+  it('keeps a question where it was as the embedder’s share grows (a larger share only adds questions)', () => {
+    const small = new Set(questions.filter((q) => questionRole(q, { embedderShare: 0.1, embedderHoldout: 0.2 }) === 'embedder'));
+    const large = new Set(questions.filter((q) => questionRole(q, { embedderShare: 0.3, embedderHoldout: 0.2 }) === 'embedder'));
+    expect([...small].every((q) => large.has(q))).toBe(true);
+    expect(large.size).toBeGreaterThan(small.size);
   });
 
   it('treats differently written copies of one question as one question', () => {

@@ -13,7 +13,7 @@ const tmp = tempDir('trace-pairs');
 let engine: Engine;
 /** chunk id of each synthetic document's (only) chunk */
 const chunkOf = new Map<string, number>();
-const partition: QuestionPartition = { holdout: 0.2, embedderShare: 0.4 };
+const partition: QuestionPartition = { embedderShare: 0.4, embedderHoldout: 0.2 };
 
 /** The first generated question that falls in a role. */
 function questionIn(role: string, skip = 0): string {
@@ -44,7 +44,7 @@ afterAll(() => {
 describe('the embedder’s pairs from traces', () => {
   it('keeps chunks used consistently, drops one-off citations, takes passed-over chunks as hard negatives, and splits by question role', () => {
     const tuned = questionIn('embedder');
-    const gate = questionIn('gate');
+    const gate = questionIn('embedder-held-out');
     const ranker = questionIn('ranker');
     recordHistory(engine.store, [
       // The embedder's question, asked three times: t0d0 used every time, t0d1 used once of three (a wrong citation),
@@ -67,7 +67,7 @@ describe('the embedder’s pairs from traces', () => {
     // The passage is what the runtime embeds: the chunk's heading, a newline, its text.
     const row = engine.store.db.prepare(`SELECT heading, text FROM chunks WHERE id = ?`).get(chunkOf.get('t0d0')) as { heading: string; text: string };
     expect(pairs.train[0]!.passage).toEqual(vocab.encode(`${row.heading}\n${row.text}`, 128));
-    // The gate's question is held out (no negatives: it is only ever evaluated); the ranker's is not read at all.
+    // The embedder's held-out question is only evaluated (no negatives); the ranker's is not read at all.
     expect(pairs.heldOut.map((p) => p.group)).toEqual(['doc:t1d0']);
     expect(pairs.heldOut[0]!.negatives).toBeUndefined();
     expect([...pairs.train, ...pairs.heldOut].some((p) => p.group === 'doc:t2d0')).toBe(false);
@@ -77,7 +77,7 @@ describe('the embedder’s pairs from traces', () => {
     const pairs = readTracePairs(engine.store, new WordVocab(DEFAULT_TOKENIZER_CONFIG), {
       maxQueryWords: 32,
       maxPassageWords: 128,
-      partition: { holdout: 0.2, embedderShare: 0 },
+      partition: { embedderShare: 0, embedderHoldout: 0.2 },
       hardNegatives: 5,
     });
     expect(pairs.train).toEqual([]);

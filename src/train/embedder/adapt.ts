@@ -47,7 +47,7 @@ export const adaptOptionsSchema = z.object({
    * Add the feedback loop's pairs (question, chunk its answers used) from this home's traces; the partition says
    * which questions train and which are held out (train/partition.ts).
    */
-  traces: z.object({ holdout: z.number().min(0).max(1), embedderShare: z.number().min(0).max(1) }).optional(),
+  traces: z.object({ embedderShare: z.number().min(0).max(1), embedderHoldout: z.number().min(0).max(1) }).optional(),
   /** Activate the new version and rebuild its index now (the CLI), or register it inactive (the training job promotes). */
   activate: z.boolean().default(true),
 });

@@ -22,7 +22,7 @@ export interface TracePairOptions {
 export interface TracePairs {
   /** Pairs of the embedder's questions. */
   train: WordPair[];
-  /** Pairs of the gate's held-out questions (never trained on by any model). */
+  /** Pairs of the embedder's held-out questions (it never trains on them). */
   heldOut: WordPair[];
   questions: { train: number; heldOut: number };
 }
@@ -69,7 +69,7 @@ export function readTracePairs(store: Store, vocab: WordVocab, opts: TracePairOp
   const passage = (v: Vote) => vocab.encode(v.heading.length > 0 ? `${v.heading}\n${v.text}` : v.text, opts.maxPassageWords);
   for (const [question, vs] of byQuestion) {
     const role = questionRole(question, opts.partition);
-    if (role === 'ranker') continue;
+    if (role === 'ranker') continue; // the embedder neither trains nor is judged on these
     const positives = vs.filter((v) => v.cited > 0 && v.cited / v.shown >= minConsistency);
     if (positives.length === 0) continue;
     const query = vocab.encode(question, opts.maxQueryWords);
@@ -80,13 +80,13 @@ export function readTracePairs(store: Store, vocab: WordVocab, opts: TracePairOp
       .sort((a, b) => b.shown - a.shown || a.chunkId - b.chunkId)
       .slice(0, opts.hardNegatives)
       .map((v) => ({ passage: passage(v), group: `doc:${v.docId}` }));
-    const target = role === 'gate' ? out.heldOut : out.train;
+    const target = role === 'embedder-held-out' ? out.heldOut : out.train;
     for (const v of positives) {
       const words = passage(v);
       if (words.length === 0) continue;
       target.push({ query, passage: words, source: 'trace', group: `doc:${v.docId}`, ...(negatives.length > 0 && role === 'embedder' ? { negatives } : {}) });
     }
-    out.questions[role === 'gate' ? 'heldOut' : 'train']++;
+    out.questions[role === 'embedder-held-out' ? 'heldOut' : 'train']++;
   }
   return out;
 }
