@@ -67,6 +67,8 @@ describe('the training job tunes the embedder when dense retrieval is on', () =>
     expect(outcome.metrics['trainLists']).toBeGreaterThan(0);
     expect(engine.denseIndex()).toMatchObject({ embedder: id, points: chunkCount() });
     expect(listModels(engine.store, home, 'embedder').map((m) => m.id)).toContain(parent);
+    const { readdirSync } = await import('node:fs');
+    expect(readdirSync(join(home, 'models')).filter((d) => d.startsWith('embedder-'))).toEqual([id]); // no .tmp left
     // Asks go on, served by the new embedder.
     const answer = await engine.ask(set.questions[0]!, { budgetTokens: 400 });
     expect(answer.models.embedder).toBe(id);

@@ -4,7 +4,7 @@
 // given; measures recall@10 on a held-out slice against the starting model; writes the FP16 export under
 // <home>/models/<id>; registers and activates the version; and reloads the engine, which builds the new version's
 // HNSW index from the store (the previous version's vectors stay, so `sieve models activate` rolls back).
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { shippedEmbedderDir, type Engine } from '../../engine.js';
@@ -127,7 +127,11 @@ export async function adaptEmbedder(engine: Engine, options: AdaptOptions): Prom
   const id = `embedder-${stamp}-s${o.seed}`;
   if (getModel(engine.store, home, id)) throw new SieveError('CONFIG_INVALID', `a model version ${id} already exists; wait a second or pick another --seed`);
   const relDir = join('models', id);
-  const outDir = join(home, relDir);
+  // Written under <id>.tmp and renamed only once kept: a process killed mid-training leaves a .tmp folder, which
+  // the next training job removes, never a version folder the registry does not know.
+  const finalDir = join(home, relDir);
+  const outDir = `${finalDir}.tmp`;
+  rmSync(outDir, { recursive: true, force: true });
   mkdirSync(outDir, { recursive: true });
 
   let trained: TrainEmbedderResult;
@@ -179,6 +183,7 @@ export async function adaptEmbedder(engine: Engine, options: AdaptOptions): Prom
     rmSync(outDir, { recursive: true, force: true });
     return { model: null, rejected, parent: parent?.id ?? null, metrics, seconds: (performance.now() - started) / 1000 };
   }
+  renameSync(outDir, finalDir);
   const model = registerModel(engine.store, home, {
     id,
     kind: 'embedder',
