@@ -4,6 +4,8 @@
 // one-off wrong citation should not teach the embedder — and the chunks a question was shown and never used are
 // its hard negatives: exactly the passages a reader looked at and passed over. A chunk used now and then is
 // neither (too uncertain either way).
+import { passageTexts } from '../../embed/vectors.js';
+import { shownChunkVotes } from '../../store/history.js';
 import type { Store } from '../../store/store.js';
 import { normalizeQuestion } from '../../rank/history-index.js';
 import { questionRole, type QuestionPartition } from '../partition.js';
@@ -31,29 +33,26 @@ interface Vote {
   question: string;
   chunkId: number;
   docId: string;
-  heading: string;
-  text: string;
+  /** What the runtime embeds for the chunk (passageTexts): what the pair must teach. */
+  passage: string;
   shown: number;
   cited: number;
 }
 
 /** Votes per (question, chunk): how many asks of the question showed the chunk and how many of those used it. */
 function votes(store: Store): Vote[] {
-  const rows = store.db
-    .prepare(
-      `SELECT v.query AS query, v.chunkId AS chunkId, d.external_id AS docId, c.heading AS heading, c.text AS text, v.cited AS cited
-       FROM (SELECT query_key, min(query) AS query, chunk_id AS chunkId,
-                    coalesce(max(CASE WHEN source = 'explicit' THEN cited END), max(cited)) AS cited
-             FROM history WHERE chunk_id IS NOT NULL AND shown = 1 AND source IN ('trace', 'explicit')
-             GROUP BY query_key, chunk_id) v
-       JOIN chunks c ON c.id = v.chunkId JOIN documents d ON d.id = c.document_id`,
-    )
-    .all() as Array<{ query: string; chunkId: number; docId: string; heading: string; text: string; cited: number }>;
+  const perAsk = shownChunkVotes(store);
+  const ids = [...new Set(perAsk.map((v) => v.chunkId))];
+  const chunks = store.getChunks(ids);
+  const passages = new Map(passageTexts(store, ids).map((p) => [p.chunkId, p.text]));
   const byKey = new Map<string, Vote>();
-  for (const r of rows) {
+  for (const r of perAsk) {
+    const chunk = chunks.get(r.chunkId);
+    const passage = passages.get(r.chunkId);
+    if (!chunk || passage === undefined) continue; // deleted since the ask
     const question = normalizeQuestion(r.query);
     const key = `${question}\u0000${r.chunkId}`;
-    const v = byKey.get(key) ?? { question, chunkId: r.chunkId, docId: r.docId, heading: r.heading, text: r.text, shown: 0, cited: 0 };
+    const v = byKey.get(key) ?? { question, chunkId: r.chunkId, docId: chunk.docId, passage, shown: 0, cited: 0 };
     v.shown++;
     v.cited += r.cited > 0 ? 1 : 0;
     byKey.set(key, v);
@@ -64,9 +63,13 @@ function votes(store: Store): Vote[] {
 export function readTracePairs(store: Store, vocab: WordVocab, opts: TracePairOptions): TracePairs {
   const minConsistency = opts.minConsistency ?? 0.5;
   const byQuestion = new Map<string, Vote[]>();
-  for (const v of votes(store)) byQuestion.set(v.question, [...(byQuestion.get(v.question) ?? []), v]);
+  for (const v of votes(store)) {
+    const list = byQuestion.get(v.question);
+    if (list) list.push(v);
+    else byQuestion.set(v.question, [v]);
+  }
   const out: TracePairs = { train: [], heldOut: [], questions: { train: 0, heldOut: 0 } };
-  const passage = (v: Vote) => vocab.encode(v.heading.length > 0 ? `${v.heading}\n${v.text}` : v.text, opts.maxPassageWords);
+  const passage = (v: Vote) => vocab.encode(v.passage, opts.maxPassageWords);
   for (const [question, vs] of byQuestion) {
     const role = questionRole(question, opts.partition);
     if (role === 'ranker') continue; // the embedder neither trains nor is judged on these
