@@ -3,6 +3,10 @@
 import { Command } from 'commander';
 import { benchAsk } from './ask.js';
 import { benchIngest } from './ingest.js';
+import type { SelfImproveOptions } from './selfimprove.js';
+
+/** selfimprove's options as Commander hands them over: the bench's own, the exploration rate as --explore. */
+type SelfImproveCli = Omit<SelfImproveOptions, 'exploreRate' | 'dense' | 'log'> & { explore: number; dense?: boolean; json?: boolean };
 
 const program = new Command('bench').description('sieve benchmarks');
 
@@ -53,37 +57,10 @@ program
   .option('--embedder-steps <n>', 'with --dense: steps of each embedder tuning', (v) => Number(v))
   .option('--svg <file>', 'write the learning curve as SVG here')
   .option('--json', 'print JSON')
-  .action(async (o: {
-    data: string;
-    feedbackSplit: string;
-    evalSplit: string;
-    rounds: number;
-    home?: string;
-    budget: number;
-    seed: number;
-    explore: number;
-    dense?: boolean;
-    baseEmbedder?: string;
-    embedderSteps?: number;
-    svg?: string;
-    json?: boolean;
-  }) => {
+  .action(async (o: SelfImproveCli) => {
     const { benchSelfImprove } = await import('./selfimprove.js');
-    const result = await benchSelfImprove({
-      data: o.data,
-      feedbackSplit: o.feedbackSplit,
-      evalSplit: o.evalSplit,
-      rounds: o.rounds,
-      budget: o.budget,
-      seed: o.seed,
-      exploreRate: o.explore,
-      dense: o.dense ?? false,
-      ...(o.baseEmbedder ? { baseEmbedder: o.baseEmbedder } : {}),
-      ...(o.embedderSteps ? { embedderSteps: o.embedderSteps } : {}),
-      ...(o.home ? { home: o.home } : {}),
-      ...(o.svg ? { svg: o.svg } : {}),
-      log: (l) => process.stderr.write(`${l}\n`),
-    });
+    const { explore, dense, json: _json, ...given } = o;
+    const result = await benchSelfImprove({ ...given, exploreRate: explore, dense: dense ?? false, log: (l) => process.stderr.write(`${l}\n`) });
     out(result, o.json);
   });
 
