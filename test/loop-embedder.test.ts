@@ -1,10 +1,9 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SimulatedReader } from '../bench/simulated-reader.js';
-import { openEngine, type Engine } from '../src/engine.js';
+import type { Engine } from '../src/engine.js';
 import { activeModel, listModels } from '../src/train/registry.js';
-import { writeSyntheticSet, type SyntheticSet } from './helpers/synthetic.js';
+import { openLoopEngine, type SyntheticSet } from './helpers/synthetic.js';
 import { tempDir } from './helpers/tmp.js';
 
 // The training job with dense retrieval on: it tunes the embedder from the traces' (question, used chunk) pairs
@@ -15,11 +14,7 @@ let engine: Engine;
 const home = join(tmp.dir, 'home');
 
 beforeAll(async () => {
-  set = writeSyntheticSet(tmp.dir, { topics: 10, docsPerTopic: 5, questionsPerTopic: 8, seed: 4 });
-  const reader = new SimulatedReader(set.relevant, { missRate: 0.1, wrongCitationRate: 0.1, noMarkerRate: 0.3, seed: 5 });
-  engine = await openEngine({ home, llm: null, answerer: reader, feedback: { exploreRate: 0.2, seed: 9 }, embed: { enabled: true } });
-  await engine.ingest([set.corpusPath]);
-  for (let round = 0; round < 2; round++) for (const q of set.questions) await engine.ask(q, { budgetTokens: 400 });
+  ({ set, engine } = await openLoopEngine(tmp.dir, { set: { topics: 10, docsPerTopic: 5, questionsPerTopic: 8, seed: 4 }, rounds: 2, embed: true }));
 }, 180_000);
 afterAll(() => {
   engine.close();

@@ -1,12 +1,11 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SimulatedReader } from '../bench/simulated-reader.js';
-import { openEngine, type Engine } from '../src/engine.js';
+import type { Engine } from '../src/engine.js';
 import { listModels } from '../src/train/registry.js';
 import { TRAINING_NICE, trainingChildEnv } from '../src/train/job.js';
 import { getPriority } from 'node:os';
-import { writeSyntheticSet, type SyntheticSet } from './helpers/synthetic.js';
+import { openLoopEngine, type SyntheticSet } from './helpers/synthetic.js';
 import { tempDir } from './helpers/tmp.js';
 
 const tmp = tempDir('loop');
@@ -15,11 +14,7 @@ let engine: Engine;
 const home = join(tmp.dir, 'home');
 
 beforeAll(async () => {
-  set = writeSyntheticSet(tmp.dir, { topics: 12, docsPerTopic: 6, questionsPerTopic: 8, seed: 3 });
-  const reader = new SimulatedReader(set.relevant, { missRate: 0.1, wrongCitationRate: 0.1, noMarkerRate: 0.3, seed: 5 });
-  engine = await openEngine({ home, llm: null, answerer: reader, feedback: { exploreRate: 0.2, seed: 9 }, embed: { enabled: false } });
-  await engine.ingest([set.corpusPath]);
-  for (const q of set.questions) await engine.ask(q, { budgetTokens: 400 });
+  ({ set, engine } = await openLoopEngine(tmp.dir, { set: { topics: 12, docsPerTopic: 6, questionsPerTopic: 8, seed: 3 }, rounds: 1, embed: false }));
 }, 120_000);
 afterAll(() => {
   engine.close();

@@ -2,6 +2,8 @@
 // shared filler, questions naming a topic in other words too. Deterministic by seed.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { SimulatedReader } from '../../bench/simulated-reader.js';
+import { openEngine, type Engine } from '../../src/engine.js';
 import { SeededRandom } from '../../src/util/random.js';
 
 export interface SyntheticSet {
@@ -38,4 +40,21 @@ export function writeSyntheticSet(root: string, opts: { topics: number; docsPerT
   const corpusPath = join(dir, 'corpus.jsonl');
   writeFileSync(corpusPath, docs.map((d) => JSON.stringify(d)).join('\n'));
   return { dir, corpusPath, relevant, questions };
+}
+
+/**
+ * The feedback loop's test bed: a synthetic set, an engine answered by the simulated reader (10% misses, 10%
+ * wrong citations, 30% answers without markers) with 20% exploration, the corpus ingested, and every question
+ * asked `rounds` times.
+ */
+export async function openLoopEngine(
+  root: string,
+  opts: { set: Parameters<typeof writeSyntheticSet>[1]; rounds: number; embed: boolean },
+): Promise<{ set: SyntheticSet; engine: Engine }> {
+  const set = writeSyntheticSet(root, opts.set);
+  const reader = new SimulatedReader(set.relevant, { missRate: 0.1, wrongCitationRate: 0.1, noMarkerRate: 0.3, seed: 5 });
+  const engine = await openEngine({ home: join(root, 'home'), llm: null, answerer: reader, feedback: { exploreRate: 0.2, seed: 9 }, embed: { enabled: opts.embed } });
+  await engine.ingest([set.corpusPath]);
+  for (let round = 0; round < opts.rounds; round++) for (const q of set.questions) await engine.ask(q, { budgetTokens: 400 });
+  return { set, engine };
 }
