@@ -12,9 +12,10 @@ import type { Engine } from '../engine.js';
 import { SieveError } from '../errors.js';
 import { FEATURE_NAMES } from '../rank/features.js';
 import { listNdcgAtK, relevanceForward } from './relevance/model.js';
-import { activateModel, activeModel, registerModel } from './registry.js';
+import type { DenseEvidence } from './dense-evidence.js';
+import { activateModel, activeModel, getModel, registerModel, type ModelVersion } from './registry.js';
 import { questionRole, rankerLists, type QuestionPartition } from './partition.js';
-import { buildTraceLists, type TraceList } from './traces-dataset.js';
+import { buildTraceLists, traceQuestions, type TraceList } from './traces-dataset.js';
 
 export interface EmbedderJobOptions {
   /** Tune the embedder from traces when dense retrieval is on (it is ignored when it is off). */
@@ -26,6 +27,11 @@ export interface EmbedderJobOptions {
   share: number;
   /** The candidate's held-out recall@10 on the gate questions' pairs must beat the serving embedder's by this. */
   margin: number;
+  /**
+   * How much held-out nDCG@10 ranking beside the candidate (serving ranker or a new one trained on its scores)
+   * may lose against the pair serving now; 0 = no loss allowed.
+   */
+  rankingTolerance: number;
 }
 
 export interface TrainJobOptions {
@@ -47,7 +53,7 @@ export const DEFAULT_TRAIN_JOB: TrainJobOptions = {
   margin: 0.005,
   seed: 1,
   dense: false,
-  embedder: { enabled: true, minPairs: 100, steps: 300, share: 0.4, margin: 0.005 },
+  embedder: { enabled: true, minPairs: 100, steps: 300, share: 0.4, margin: 0.005, rankingTolerance: 0 },
 };
 
 /** Job options as given (JSON, CLI, config): anything left out takes the default. */
@@ -103,21 +109,50 @@ export function jobPartition(opts: TrainJobOptions): QuestionPartition {
 }
 
 /**
- * The job's body (runs in the child): the relevance model from traces, then — when dense retrieval is on — the
+ * The job's body (runs in the child): the relevance model from traces, and — when dense retrieval is on — the
  * embedder from the pairs of its own share of questions. Each part registers an inactive version only when it
  * passes its gate; the parent process promotes.
+ *
+ * The two are judged together: a candidate embedder that passes its own gate is indexed, every trace question's
+ * dense list is retrieved again through it, and the ranker is trained and judged on lists rebuilt with that dense
+ * evidence. The embedder is kept only if ranking with it (the serving ranker beside it, or the new ranker) does at
+ * least as well on the held-out asks as the pair serving now; otherwise it is dropped and the ranker is trained on
+ * the serving embedder's evidence as usual. (Judged apart, a new embedder promoted beside a ranker trained on the
+ * old embedder's cosines lowered SciFact's eval split by 0.015 — docs/BENCHMARKS.md.)
  */
 export async function trainFromTraces(engine: Engine, opts: TrainJobOptions = DEFAULT_TRAIN_JOB): Promise<TrainOutcome> {
-  const outcome = await trainRelevanceFromTraces(engine, opts);
-  if (!tunesEmbedder(opts)) return outcome;
-  return { ...outcome, embedder: await trainEmbedderFromTraces(engine, opts) };
+  if (!tunesEmbedder(opts)) return (await trainRelevanceFromTraces(engine, opts)).outcome;
+  let paired: TrainOutcome | null = null;
+  const embedder = await trainEmbedderFromTraces(engine, opts, async (candidate) => {
+    const { indexCandidateEmbedder } = await import('./dense-evidence.js');
+    const index = await indexCandidateEmbedder(engine, candidate);
+    let kept = false;
+    try {
+      const dense = await index.evidence(traceQuestions(engine, relevanceSince(engine) ?? ''));
+      const { outcome, embedderVerdict } = await trainRelevanceFromTraces(engine, opts, { dense, embedder: candidate.id });
+      if (embedderVerdict === null) {
+        paired = outcome;
+        kept = true;
+      }
+      return embedderVerdict;
+    } finally {
+      await (kept ? index.close() : index.discard());
+    }
+  });
+  const relevance = paired ?? (await trainRelevanceFromTraces(engine, opts)).outcome;
+  return { ...relevance, embedder };
 }
 
 /**
  * The embedder from traces: continues the serving embedder on the (question, used chunk) pairs of the embedder's
  * questions, judged by recall@10 of the gate questions' pairs against the serving embedder on the same pairs.
  */
-async function trainEmbedderFromTraces(engine: Engine, opts: TrainJobOptions): Promise<EmbedderOutcome> {
+async function trainEmbedderFromTraces(
+  engine: Engine,
+  opts: TrainJobOptions,
+  /** The second judgement, for a candidate that passed its own: a reason to drop it, or null to keep it. */
+  judgeWithRanker: (candidate: { id: string; dir: string }) => Promise<string | null>,
+): Promise<EmbedderOutcome> {
   const started = performance.now();
   const seconds = () => (performance.now() - started) / 1000;
   const partition = jobPartition(opts);
@@ -142,11 +177,12 @@ async function trainEmbedderFromTraces(engine: Engine, opts: TrainJobOptions): P
     traces: partition,
     activate: false,
     log: false,
-    accept: (m) => {
+    accept: async (m, trained) => {
       const candidate = m['heldOutRecallAt10BySource.trace'];
       const parent = m['parentHeldOutRecallAt10BySource.trace'];
       if (candidate === undefined || parent === undefined) return 'no held-out question has a used chunk yet, so there is nothing to judge the candidate on';
-      return candidate >= parent + margin ? null : `held-out recall@10 ${candidate.toFixed(4)} does not beat the serving embedder's ${parent.toFixed(4)} + ${margin}`;
+      if (candidate < parent + margin) return `held-out recall@10 ${candidate.toFixed(4)} does not beat the serving embedder's ${parent.toFixed(4)} + ${margin}`;
+      return judgeWithRanker(trained);
     },
   });
   if (result.model === null) {
@@ -171,23 +207,60 @@ function countNewTracePairs(engine: Engine, partition: QuestionPartition, since:
   return rows.filter((r) => questionRole(r.query, partition) === 'embedder').length;
 }
 
-/** The relevance model from traces since its serving version: trained on the ranker's questions, gated on the held-out ones. */
-async function trainRelevanceFromTraces(engine: Engine, opts: TrainJobOptions): Promise<TrainOutcome> {
+/** Where the next relevance model's traces start: the end of the serving version's window. */
+function relevanceSince(engine: Engine): string | undefined {
+  const serving = activeModel(engine.store, engine.config.home, 'relevance');
+  return typeof serving?.meta.tracesUntil === 'string' ? serving.meta.tracesUntil : undefined;
+}
+
+/** A candidate embedder the ranker is trained and judged beside: its id and the trace questions' dense lists under it. */
+interface EmbedderPairing {
+  embedder: string;
+  dense: DenseEvidence;
+}
+
+interface RelevanceResult {
+  outcome: TrainOutcome;
+  /** With a pairing: null when ranking with the candidate embedder is no worse than serving now, else why not. */
+  embedderVerdict: string | null;
+}
+
+/** Scores of the serving ranker (null: fused retriever scores stand in for it) on lists of its features. */
+async function servingScores(engine: Engine, serving: ModelVersion | undefined, sets: ReadonlyArray<readonly TraceList[]>): Promise<{ kind: string; scores: Map<TraceList, Float32Array> }> {
+  const scores = new Map<TraceList, Float32Array>();
+  if (!serving) return { kind: 'fusion', scores };
+  try {
+    const { OnnxRelevanceScorer } = await import('../rank/relevance-scorer.js');
+    const scorer = await OnnxRelevanceScorer.load(serving.dir, { cacheDir: join(engine.config.home, 'cache', 'coreml') });
+    const usable = scorer.featureNames.join(',') === FEATURE_NAMES.join(',');
+    if (usable) for (const set of sets) for (const l of set) scores.set(l, await scorer.score(l.features, l.n));
+    await scorer.close();
+    return usable ? { kind: serving.id, scores } : { kind: 'fusion', scores: new Map() };
+  } catch {
+    return { kind: 'fusion', scores: new Map() }; // an unloadable serving model is compared as what the engine then serves: fusion
+  }
+}
+
+/**
+ * The relevance model from traces since its serving version: trained on the ranker's questions, gated on the
+ * held-out ones. With a pairing, the lists carry the candidate embedder's dense evidence, and the result also
+ * says whether that embedder may serve (see trainFromTraces).
+ */
+async function trainRelevanceFromTraces(engine: Engine, opts: TrainJobOptions, pairing?: EmbedderPairing): Promise<RelevanceResult> {
   const started = performance.now();
   const serving = activeModel(engine.store, engine.config.home, 'relevance');
-  const since = typeof serving?.meta.tracesUntil === 'string' ? serving.meta.tracesUntil : undefined;
-  const lists = await engine.resources.withSnapshot(() => buildTraceLists(engine, since ? { since } : {}));
+  const since = relevanceSince(engine);
+  const window = since ? { since } : {};
+  const lists = await engine.resources.withSnapshot(() => buildTraceLists(engine, pairing ? { ...window, dense: pairing.dense } : window));
   const seconds = () => (performance.now() - started) / 1000;
   const datasetSeconds = seconds();
+  const noSignal = (message: string): RelevanceResult => ({
+    outcome: { status: 'insufficient-signal', message, modelId: null, lists: lists.length, metrics: {}, seconds: seconds() },
+    // With no serving ranker, fused scores rank beside the new embedder: nothing learned on the old one to break.
+    embedderVerdict: serving ? `too few of the ranker's asks to judge the serving ranker beside it (${message})` : null,
+  });
   if (lists.length < opts.minLists) {
-    return {
-      status: 'insufficient-signal',
-      message: `only ${lists.length} answered asks with a used chunk since ${since ?? 'the beginning'} (need ${opts.minLists}); nothing changed`,
-      modelId: null,
-      lists: lists.length,
-      metrics: {},
-      seconds: seconds(),
-    };
+    return noSignal(`only ${lists.length} answered asks with a used chunk since ${since ?? 'the beginning'} (need ${opts.minLists}); nothing changed`);
   }
   // The gate holds out the newest asks. (Holding out a fixed 20% of questions by hash instead was tried: fewer
   // promotions and a lower final figure on the SciFact train-split loop, 0.7469 against 0.7544.)
@@ -196,54 +269,48 @@ async function trainRelevanceFromTraces(engine: Engine, opts: TrainJobOptions): 
   const train = own.slice(0, cut);
   const heldOut = own.slice(cut);
   if (train.length === 0 || heldOut.length === 0) {
-    return {
-      status: 'insufficient-signal',
-      message: `only ${own.length} of the ${lists.length} answered asks since ${since ?? 'the beginning'} are the relevance model's (the rest tune the embedder): too few to train and judge a candidate; nothing changed`,
-      modelId: null,
-      lists: lists.length,
-      metrics: {},
-      seconds: seconds(),
-    };
+    return noSignal(
+      `only ${own.length} of the ${lists.length} answered asks since ${since ?? 'the beginning'} are the relevance model's (the rest tune the embedder): too few to train and judge a candidate; nothing changed`,
+    );
+  }
+  // What serves now: the serving ranker on the serving embedder's evidence (the same asks, as they were retrieved).
+  let heldOutAsServed = heldOut;
+  if (pairing) {
+    const byTrace = new Map(buildTraceLists(engine, window).map((l) => [l.traceId, l]));
+    heldOutAsServed = heldOut.map((l) => byTrace.get(l.traceId)).filter((l): l is TraceList => l !== undefined);
   }
   const { trainRelevanceModel } = await import('./relevance/train.js');
   const trained = await trainRelevanceModel({ featureNames: [...FEATURE_NAMES], lists: train }, { seed: opts.seed });
   const candidateNdcg = meanNdcg(heldOut, (l) => relevanceForward(trained, l.features, l.n));
   // The serving ranker is scored on the same leave-one-out evidence as the candidate (its scores stored at ask
   // time saw earlier asks of the same question, which would make it unbeatable for the wrong reason).
-  const servingScores = new Map<TraceList, Float32Array>();
-  let servingKind = 'fusion';
-  if (serving) {
-    try {
-      const { OnnxRelevanceScorer } = await import('../rank/relevance-scorer.js');
-      const scorer = await OnnxRelevanceScorer.load(serving.dir, { cacheDir: join(engine.config.home, 'cache', 'coreml') });
-      if (scorer.featureNames.join(',') === FEATURE_NAMES.join(',')) {
-        for (const l of heldOut) servingScores.set(l, await scorer.score(l.features, l.n));
-        servingKind = serving.id;
-      }
-      await scorer.close();
-    } catch {
-      servingScores.clear(); // an unloadable serving model is compared as what the engine then serves: fusion
-    }
-  }
-  const servingNdcg = meanNdcg(heldOut, (l) => servingScores.get(l) ?? l.fusionScores);
-  const metrics = {
+  const scored = await servingScores(engine, serving, pairing ? [heldOut, heldOutAsServed] : [heldOut]);
+  const servingOn = (l: TraceList) => scored.scores.get(l) ?? l.fusionScores;
+  const servingNdcg = meanNdcg(heldOutAsServed, servingOn);
+  // Beside a candidate embedder, the ranker to beat is the serving one on that embedder's evidence.
+  const baselineNdcg = pairing ? meanNdcg(heldOut, servingOn) : servingNdcg;
+  const metrics: Record<string, number> = {
     ...trained.metrics,
     candidateNdcg10: candidateNdcg,
     servingNdcg10: servingNdcg,
+    ...(pairing ? { servingWithCandidateEmbedderNdcg10: baselineNdcg } : {}),
     trainLists: train.length,
     heldOutLists: heldOut.length,
     datasetSeconds,
   };
-  const against = servingKind === 'fusion' ? 'fused retriever scores' : `serving ${servingKind}`;
-  if (candidateNdcg < servingNdcg + opts.margin) {
-    return {
-      status: 'rejected',
-      message: `candidate nDCG@10 ${candidateNdcg.toFixed(4)} does not beat ${against} ${servingNdcg.toFixed(4)} + ${opts.margin} on ${heldOut.length} held-out asks; serving model kept`,
-      modelId: null,
-      lists: lists.length,
-      metrics,
-      seconds: seconds(),
-    };
+  const against = `${scored.kind === 'fusion' ? 'fused retriever scores' : `serving ${scored.kind}`}${pairing ? ` with embedder ${pairing.embedder}` : ''}`;
+  let embedderVerdict: string | null = null;
+  if (pairing && Math.max(candidateNdcg, baselineNdcg) < servingNdcg - opts.embedder.rankingTolerance) {
+    embedderVerdict =
+      `ranking beside it does worse on ${heldOut.length} held-out asks: nDCG@10 ${baselineNdcg.toFixed(4)} with the serving ranker, ` +
+      `${candidateNdcg.toFixed(4)} with one trained on its scores, against ${servingNdcg.toFixed(4)} serving now`;
+  }
+  if (embedderVerdict !== null || candidateNdcg < baselineNdcg + opts.margin) {
+    const message =
+      embedderVerdict !== null
+        ? `candidate embedder ${pairing!.embedder} dropped: ${embedderVerdict}`
+        : `candidate nDCG@10 ${candidateNdcg.toFixed(4)} does not beat ${against} ${baselineNdcg.toFixed(4)} + ${opts.margin} on ${heldOut.length} held-out asks; serving model kept`;
+    return { outcome: { status: 'rejected', message, modelId: null, lists: lists.length, metrics, seconds: seconds() }, embedderVerdict };
   }
   const id = `relevance-${new Date().toISOString().replace(/[-:.TZ]/g, '').slice(0, 14)}-${process.pid.toString(36)}`;
   const finalDir = join(engine.config.home, 'models', id);
@@ -259,11 +326,15 @@ async function trainRelevanceFromTraces(engine: Engine, opts: TrainJobOptions): 
     parent: serving?.id ?? null,
     dir: join('models', id),
     files: exported.files,
-    meta: { ...exported.meta, tracesUntil: lists.at(-1)!.createdAt, source: 'traces' },
+    // A ranker trained beside a candidate embedder names it: its dense features are that embedder's.
+    meta: { ...exported.meta, tracesUntil: lists.at(-1)!.createdAt, source: 'traces', ...(pairing ? { embedder: pairing.embedder } : {}) },
     metrics,
     activate: false,
   });
-  return { status: 'promoted', message: `${id}: nDCG@10 ${candidateNdcg.toFixed(4)} vs ${against} ${servingNdcg.toFixed(4)}`, modelId: id, lists: lists.length, metrics, seconds: seconds() };
+  return {
+    outcome: { status: 'promoted', message: `${id}: nDCG@10 ${candidateNdcg.toFixed(4)} vs ${against} ${baselineNdcg.toFixed(4)}`, modelId: id, lists: lists.length, metrics, seconds: seconds() },
+    embedderVerdict,
+  };
 }
 
 // ---- single flight ----
@@ -307,11 +378,22 @@ export function acquireTrainLock(home: string): (() => void) | null {
   return null;
 }
 
-/** Leftovers of a job killed mid-export. */
-function cleanPartialExports(home: string): void {
+/**
+ * Leftovers of a job killed mid-export: `<id>.tmp` version folders, and for a candidate embedder killed while it
+ * was being judged, the vectors and index built for it (nothing registered refers to them).
+ */
+async function cleanPartialExports(engine: Engine): Promise<void> {
+  const { home } = engine.config;
   const dir = join(home, 'models');
   if (!existsSync(dir)) return;
-  for (const name of readdirSync(dir)) if (name.endsWith('.tmp')) rmSync(join(dir, name), { recursive: true, force: true });
+  for (const name of readdirSync(dir)) {
+    if (!name.endsWith('.tmp')) continue;
+    rmSync(join(dir, name), { recursive: true, force: true });
+    const version = name.slice(0, -'.tmp'.length);
+    if (getModel(engine.store, home, version)) continue;
+    const { discardEmbedderVectors } = await import('./dense-evidence.js');
+    discardEmbedderVectors(engine, version);
+  }
 }
 
 function childEntry(): { execArgv: string[]; script: string } {
@@ -347,7 +429,7 @@ export async function runTrainingJob(engine: Engine, opts: RunTrainingJobOptions
     return { status: 'busy', message: 'a training job is already running for this home', modelId: null, lists: 0, metrics: {}, seconds: 0 };
   }
   try {
-    cleanPartialExports(engine.config.home);
+    await cleanPartialExports(engine);
     const { execArgv, script } = childEntry();
     const { onLog, onSpawn, ...given } = opts;
     // The home's configuration first, what the caller passed over it.

@@ -10,6 +10,7 @@ import { fusedScores } from '../rank/fusion.js';
 import { normalizeQuestion } from '../rank/history-index.js';
 import { HistoryRetriever } from '../rank/history.js';
 import { parseQuery } from '../rank/query.js';
+import type { DenseEvidence } from './dense-evidence.js';
 import type { RelevanceList } from './relevance/model.js';
 
 /** P(read | shown at position k): a position-based examination model, 1 at the top decaying as 1/√k. */
@@ -44,6 +45,17 @@ export interface TraceDatasetOptions {
   since?: string;
   /** Weight of candidates that were not shown (weak negatives). */
   unshownWeight?: number;
+  /**
+   * Dense lists under another embedder (a candidate the job is judging), by question text: they replace the
+   * stored dense evidence, and chunks they add join the list as unshown candidates, as they would have at ask time.
+   */
+  dense?: DenseEvidence;
+}
+
+/** Question texts of the traces after `since` (what a DenseEvidence for buildTraceLists must cover). */
+export function traceQuestions(engine: Engine, since = ''): string[] {
+  const rows = engine.store.db.prepare(`SELECT DISTINCT question FROM traces WHERE created_at > ?`).all(since) as Array<{ question: string }>;
+  return rows.map((r) => r.question);
 }
 
 /** Unshown candidates count this much as negatives: enough to anchor the bottom of the list, not to dominate. */
@@ -114,12 +126,15 @@ export function buildTraceLists(engine: Engine, opts: TraceDatasetOptions = {}):
     const ids = candidates.map((c) => c.chunkId);
     for (const id of labelsByChunk.keys()) if (!ids.includes(id)) ids.push(id);
     const index = new Map(candidates.map((c, i) => [c.chunkId, i]));
+    const dense = opts.dense ? new Map((opts.dense.get(row.question) ?? []).map((c) => [c.chunkId, c])) : null;
+    if (dense) for (const id of dense.keys()) if (!ids.includes(id)) ids.push(id);
     let features: Float32Array;
     let fusionScores: Float32Array;
     try {
       // Recomputed, never taken from the trace: at ask time the history evidence of an earlier ask of the same
       // question was visible, and in training it would hand the label back. Lexical and dense evidence is the
-      // stored one; history evidence is recomputed with every ask of this question left out.
+      // stored one (dense: `opts.dense` when given); history evidence is recomputed with every ask of this
+      // question left out.
       const query = parseQuery(row.question);
       query.historyExclude = traceHistoryKey(row.id);
       const fresh = new Map(new HistoryRetriever(engine.resources).retrieve(query, engine.config.retrieval.historyK).map((c) => [c.chunkId, c]));
@@ -133,6 +148,15 @@ export function buildTraceLists(engine: Engine, opts: TraceDatasetOptions = {}):
         delete scores.history;
         delete scores.historyMax;
         delete ranks.history;
+        if (dense) {
+          delete scores.dense;
+          delete ranks.dense;
+          const d = dense.get(id);
+          if (d) {
+            scores.dense = d.scores.dense!;
+            ranks.dense = d.ranks.dense!;
+          }
+        }
         const h = fresh.get(id);
         if (h) {
           scores.history = h.scores.history!;

@@ -56,8 +56,11 @@ export type AdaptOptions = z.input<typeof adaptOptionsSchema> & {
   onProgress?: (p: TrainProgress) => void;
   /** Progress lines of the trainer on stderr (default true). */
   log?: boolean;
-  /** Decides on the trained version's metrics before it is registered: a reason to reject it, or null to keep it. */
-  accept?: (metrics: Record<string, number>) => string | null;
+  /**
+   * Decides on the trained version before it is registered: a reason to reject it, or null to keep it. It gets
+   * the metrics and the version's folder (complete, not yet under its final name), so it may load and try it.
+   */
+  accept?: (metrics: Record<string, number>, candidate: { id: string; dir: string }) => string | null | Promise<string | null>;
 };
 
 /** A trained version that `accept` turned down: nothing was registered or kept. */
@@ -178,7 +181,13 @@ export async function adaptEmbedder(engine: Engine, options: AdaptOptions): Prom
   }
 
   const metrics = numericMetrics(trained.metrics);
-  const rejected = options.accept?.(metrics) ?? null;
+  let rejected: string | null;
+  try {
+    rejected = options.accept ? await options.accept(metrics, { id, dir: outDir }) : null;
+  } catch (err) {
+    rmSync(outDir, { recursive: true, force: true });
+    throw err;
+  }
   if (rejected !== null) {
     rmSync(outDir, { recursive: true, force: true });
     return { model: null, rejected, parent: parent?.id ?? null, metrics, seconds: (performance.now() - started) / 1000 };
