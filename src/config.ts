@@ -65,6 +65,8 @@ export const ConfigSchema = z
             /** Used (question, chunk) pairs of the embedder's questions needed since the serving embedder. */
             minPairs: z.number().int().min(1).default(100),
             steps: z.number().int().min(1).max(100_000).default(300),
+            /** Held-out nDCG@10 that ranking beside a new embedder may lose against the pair serving now. */
+            rankingTolerance: z.number().min(0).max(1).default(0),
           })
           .prefault({}),
       })
