@@ -276,7 +276,8 @@ async function trainRelevanceFromTraces(engine: Engine, opts: TrainJobOptions, p
   // What serves now: the serving ranker on the serving embedder's evidence (the same asks, as they were retrieved).
   let heldOutAsServed = heldOut;
   if (pairing) {
-    const byTrace = new Map(buildTraceLists(engine, window).map((l) => [l.traceId, l]));
+    const asServed = await engine.resources.withSnapshot(() => buildTraceLists(engine, window));
+    const byTrace = new Map(asServed.map((l) => [l.traceId, l]));
     heldOutAsServed = heldOut.map((l) => byTrace.get(l.traceId)).filter((l): l is TraceList => l !== undefined);
   }
   const { trainRelevanceModel } = await import('./relevance/train.js');
