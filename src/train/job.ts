@@ -225,7 +225,7 @@ interface RelevanceResult {
   embedderVerdict: string | null;
 }
 
-/** Scores of the serving ranker (null: fused retriever scores stand in for it) on lists of its features. */
+/** Scores of the serving ranker on lists of its features; kind "fusion" and no scores when fused retriever scores stand in for it. */
 async function servingScores(engine: Engine, serving: ModelVersion | undefined, sets: ReadonlyArray<readonly TraceList[]>): Promise<{ kind: string; scores: Map<TraceList, Float32Array> }> {
   const scores = new Map<TraceList, Float32Array>();
   if (!serving) return { kind: 'fusion', scores };
