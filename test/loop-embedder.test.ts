@@ -135,6 +135,8 @@ describe('the training job tunes the embedder when dense retrieval is on', () =>
     // The ranker was trained and judged on the new embedder's dense evidence, and says so.
     expect(outcome.metrics['servingWithCandidateEmbedderNdcg10']).toBeGreaterThanOrEqual(0);
     expect(activeModel(engine.store, home, 'relevance')!.meta['embedder']).toBe(id);
+    expect(outcome.message).toContain(`with embedder ${id} `);
+    expect(outcome.message).toMatch(/\(\d\.\d{4} with the serving embedder\)/);
     expect(listModels(engine.store, home, 'embedder').map((m) => m.id)).toContain(parent);
     const { readdirSync } = await import('node:fs');
     expect(readdirSync(join(home, 'models')).filter((d) => d.startsWith('embedder-'))).toEqual([id]); // no .tmp left

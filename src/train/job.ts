@@ -299,7 +299,10 @@ async function trainRelevanceFromTraces(engine: Engine, opts: TrainJobOptions, p
     heldOutLists: heldOut.length,
     datasetSeconds,
   };
-  const against = `${scored.kind === 'fusion' ? 'fused retriever scores' : `serving ${scored.kind}`}${pairing ? ` with embedder ${pairing.embedder}` : ''}`;
+  const servingKind = scored.kind === 'fusion' ? 'fused retriever scores' : `serving ${scored.kind}`;
+  // Beside a candidate embedder the message names both baselines: with that embedder, and as serving now.
+  const against = pairing ? `${servingKind} with embedder ${pairing.embedder}` : servingKind;
+  const servingNow = pairing ? ` (${servingNdcg.toFixed(4)} with the serving embedder)` : '';
   let embedderVerdict: string | null = null;
   if (pairing && Math.max(candidateNdcg, baselineNdcg) < servingNdcg - opts.embedder.rankingTolerance) {
     embedderVerdict =
@@ -310,7 +313,7 @@ async function trainRelevanceFromTraces(engine: Engine, opts: TrainJobOptions, p
     const message =
       embedderVerdict !== null
         ? `candidate embedder ${pairing!.embedder} dropped: ${embedderVerdict}`
-        : `candidate nDCG@10 ${candidateNdcg.toFixed(4)} does not beat ${against} ${baselineNdcg.toFixed(4)} + ${opts.margin} on ${heldOut.length} held-out asks; serving model kept`;
+        : `candidate nDCG@10 ${candidateNdcg.toFixed(4)} does not beat ${against} ${baselineNdcg.toFixed(4)}${servingNow} + ${opts.margin} on ${heldOut.length} held-out asks; serving model kept`;
     return { outcome: { status: 'rejected', message, modelId: null, lists: lists.length, metrics, seconds: seconds() }, embedderVerdict };
   }
   const id = `relevance-${new Date().toISOString().replace(/[-:.TZ]/g, '').slice(0, 14)}-${process.pid.toString(36)}`;
@@ -333,7 +336,7 @@ async function trainRelevanceFromTraces(engine: Engine, opts: TrainJobOptions, p
     activate: false,
   });
   return {
-    outcome: { status: 'promoted', message: `${id}: nDCG@10 ${candidateNdcg.toFixed(4)} vs ${against} ${baselineNdcg.toFixed(4)}`, modelId: id, lists: lists.length, metrics, seconds: seconds() },
+    outcome: { status: 'promoted', message: `${id}: nDCG@10 ${candidateNdcg.toFixed(4)} vs ${against} ${baselineNdcg.toFixed(4)}${servingNow}`, modelId: id, lists: lists.length, metrics, seconds: seconds() },
     embedderVerdict,
   };
 }
