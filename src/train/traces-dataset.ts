@@ -123,11 +123,21 @@ export function buildTraceLists(engine: Engine, opts: TraceDatasetOptions = {}):
     // learns contrasts that only hold near the top (among shown chunks, a lower BM25 can mean "cited") and then
     // promotes junk from deep in the list. Unshown candidates are weak negatives (mostly irrelevant, sometimes
     // a relevant chunk nobody saw — hence the small weight).
+    // Stored candidates first, then chunks other evidence adds, each once and in order of arrival (a set beside
+    // the array: lists run to a few hundred ids, and a linear search per id made building them quadratic).
     const ids = candidates.map((c) => c.chunkId);
-    for (const id of labelsByChunk.keys()) if (!ids.includes(id)) ids.push(id);
+    const listed = new Set(ids);
+    const addIds = (more: Iterable<number>) => {
+      for (const id of more) {
+        if (listed.has(id)) continue;
+        listed.add(id);
+        ids.push(id);
+      }
+    };
+    addIds(labelsByChunk.keys());
     const index = new Map(candidates.map((c, i) => [c.chunkId, i]));
     const dense = opts.dense ? new Map((opts.dense.get(row.question) ?? []).map((c) => [c.chunkId, c])) : null;
-    if (dense) for (const id of dense.keys()) if (!ids.includes(id)) ids.push(id);
+    if (dense) addIds(dense.keys());
     let features: Float32Array;
     let fusionScores: Float32Array;
     try {
@@ -138,7 +148,7 @@ export function buildTraceLists(engine: Engine, opts: TraceDatasetOptions = {}):
       const query = parseQuery(row.question);
       query.historyExclude = traceHistoryKey(row.id);
       const fresh = new Map(new HistoryRetriever(engine.resources).retrieve(query, engine.config.retrieval.historyK).map((c) => [c.chunkId, c]));
-      for (const id of fresh.keys()) if (!ids.includes(id)) ids.push(id);
+      addIds(fresh.keys());
       const chunks = engine.store.getChunks(ids);
       if (ids.some((id) => !chunks.has(id))) continue; // a candidate was deleted since: skip rather than guess
       const listCandidates = ids.map((id) => {
