@@ -121,7 +121,8 @@ export function jobPartition(opts: TrainJobOptions): QuestionPartition {
  * old embedder's cosines lowered SciFact's eval split by 0.015 — docs/BENCHMARKS.md.)
  */
 export async function trainFromTraces(engine: Engine, opts: TrainJobOptions = DEFAULT_TRAIN_JOB): Promise<TrainOutcome> {
-  if (!tunesEmbedder(opts)) return (await trainRelevanceFromTraces(engine, opts)).outcome;
+  const served = servedLists(engine);
+  if (!tunesEmbedder(opts)) return (await trainRelevanceFromTraces(engine, opts, served)).outcome;
   let paired: TrainOutcome | null = null;
   const embedder = await trainEmbedderFromTraces(engine, opts, async (candidate) => {
     const { indexCandidateEmbedder } = await import('./dense-evidence.js');
@@ -129,7 +130,7 @@ export async function trainFromTraces(engine: Engine, opts: TrainJobOptions = DE
     let kept = false;
     try {
       const dense = await index.evidence(traceQuestions(engine, relevanceSince(engine) ?? ''));
-      const { outcome, embedderVerdict } = await trainRelevanceFromTraces(engine, opts, { dense, embedder: candidate.id });
+      const { outcome, embedderVerdict } = await trainRelevanceFromTraces(engine, opts, served, { dense, embedder: candidate.id });
       if (embedderVerdict === null) {
         paired = outcome;
         kept = true;
@@ -139,7 +140,7 @@ export async function trainFromTraces(engine: Engine, opts: TrainJobOptions = DE
       await (kept ? index.close() : index.discard());
     }
   });
-  const relevance = paired ?? (await trainRelevanceFromTraces(engine, opts)).outcome;
+  const relevance = paired ?? (await trainRelevanceFromTraces(engine, opts, served)).outcome;
   return { ...relevance, embedder };
 }
 
@@ -213,6 +214,20 @@ function relevanceSince(engine: Engine): string | undefined {
   return typeof serving?.meta.tracesUntil === 'string' ? serving.meta.tracesUntil : undefined;
 }
 
+/**
+ * The trace lists with the evidence they were served with, since the serving ranker's window: built on first use
+ * and shared by the job's parts (a candidate embedder's judgement needs them, and so does the ranker trained
+ * without it when the candidate is dropped). Nothing the job does before its end moves that window.
+ */
+function servedLists(engine: Engine): () => Promise<TraceList[]> {
+  let built: Promise<TraceList[]> | undefined;
+  return () => {
+    const since = relevanceSince(engine);
+    built ??= engine.resources.withSnapshot(() => buildTraceLists(engine, since ? { since } : {}));
+    return built;
+  };
+}
+
 /** A candidate embedder the ranker is trained and judged beside: its id and the trace questions' dense lists under it. */
 interface EmbedderPairing {
   embedder: string;
@@ -246,12 +261,16 @@ async function servingScores(engine: Engine, serving: ModelVersion | undefined, 
  * held-out ones. With a pairing, the lists carry the candidate embedder's dense evidence, and the result also
  * says whether that embedder may serve (see trainFromTraces).
  */
-async function trainRelevanceFromTraces(engine: Engine, opts: TrainJobOptions, pairing?: EmbedderPairing): Promise<RelevanceResult> {
+async function trainRelevanceFromTraces(
+  engine: Engine,
+  opts: TrainJobOptions,
+  served: () => Promise<TraceList[]>,
+  pairing?: EmbedderPairing,
+): Promise<RelevanceResult> {
   const started = performance.now();
   const serving = activeModel(engine.store, engine.config.home, 'relevance');
   const since = relevanceSince(engine);
-  const window = since ? { since } : {};
-  const lists = await engine.resources.withSnapshot(() => buildTraceLists(engine, pairing ? { ...window, dense: pairing.dense } : window));
+  const lists = pairing ? await engine.resources.withSnapshot(() => buildTraceLists(engine, { ...(since ? { since } : {}), dense: pairing.dense })) : await served();
   const seconds = () => (performance.now() - started) / 1000;
   const datasetSeconds = seconds();
   const noSignal = (message: string): RelevanceResult => ({
@@ -276,8 +295,7 @@ async function trainRelevanceFromTraces(engine: Engine, opts: TrainJobOptions, p
   // What serves now: the serving ranker on the serving embedder's evidence (the same asks, as they were retrieved).
   let heldOutAsServed = heldOut;
   if (pairing) {
-    const asServed = await engine.resources.withSnapshot(() => buildTraceLists(engine, window));
-    const byTrace = new Map(asServed.map((l) => [l.traceId, l]));
+    const byTrace = new Map((await served()).map((l) => [l.traceId, l]));
     heldOutAsServed = heldOut.map((l) => byTrace.get(l.traceId)).filter((l): l is TraceList => l !== undefined);
   }
   const { trainRelevanceModel } = await import('./relevance/train.js');
