@@ -23,6 +23,7 @@ interface TrainEmbedderCliOptions {
   supervisedFraction?: number;
   maxPassageWords?: number;
   hardNegatives?: number;
+  lexicalResidual?: number;
   json?: boolean;
 }
 
@@ -30,6 +31,14 @@ function fraction(name: string) {
   return (value: string): number => {
     const x = Number(value);
     if (!Number.isFinite(x) || x < 0 || x > 1) throw new InvalidArgumentError(`${name} must be a number from 0 to 1`);
+    return x;
+  };
+}
+
+function nonNegative(name: string) {
+  return (value: string): number => {
+    const x = Number(value);
+    if (!Number.isFinite(x) || x < 0 || x > 10) throw new InvalidArgumentError(`${name} must be a number from 0 to 10`);
     return x;
   };
 }
@@ -49,6 +58,11 @@ export function registerTrainEmbedderCommand(train: Command): void {
     .option('--supervised-fraction <x>', "share of batches from --data's pairs (default: the parent's recipe, else 0.3); the rest are inverse-cloze pairs from the corpus", fraction('--supervised-fraction'))
     .option('--max-passage-words <n>', 'words of a passage seen in training (default 128; serving embeds up to the longest length bucket, 256 for the shipped model)', wholeNumber('--max-passage-words', 8))
     .option('--hard-negatives <n>', "BM25-ranked wrong passages kept per --data pair, one drawn into each batch it is in (default: the parent's recipe, 5 for the shipped model; 0 for none)", wholeNumber('--hard-negatives', 0))
+    .option(
+      '--lexical-residual <x>',
+      "train against the served hybrid: BM25's weight in the training logits (1 = as the fusion serves it, 0 = plain contrastive; default: the parent's recipe, else 0)",
+      nonNegative('--lexical-residual'),
+    )
     .option('--fresh', "start from fresh weights with the parent's architecture instead of continuing its weights")
     .option('--json', 'print the result as JSON')
     .action(async (opts: TrainEmbedderCliOptions, cmd: Command) => {
@@ -65,6 +79,7 @@ export function registerTrainEmbedderCommand(train: Command): void {
           ...(opts.supervisedFraction !== undefined ? { supervisedFraction: opts.supervisedFraction } : {}),
           ...(opts.maxPassageWords !== undefined ? { maxPassageWords: opts.maxPassageWords } : {}),
           ...(opts.hardNegatives !== undefined ? { hardNegatives: opts.hardNegatives } : {}),
+          ...(opts.lexicalResidual !== undefined ? { lexicalResidual: opts.lexicalResidual } : {}),
         });
         const out = { model: r.model.id, parent: r.parent, active: r.model.active, seconds: r.seconds, metrics: r.metrics, index: r.index };
         if (opts.json) process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);

@@ -23,6 +23,7 @@ const recipeSchema = z.object({
   supervisedFraction: z.number().min(0).max(1).optional(),
   titleFraction: z.number().min(0).max(1).optional(),
   hardNegatives: z.number().int().min(0).optional(),
+  lexicalResidual: z.number().min(0).optional(),
 });
 
 export type EmbedderRecipe = z.infer<typeof recipeSchema>;
@@ -41,6 +42,8 @@ export const adaptOptionsSchema = z.object({
   maxPassageWords: z.number().int().min(8).max(4096).optional(),
   /** BM25 negatives kept per supervised pair (one is drawn per batch); default the parent's recipe. */
   hardNegatives: z.number().int().min(0).max(100).optional(),
+  /** Weight of BM25 in the training logits, 1 = the served fusion (trainer's lexicalResidual); default the parent's recipe, else 0. */
+  lexicalResidual: z.number().min(0).max(10).optional(),
   /** Start from fresh weights (the parent's architecture and tokenizer) instead of continuing the parent's. */
   fresh: z.boolean().default(false),
   /**
@@ -169,6 +172,11 @@ export async function adaptEmbedder(engine: Engine, options: AdaptOptions): Prom
         ? { hardNegatives: o.hardNegatives }
         : recipe.hardNegatives
           ? { hardNegatives: recipe.hardNegatives }
+          : {}),
+      ...(o.lexicalResidual !== undefined
+        ? { lexicalResidual: o.lexicalResidual }
+        : recipe.lexicalResidual
+          ? { lexicalResidual: recipe.lexicalResidual }
           : {}),
       ...(o.maxPassageWords !== undefined ? { maxPassageWords: o.maxPassageWords } : {}),
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),

@@ -54,6 +54,8 @@ export interface WordPair {
   group: string;
   /** Hard negatives: lexically close passages judged not relevant (mined with BM25), each with its group. */
   negatives?: Array<{ passage: Int32Array; group: string }>;
+  /** The BEIR query id of a supervised pair (LexicalScores knows its BM25 list by it). */
+  queryId?: string;
 }
 
 /** A chunk cut into sentences of word ids, for inverse cloze. */
@@ -171,10 +173,30 @@ export async function readSupervisedPairs(
   dir: string,
   split: string,
   vocab: WordVocab,
-  opts: { maxQueryWords: number; maxPassageWords: number; hardNegatives?: number; maxCorpusDocuments?: number },
+  opts: SupervisedOptions,
 ): Promise<Array<WordPair & { queryId: string }>> {
+  return (await readSupervisedData(dir, split, vocab, opts)).pairs;
+}
+
+export interface SupervisedOptions {
+  maxQueryWords: number;
+  maxPassageWords: number;
+  hardNegatives?: number;
+  maxCorpusDocuments?: number;
+  /** Also return every query's BM25 evidence (LexicalScores), for training against the served fusion. */
+  lexicalScores?: boolean;
+}
+
+/** readSupervisedPairs, and with `lexicalScores` the BM25 evidence of each query over the same corpus. */
+export async function readSupervisedData(
+  dir: string,
+  split: string,
+  vocab: WordVocab,
+  opts: SupervisedOptions,
+): Promise<{ pairs: Array<WordPair & { queryId: string }>; lexical: LexicalScores | null }> {
   const dataset = await readBeirDataset(dir, split);
   const hardNegatives = opts.hardNegatives ?? 0;
+  const mining = hardNegatives > 0 || opts.lexicalScores === true;
   const maxCorpus = opts.maxCorpusDocuments ?? 200_000;
   const wanted = new Set<string>();
   for (const judged of dataset.qrels.values()) for (const [docId, rel] of judged) if (rel > 0) wanted.add(docId);
@@ -194,22 +216,24 @@ export async function readSupervisedPairs(
     }
     const parsed = corpusLineSchema.safeParse(json);
     if (!parsed.success) throw new SieveError('DATASET_INVALID', `${dataset.corpusPath}:${lineNumber}: expected {"_id", "title"?, "text"}`, { file: dataset.corpusPath, line: lineNumber });
-    const keep = wanted.has(parsed.data._id) || (hardNegatives > 0 && docIds.length < maxCorpus);
+    const keep = wanted.has(parsed.data._id) || (mining && docIds.length < maxCorpus);
     if (!keep || docIndex.has(parsed.data._id)) continue;
     docIndex.set(parsed.data._id, docIds.length);
     docIds.push(parsed.data._id);
-    docWords.push(vocab.encode(`${parsed.data.title ?? ''}\n${parsed.data.text}`, hardNegatives > 0 ? MINING_WORDS : opts.maxPassageWords));
+    docWords.push(vocab.encode(`${parsed.data.title ?? ''}\n${parsed.data.text}`, mining ? MINING_WORDS : opts.maxPassageWords));
   }
   const passageOf = (i: number): Int32Array => docWords[i]!.subarray(0, opts.maxPassageWords);
-  const bm25 = hardNegatives > 0 ? new Bm25Index(docWords) : null;
+  const bm25 = mining ? new Bm25Index(docWords) : null;
+  const lexical = bm25 && opts.lexicalScores ? new LexicalScores(bm25, docIndex) : null;
   const pairs: Array<WordPair & { queryId: string }> = [];
   for (const [queryId, judged] of dataset.qrels) {
     const query = dataset.queries.get(queryId);
     if (!query) continue;
     const words = vocab.encode(query.text, opts.maxQueryWords);
     if (words.length === 0) continue;
+    lexical?.addQuery(queryId, words);
     let negatives: WordPair['negatives'];
-    if (bm25) {
+    if (bm25 && hardNegatives > 0) {
       negatives = bm25
         .search(words, hardNegatives + judged.size)
         .filter((i) => !((judged.get(docIds[i]!) ?? 0) > 0))
@@ -222,11 +246,14 @@ export async function readSupervisedPairs(
       pairs.push({ query: words, passage: passageOf(index), source: 'supervised', group: `doc:${docId}`, queryId, ...(negatives ? { negatives } : {}) });
     }
   }
-  return pairs;
+  return { pairs, lexical };
 }
 
 /** Okapi BM25 (k1 = 0.9, b = 0.4, Anserini's defaults) over word-id documents, for hard-negative mining. */
 export class Bm25Index {
+  private static readonly k1 = 0.9;
+  private static readonly b = 0.4;
+  /** Per word: [document, term frequency] in document order (so one document's entry is found by bisection). */
   private readonly postings = new Map<number, Array<[number, number]>>();
   private readonly lengths: Float64Array;
   private readonly averageLength: number;
@@ -244,25 +271,105 @@ export class Bm25Index {
     });
   }
 
-  /** Indices of the top `k` documents for a query, best first (ties by index). */
-  search(query: Int32Array, k: number): number[] {
-    const k1 = 0.9;
-    const b = 0.4;
+  get size(): number {
+    return this.lengths.length;
+  }
+
+  private idf(documentFrequency: number): number {
     const n = this.lengths.length;
+    return Math.log(1 + (n - documentFrequency + 0.5) / (documentFrequency + 0.5));
+  }
+
+  private termScore(idf: number, tf: number, d: number): number {
+    const { k1, b } = Bm25Index;
+    return (idf * tf * (k1 + 1)) / (tf + k1 * (1 - b + (b * this.lengths[d]!) / this.averageLength));
+  }
+
+  /** The top `k` documents for a query with their scores, best first (ties by index). */
+  searchScored(query: Int32Array, k: number): Array<{ doc: number; score: number }> {
     const scores = new Map<number, number>();
     for (const w of new Set(query)) {
       const list = this.postings.get(w);
       if (!list) continue;
-      const idf = Math.log(1 + (n - list.length + 0.5) / (list.length + 0.5));
-      for (const [d, tf] of list) {
-        const norm = tf + k1 * (1 - b + (b * this.lengths[d]!) / this.averageLength);
-        scores.set(d, (scores.get(d) ?? 0) + (idf * tf * (k1 + 1)) / norm);
-      }
+      const idf = this.idf(list.length);
+      for (const [d, tf] of list) scores.set(d, (scores.get(d) ?? 0) + this.termScore(idf, tf, d));
     }
     return [...scores.entries()]
       .sort((x, y) => y[1] - x[1] || x[0] - y[0])
       .slice(0, k)
-      .map(([d]) => d);
+      .map(([doc, score]) => ({ doc, score }));
+  }
+
+  /** Indices of the top `k` documents for a query, best first (ties by index). */
+  search(query: Int32Array, k: number): number[] {
+    return this.searchScored(query, k).map((h) => h.doc);
+  }
+
+  /** One document's score for a query (the same sum searchScored makes), by bisecting each term's postings. */
+  score(query: Int32Array, d: number): number {
+    let s = 0;
+    for (const w of new Set(query)) {
+      const list = this.postings.get(w);
+      if (!list) continue;
+      let lo = 0;
+      let hi = list.length - 1;
+      while (lo <= hi) {
+        const mid = (lo + hi) >> 1;
+        const at = list[mid]![0];
+        if (at === d) {
+          s += this.termScore(this.idf(list.length), list[mid]![1], d);
+          break;
+        }
+        if (at < d) lo = mid + 1;
+        else hi = mid - 1;
+      }
+    }
+    return s;
+  }
+}
+
+/**
+ * Depth of the BM25 list a query's scores are scaled over: the served retrieval depth (config retrieval.bm25K's
+ * default), so a training score means what the served fusion's min-max BM25 means.
+ */
+export const LEXICAL_SCORE_DEPTH = 200;
+
+/**
+ * The lexical half of the served fusion (rank/fusion.ts), for training a dense model that adds to it: each
+ * supervised query's BM25 score of any corpus document, min-max scaled over the query's top LEXICAL_SCORE_DEPTH
+ * documents (1 = BM25's best, 0 = the last one in the list or anything below it, as for a candidate BM25 did not
+ * return).
+ */
+export class LexicalScores {
+  private readonly queries = new Map<string, { words: Int32Array; min: number; max: number }>();
+  constructor(
+    private readonly index: Bm25Index,
+    private readonly docIndex: ReadonlyMap<string, number>,
+    private readonly depth = LEXICAL_SCORE_DEPTH,
+  ) {}
+
+  addQuery(queryId: string, words: Int32Array): void {
+    const top = this.index.searchScored(words, this.depth);
+    if (top.length === 0) return; // no word in the corpus: every document scales to 0
+    this.queries.set(queryId, { words, max: top[0]!.score, min: top[top.length - 1]!.score });
+  }
+
+  /** The scaled score of a document (a `doc:<id>` group, as pairs and negatives name theirs) for a query; 0 if either is unknown. */
+  scaled(queryId: string | undefined, group: string): number {
+    const q = queryId === undefined ? undefined : this.queries.get(queryId);
+    const d = group.startsWith('doc:') ? this.docIndex.get(group.slice(4)) : undefined;
+    if (!q || d === undefined) return 0;
+    const s = this.index.score(q.words, d);
+    if (s <= 0 || s < q.min) return 0;
+    return q.max > q.min ? Math.min(1, (s - q.min) / (q.max - q.min)) : 1;
+  }
+
+  /** [queries × passages] row-major scaled scores of a batch, or null when no query of it is known. */
+  matrix(queryIds: ReadonlyArray<string | undefined>, groups: readonly string[]): Float32Array | null {
+    if (!queryIds.some((id) => id !== undefined && this.queries.has(id))) return null;
+    const out = new Float32Array(queryIds.length * groups.length);
+    queryIds.forEach((id, i) => groups.forEach((g, j) => (out[i * groups.length + j] = this.scaled(id, g))));
+    return out;
   }
 }
 
@@ -406,15 +513,15 @@ export class PairSampler<T extends { group: string }> {
  * One hard negative per pair (drawn from its list) whose document is not in the batch already — a negative that
  * is another pair's positive would be a false negative.
  */
-export function pickHardNegatives(pairs: readonly WordPair[], rng: SeededRandom): Int32Array[] {
+export function pickHardNegatives(pairs: readonly WordPair[], rng: SeededRandom): Array<{ passage: Int32Array; group: string }> {
   const used = new Set(pairs.map((p) => p.group));
-  const out: Int32Array[] = [];
+  const out: Array<{ passage: Int32Array; group: string }> = [];
   for (const p of pairs) {
     const options = (p.negatives ?? []).filter((n) => !used.has(n.group));
     if (options.length === 0) continue;
     const pick = options[rng.nextInt(options.length)]!;
     used.add(pick.group);
-    out.push(pick.passage);
+    out.push(pick);
   }
   return out;
 }

@@ -287,12 +287,15 @@ export function encode(mx: MxCore, arch: EmbedderArchitecture, p: DenseParams, w
 /**
  * InfoNCE with in-batch negatives: row i of `queries` [B, D] should pick row i of `passages` [P, D], P ≥ B (rows
  * beyond B are extra negatives, e.g. mined hard negatives), logits = cosine / temperature. Symmetric adds the
- * passage→query direction over the B paired passages (averaged).
+ * passage→query direction over the B paired passages (averaged). `bias` [B, P], when given, is added to the logits:
+ * a constant (no gradient) such as another ranker's score, so the loss is the one of the fused score and the
+ * model learns what that ranker gets wrong.
  */
-export function infoNceLoss(mx: MxCore, queries: MxArray, passages: MxArray, temperature: number, symmetric: boolean): MxArray {
+export function infoNceLoss(mx: MxCore, queries: MxArray, passages: MxArray, temperature: number, symmetric: boolean, bias?: MxArray): MxArray {
   const n = queries.shape[0]!;
   const p = passages.shape[0]!;
-  const logits = mx.multiply(mx.matmul(queries, passages.T), 1 / temperature); // [B, P]
+  const cosine = mx.multiply(mx.matmul(queries, passages.T), 1 / temperature); // [B, P]
+  const logits = bias ? mx.add(cosine, bias) : cosine;
   const paired = p > n ? mx.split(logits, [n], 1)[0]! : logits; // [B, B]
   const diagonal = mx.sum(mx.multiply(paired, mx.eye(n)), 1);
   const forward = mx.mean(mx.subtract(mx.logsumexp(logits, 1), diagonal));

@@ -31,7 +31,8 @@ import {
   layoutBatch,
   pickHardNegatives,
   readStoreCorpus,
-  readSupervisedPairs,
+  readSupervisedData,
+  type LexicalScores,
   scatterWordGradients,
   splitKeys,
   type ClozeChunk,
@@ -40,6 +41,7 @@ import {
 } from './data.js';
 import { exportEmbedder, loadEmbedderWeights } from './export.js';
 import { readTracePairs } from './trace-pairs.js';
+import { DENSE_FUSION } from '../../rank/fusion.js';
 import type { QuestionPartition } from '../partition.js';
 import {
   DEFAULT_ARCHITECTURE,
@@ -96,6 +98,14 @@ export interface TrainEmbedderOptions {
   supervisedFraction?: number;
   /** BM25-mined hard negatives kept per supervised query; one joins each supervised pair in a batch. Default 5 (0 = off). */
   hardNegatives?: number;
+  /**
+   * Trains against the served fusion, as CLEAR does (Gao et al., 2021, "Complement Lexical Retrieval Model with
+   * Semantic Residual Embeddings"): on supervised batches every logit also gets lexicalResidual × the query's
+   * min-max BM25 score of that passage / (DENSE_FUSION.denseWeight × temperature). At 1 the softmax is over the
+   * very score the hybrid serves (min-max BM25 + w × cosine), so a pair BM25 already ranks right adds little loss
+   * and the model spends itself on what BM25 gets wrong. 0 (default) = plain InfoNCE.
+   */
+  lexicalResidual?: number;
   /** Share of inverse-cloze samples that are title→body pairs instead. Default 0.2. */
   titleFraction?: number;
   heldOutFraction?: number;
@@ -150,6 +160,7 @@ const optionsSchema = z.object({
   supervisedFraction: z.number().min(0).max(1).default(0.3),
   titleFraction: z.number().min(0).max(1).default(0.2),
   hardNegatives: z.number().int().min(0).max(100).default(5),
+  lexicalResidual: z.number().min(0).max(10).default(0),
   heldOutFraction: z.number().min(0).max(0.5).default(0.05),
   maxQueryWords: z.number().int().min(4).default(64),
   maxPassageWords: z.number().int().min(8).default(128),
@@ -263,6 +274,8 @@ interface PreparedData {
   trainChunks: ClozeChunk[];
   trainTitles: TitleBody[];
   supervised: WordPair[];
+  /** The supervised queries' BM25 evidence, when training against the served fusion (lexicalResidual > 0). */
+  lexical: LexicalScores | null;
   heldOut: WordPair[];
   counts: Record<string, number>;
 }
@@ -285,13 +298,17 @@ async function prepareData(opts: TrainEmbedderOptions, o: z.infer<typeof options
     heldOut.push(clozePair(c, heldOutRng, clozeOpts));
   }
   let supervised: WordPair[] = [];
+  let lexical: LexicalScores | null = null;
   let heldOutSupervised = 0;
   if (opts.beir) {
-    const pairs = await readSupervisedPairs(opts.beir.dir, opts.beir.split, vocab, {
+    const read = await readSupervisedData(opts.beir.dir, opts.beir.split, vocab, {
       maxQueryWords: o.maxQueryWords,
       maxPassageWords: o.maxPassageWords,
       hardNegatives: o.hardNegatives,
+      lexicalScores: o.lexicalResidual > 0,
     });
+    const pairs = read.pairs;
+    lexical = read.lexical;
     const querySplit = splitKeys([...new Set(pairs.map((p) => p.queryId))], o.heldOutFraction, opts.seed + 3);
     supervised = pairs.filter((p) => querySplit.train.has(p.queryId));
     const heldOutPairs = pairs.filter((p) => querySplit.heldOut.has(p.queryId));
@@ -318,6 +335,7 @@ async function prepareData(opts: TrainEmbedderOptions, o: z.infer<typeof options
     trainChunks,
     trainTitles,
     supervised,
+    lexical,
     heldOut,
     counts: {
       clozeChunks: trainChunks.length,
@@ -450,6 +468,8 @@ export async function trainEmbedderInProcess(opts: TrainEmbedderOptions): Promis
     const clozeOpts = { maxQueryWords: o.maxQueryWords, maxPassageWords: o.maxPassageWords, keepProbability: 0.1 };
     const E = architecture.embedDim;
     const P = paramList.length;
+    // The served fusion ranks by minmax(BM25) + w·cosine, i.e. by cosine/τ + minmax(BM25)/(w·τ) on the logit scale.
+    const lexicalScale = o.lexicalResidual / (DENSE_FUSION.denseWeight * o.temperature);
 
     const drawBatch = (): WordPair[] => {
       const useSupervised = supervisedSampler.length > 0 && (data.trainChunks.length === 0 || rng.nextFloat() < o.supervisedFraction);
@@ -480,8 +500,14 @@ export async function trainEmbedderInProcess(opts: TrainEmbedderOptions): Promis
     for (let step = 1; step <= o.steps; step++) {
       const pairs = drawBatch();
       if (pairs.length < 2) throw new SieveError('STORE_EMPTY', 'too few distinct training pairs to form a batch of two');
-      const layout = layoutBatch(pairs, pickHardNegatives(pairs, rng));
+      const negatives = pickHardNegatives(pairs, rng);
+      const layout = layoutBatch(
+        pairs,
+        negatives.map((x) => x.passage),
+      );
       const n = layout.size;
+      const lexicalScores = lexicalScale > 0 ? data.lexical?.matrix(pairs.map((p) => p.queryId), [...pairs.map((p) => p.group), ...negatives.map((x) => x.group)]) : null;
+      const lexicalBias = lexicalScores ? mx.multiply(bridge.toMx(lexicalScores, [n, layout.passageCount]), lexicalScale) : undefined;
       const wordVectors = bridge.toMx(batchWordVectors(layout.words, data.vocab, weights.table, E), [layout.words.length + 1, E]);
       const q = layout.queries;
       const d = layout.passages;
@@ -491,7 +517,7 @@ export async function trainEmbedderInProcess(opts: TrainEmbedderOptions): Promis
       const dMask = bridge.toMx(d.mask, [layout.passageCount, d.length, 1]);
       const lossOf = (wv: MxArray, ...params: MxArray[]): MxArray => {
         const p = denseParamsFromList(params, architecture.layers);
-        return infoNceLoss(mx, encode(mx, architecture, p, wv, qPos, qMask), encode(mx, architecture, p, wv, dPos, dMask), o.temperature, o.symmetricLoss);
+        return infoNceLoss(mx, encode(mx, architecture, p, wv, qPos, qMask), encode(mx, architecture, p, wv, dPos, dMask), o.temperature, o.symmetricLoss, lexicalBias);
       };
       const argnums = Array.from({ length: P + 1 }, (_, i) => i);
       // With several argnums node-mlx returns one gradient per argument; its typing declares a single array.
@@ -556,6 +582,7 @@ export async function trainEmbedderInProcess(opts: TrainEmbedderOptions): Promis
       supervisedFraction: opts.beir || opts.traces ? o.supervisedFraction : 0,
       titleFraction: o.titleFraction,
       hardNegatives: opts.beir || opts.traces ? o.hardNegatives : 0,
+      lexicalResidual: opts.beir ? o.lexicalResidual : 0,
       data: { store: opts.store.path, beir: opts.beir ?? null, traces: opts.traces ?? null, ...data.counts },
     };
     metrics.seconds = elapsed();
