@@ -11,7 +11,7 @@ import { openEngine } from '../src/engine.js';
 import { Store } from '../src/store/store.js';
 import { exportEmbedder, loadEmbedderWeights } from '../src/train/embedder/export.js';
 import { initialWeights, infoNceLoss, type EmbedderArchitecture, type EmbedderWeights } from '../src/train/embedder/model.js';
-import { Bm25Index, WordVocab, layoutBatch, pickHardNegatives, scatterWordGradients, type WordPair } from '../src/train/embedder/data.js';
+import { Bm25Index, LexicalScores, WordVocab, layoutBatch, pickHardNegatives, scatterWordGradients, type WordPair } from '../src/train/embedder/data.js';
 import { loadMlx } from '../src/train/mlx.js';
 import { embedTextsWithMlx, trainEmbedder, type TrainProgress } from '../src/train/embedder/train.js';
 import { float16BitsToFloat32, float32ToFloat16Bits } from '../src/train/onnx/fp16.js';
@@ -123,6 +123,41 @@ describe('training pieces', () => {
     expect(index.search(Int32Array.of(99), 5)).toEqual([]);
   });
 
+  it("scores one document for a query exactly as the ranked search does", () => {
+    const docs = [Int32Array.of(1, 2, 3), Int32Array.of(1, 1, 4), Int32Array.of(5), Int32Array.of(2, 2, 2, 2), Int32Array.of(4, 2, 7, 7)];
+    const index = new Bm25Index(docs);
+    const query = Int32Array.of(2, 4, 4, 9);
+    const ranked = index.searchScored(query, 10);
+    expect(ranked.map((h) => h.doc)).toEqual([4, 1, 3, 0]);
+    for (const h of ranked) expect(index.score(query, h.doc)).toBeCloseTo(h.score, 12);
+    expect(index.score(query, 2)).toBe(0); // shares no word with the query
+    // Okapi BM25 by hand for document 1 (length 3, average length 15/5) and the one query word it holds.
+    const idf4 = Math.log(1 + (5 - 2 + 0.5) / (2 + 0.5));
+    expect(index.score(Int32Array.of(4), 1)).toBeCloseTo((idf4 * 1 * 1.9) / (1 + 0.9 * (0.6 + (0.4 * 3) / 3)), 12);
+  });
+
+  it('scales a query\'s BM25 scores over its top list the way the served fusion does', () => {
+    const docs = [Int32Array.of(1, 2, 3), Int32Array.of(1, 1, 4), Int32Array.of(5), Int32Array.of(2, 2, 2, 2), Int32Array.of(4, 2, 7, 7)];
+    const index = new Bm25Index(docs);
+    const ids = new Map(['a', 'b', 'c', 'd', 'e'].map((id, i) => [id, i]));
+    const lexical = new LexicalScores(index, ids, 3); // a list of 3: docs e, b, d
+    const query = Int32Array.of(2, 4, 4, 9);
+    lexical.addQuery('q', query);
+    const [best, , last] = index.searchScored(query, 3);
+    expect(lexical.scaled('q', 'doc:e')).toBe(1);
+    expect(lexical.scaled('q', 'doc:d')).toBe(0); // the list's last: min-max 0
+    const b = index.score(query, 1);
+    expect(lexical.scaled('q', 'doc:b')).toBeCloseTo((b - last!.score) / (best!.score - last!.score), 12);
+    expect(lexical.scaled('q', 'doc:b')).toBeGreaterThan(0);
+    expect(lexical.scaled('q', 'doc:a')).toBe(0); // below the list, as a candidate BM25 did not return
+    expect(lexical.scaled('q', 'doc:c')).toBe(0); // no shared word
+    expect(lexical.scaled('unknown', 'doc:e')).toBe(0);
+    expect(lexical.scaled('q', 'chunk-7')).toBe(0); // not a document group
+    const m = lexical.matrix(['q', undefined], ['doc:e', 'doc:c']);
+    expect(Array.from(m!)).toEqual([1, 0, 0, 0]);
+    expect(lexical.matrix([undefined, 'nope'], ['doc:e'])).toBeNull(); // an inverse-cloze batch: plain InfoNCE
+  });
+
   it('never picks a hard negative that is a positive of the batch or already picked', () => {
     const neg = (group: string) => ({ passage: Int32Array.of(group.charCodeAt(0)), group });
     const pairs: WordPair[] = [
@@ -152,6 +187,16 @@ describe('training pieces', () => {
     const backward = (lse([logits[0]![0]!, logits[1]![0]!]) - logits[0]![0]! + lse([logits[0]![1]!, logits[1]![1]!]) - logits[1]![1]!) / 2;
     expect(infoNceLoss(mx, mx.array(q), mx.array(p), t, false).item() as number).toBeCloseTo(forward, 5);
     expect(infoNceLoss(mx, mx.array(q), mx.array(p), t, true).item() as number).toBeCloseTo((forward + backward) / 2, 5);
+
+    // With a bias (another ranker's score on the logit scale) the loss is the one of the summed logits.
+    const bias = [
+      [0, 3, 1],
+      [2, 0.5, 0],
+    ];
+    const fused = logits.map((row, i) => row.map((x, j) => x + bias[i]![j]!));
+    const fusedForward = (lse(fused[0]!) - fused[0]![0]! + lse(fused[1]!) - fused[1]![1]!) / 2;
+    expect(infoNceLoss(mx, mx.array(q), mx.array(p), t, false, mx.array(bias)).item() as number).toBeCloseTo(fusedForward, 5);
+    expect(fusedForward).toBeGreaterThan(forward); // the bias favours the wrong passages here: more loss
   });
 });
 
