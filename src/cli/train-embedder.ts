@@ -60,7 +60,8 @@ export function registerTrainEmbedderCommand(train: Command): void {
     .option('--hard-negatives <n>', "BM25-ranked wrong passages kept per --data pair, one drawn into each batch it is in (default: the parent's recipe, 5 for the shipped model; 0 for none)", wholeNumber('--hard-negatives', 0))
     .option(
       '--lexical-residual <x>',
-      "train against the served hybrid: BM25's weight in the training logits (1 = as the fusion serves it, 0 = plain contrastive; default: the parent's recipe, else 0)",
+      "train against the served hybrid: BM25's weight in the training logits (1 = as the fusion serves it, 0 = plain contrastive; default: the parent's recipe, else 0). " +
+        'Measured on SQuAD: no gain over 0 (docs/BENCHMARKS.md)',
       nonNegative('--lexical-residual'),
     )
     .option('--fresh', "start from fresh weights with the parent's architecture instead of continuing its weights")
