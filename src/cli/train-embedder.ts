@@ -24,6 +24,8 @@ interface TrainEmbedderCliOptions {
   maxPassageWords?: number;
   hardNegatives?: number;
   lexicalResidual?: number;
+  temperature?: number;
+  titleFraction?: number;
   json?: boolean;
 }
 
@@ -31,6 +33,14 @@ function fraction(name: string) {
   return (value: string): number => {
     const x = Number(value);
     if (!Number.isFinite(x) || x < 0 || x > 1) throw new InvalidArgumentError(`${name} must be a number from 0 to 1`);
+    return x;
+  };
+}
+
+function positiveAtMost(name: string, max: number) {
+  return (value: string): number => {
+    const x = Number(value);
+    if (!Number.isFinite(x) || x <= 0 || x > max) throw new InvalidArgumentError(`${name} must be a number above 0 and at most ${max}`);
     return x;
   };
 }
@@ -64,6 +74,8 @@ export function registerTrainEmbedderCommand(train: Command): void {
         'Measured on SQuAD: no gain over 0 (docs/BENCHMARKS.md)',
       nonNegative('--lexical-residual'),
     )
+    .option('--temperature <t>', "InfoNCE temperature (default: the parent's recipe, 0.05 for the shipped model)", positiveAtMost('--temperature', 1))
+    .option('--title-fraction <x>', "share of inverse-cloze samples that pair a document's title with its body (default: the parent's recipe, 0.2)", fraction('--title-fraction'))
     .option('--fresh', "start from fresh weights with the parent's architecture instead of continuing its weights")
     .option('--json', 'print the result as JSON')
     .action(async (opts: TrainEmbedderCliOptions, cmd: Command) => {
@@ -81,6 +93,8 @@ export function registerTrainEmbedderCommand(train: Command): void {
           ...(opts.maxPassageWords !== undefined ? { maxPassageWords: opts.maxPassageWords } : {}),
           ...(opts.hardNegatives !== undefined ? { hardNegatives: opts.hardNegatives } : {}),
           ...(opts.lexicalResidual !== undefined ? { lexicalResidual: opts.lexicalResidual } : {}),
+          ...(opts.temperature !== undefined ? { temperature: opts.temperature } : {}),
+          ...(opts.titleFraction !== undefined ? { titleFraction: opts.titleFraction } : {}),
         });
         const out = { model: r.model.id, parent: r.parent, active: r.model.active, seconds: r.seconds, metrics: r.metrics, index: r.index };
         if (opts.json) process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);

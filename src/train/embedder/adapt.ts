@@ -42,6 +42,10 @@ export const adaptOptionsSchema = z.object({
   maxPassageWords: z.number().int().min(8).max(4096).optional(),
   /** BM25 negatives kept per supervised pair (one is drawn per batch); default the parent's recipe. */
   hardNegatives: z.number().int().min(0).max(100).optional(),
+  /** InfoNCE temperature; default the parent's recipe (0.05 for the shipped model). */
+  temperature: z.number().min(0.005).max(1).optional(),
+  /** Share of inverse-cloze samples that are title→body pairs; default the parent's recipe (0.2). */
+  titleFraction: z.number().min(0).max(1).optional(),
   /** Weight of BM25 in the training logits, 1 = the served fusion (trainer's lexicalResidual); default the parent's recipe, else 0. */
   lexicalResidual: z.number().min(0).max(10).optional(),
   /** Start from fresh weights (the parent's architecture and tokenizer) instead of continuing the parent's. */
@@ -159,9 +163,9 @@ export async function adaptEmbedder(engine: Engine, options: AdaptOptions): Prom
         : {}),
       ...(recipe.learningRate !== undefined ? { learningRate: recipe.learningRate } : {}),
       ...(recipe.tableLearningRateScale !== undefined ? { tableLearningRateScale: recipe.tableLearningRateScale } : {}),
-      ...(recipe.temperature !== undefined ? { temperature: recipe.temperature } : {}),
+      ...(o.temperature !== undefined ? { temperature: o.temperature } : recipe.temperature !== undefined ? { temperature: recipe.temperature } : {}),
       ...(recipe.symmetricLoss !== undefined ? { symmetricLoss: recipe.symmetricLoss } : {}),
-      ...(recipe.titleFraction !== undefined ? { titleFraction: recipe.titleFraction } : {}),
+      ...(o.titleFraction !== undefined ? { titleFraction: o.titleFraction } : recipe.titleFraction !== undefined ? { titleFraction: recipe.titleFraction } : {}),
       // A parent trained without supervised pairs records 0 for these; with --data the trainer's defaults apply.
       ...(o.supervisedFraction !== undefined
         ? { supervisedFraction: o.supervisedFraction }
