@@ -124,6 +124,34 @@ describe('sieve train embedder', () => {
     }
   }, 120_000);
 
+  it("takes recipe overrides from the command line and records them in the new version's meta", async () => {
+    const bad = sieve('train', 'embedder', '--data', data, '--steps', '1', '--temperature', '0');
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/--temperature must be a number above 0 and at most 1/);
+    expect(sieve('train', 'embedder', '--steps', '1', '--lexical-residual', '-1').stderr).toMatch(/--lexical-residual must be a number from 0 to 10/);
+
+    const r = sieve('train', 'embedder', '--data', data, '--steps', '2', '--batch', '8', '--seed', '3', '--temperature', '0.1', '--title-fraction', '0', '--hard-negatives', '2', '--lexical-residual', '0.5', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const { model } = JSON.parse(r.stdout) as { model: string };
+    const engine = await openEngine({ home, llm: null });
+    try {
+      const meta = activeModel(engine.store, home, 'embedder')!.meta;
+      expect(activeModel(engine.store, home, 'embedder')!.id).toBe(model);
+      expect(meta).toMatchObject({ temperature: 0.1, titleFraction: 0, hardNegatives: 2, lexicalResidual: 0.5 });
+    } finally {
+      engine.close();
+    }
+    // The next version continues this one's recipe unless told otherwise.
+    const next = sieve('train', 'embedder', '--data', data, '--steps', '1', '--batch', '8', '--seed', '4', '--temperature', '0.07', '--json');
+    expect(next.code, next.stderr).toBe(0);
+    const again = await openEngine({ home, llm: null });
+    try {
+      expect(activeModel(again.store, home, 'embedder')!.meta).toMatchObject({ temperature: 0.07, titleFraction: 0, hardNegatives: 2, lexicalResidual: 0.5 });
+    } finally {
+      again.close();
+    }
+  }, 180_000);
+
   it('eval --mode picks the retrievers: BM25 only, HNSW only, or both fused', () => {
     const reports = (['lexical', 'dense', 'hybrid'] as const).map((mode) => {
       const r = sieve('eval', '--data', data, '--split', 'test', '--mode', mode, '--json');
