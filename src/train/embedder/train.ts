@@ -501,12 +501,11 @@ export async function trainEmbedderInProcess(opts: TrainEmbedderOptions): Promis
       const pairs = drawBatch();
       if (pairs.length < 2) throw new SieveError('STORE_EMPTY', 'too few distinct training pairs to form a batch of two');
       const negatives = pickHardNegatives(pairs, rng);
-      const layout = layoutBatch(
-        pairs,
-        negatives.map((x) => x.passage),
-      );
+      const layout = layoutBatch(pairs, negatives.map((x) => x.passage));
       const n = layout.size;
-      const lexicalScores = lexicalScale > 0 ? data.lexical?.matrix(pairs.map((p) => p.queryId), [...pairs.map((p) => p.group), ...negatives.map((x) => x.group)]) : null;
+      // Passages in layout order: the pairs' own, then the hard negatives.
+      const passageGroups = [...pairs.map((p) => p.group), ...negatives.map((x) => x.group)];
+      const lexicalScores = lexicalScale > 0 ? data.lexical?.matrix(pairs.map((p) => p.queryId), passageGroups) : null;
       const lexicalBias = lexicalScores ? mx.multiply(bridge.toMx(lexicalScores, [n, layout.passageCount]), lexicalScale) : undefined;
       const wordVectors = bridge.toMx(batchWordVectors(layout.words, data.vocab, weights.table, E), [layout.words.length + 1, E]);
       const q = layout.queries;
