@@ -13,7 +13,7 @@ import { exportEmbedder, loadEmbedderWeights } from '../src/train/embedder/expor
 import { initialWeights, infoNceLoss, type EmbedderArchitecture, type EmbedderWeights } from '../src/train/embedder/model.js';
 import { Bm25Index, LexicalScores, WordVocab, layoutBatch, pickHardNegatives, scatterWordGradients, type WordPair } from '../src/train/embedder/data.js';
 import { loadMlx } from '../src/train/mlx.js';
-import { embedTextsWithMlx, trainEmbedder, type TrainProgress } from '../src/train/embedder/train.js';
+import { embedTextsWithMlx, stepsForEpochs, trainEmbedder, type TrainProgress } from '../src/train/embedder/train.js';
 import { float16BitsToFloat32, float32ToFloat16Bits } from '../src/train/onnx/fp16.js';
 import { readModel } from '../src/train/onnx/read.js';
 import { SeededRandom } from '../src/util/random.js';
@@ -156,6 +156,18 @@ describe('training pieces', () => {
     const m = lexical.matrix(['q', undefined], ['doc:e', 'doc:c']);
     expect(Array.from(m!)).toEqual([1, 0, 0, 0]);
     expect(lexical.matrix([undefined, 'nope'], ['doc:e'])).toBeNull(); // an inverse-cloze batch: plain InfoNCE
+  });
+
+  it('turns epochs into steps over the supervised pairs, or over the chunks when there are none', () => {
+    // 5,021 pairs in batches of 128 that get 60% of the batches: 65.4 steps an epoch.
+    expect(stepsForEpochs(1, { supervisedPairs: 5021, clozeChunks: 2172 }, 128, 0.6)).toBe(66);
+    expect(stepsForEpochs(15, { supervisedPairs: 5021, clozeChunks: 2172 }, 128, 0.6)).toBe(981);
+    // No chunk to draw inverse-cloze batches from: every batch is supervised.
+    expect(stepsForEpochs(2, { supervisedPairs: 1000, clozeChunks: 0 }, 100, 0.3)).toBe(20);
+    // No supervised pairs (or none of the batches): a pass over the chunks.
+    expect(stepsForEpochs(3, { supervisedPairs: 0, clozeChunks: 1000 }, 128, 0.6)).toBe(24);
+    expect(stepsForEpochs(1, { supervisedPairs: 500, clozeChunks: 1000 }, 100, 0)).toBe(10);
+    expect(stepsForEpochs(0.001, { supervisedPairs: 10, clozeChunks: 10 }, 128, 0.3)).toBe(1);
   });
 
   it('never picks a hard negative that is a positive of the batch or already picked', () => {

@@ -152,6 +152,27 @@ describe('sieve train embedder', () => {
     }
   }, 180_000);
 
+  it('--epochs sets the steps from the training pairs; --steps and --epochs together are refused', async () => {
+    const both = sieve('train', 'embedder', '--data', data, '--steps', '3', '--epochs', '1');
+    expect(both.code).toBe(2);
+    expect(both.stderr).toMatch(/\[CONFIG_INVALID\] train embedder: give steps or epochs, not both/);
+
+    const r = sieve('train', 'embedder', '--data', data, '--epochs', '2', '--batch', '8', '--supervised-fraction', '0.5', '--seed', '6', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as { model: string; metrics: Record<string, number> };
+    const engine = await openEngine({ home, llm: null });
+    try {
+      const meta = activeModel(engine.store, home, 'embedder')!.meta as { steps: number; epochs: number; data: { supervisedPairs: number } };
+      // 20 train questions less the held-out slice, in batches of 8 that get half the batches: two passes.
+      expect(meta.data.supervisedPairs).toBeGreaterThan(10);
+      expect(meta.epochs).toBe(2);
+      expect(meta.steps).toBe(Math.ceil((2 * meta.data.supervisedPairs) / (8 * 0.5)));
+      expect(out.metrics['steps']).toBe(meta.steps);
+    } finally {
+      engine.close();
+    }
+  }, 120_000);
+
   it('eval --mode picks the retrievers: BM25 only, HNSW only, or both fused', () => {
     const reports = (['lexical', 'dense', 'hybrid'] as const).map((mode) => {
       const r = sieve('eval', '--data', data, '--split', 'test', '--mode', mode, '--json');

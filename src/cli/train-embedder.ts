@@ -16,7 +16,8 @@ function wholeNumber(name: string, min: number) {
 interface TrainEmbedderCliOptions {
   data?: string;
   split: string;
-  steps: number;
+  steps?: number;
+  epochs?: number;
   batch?: number;
   seed: number;
   fresh?: boolean;
@@ -62,7 +63,8 @@ export function registerTrainEmbedderCommand(train: Command): void {
     )
     .option('--data <dir>', 'BEIR folder whose qrels add supervised (query, passage) pairs')
     .option('--split <name>', 'qrels split for --data (never a test split)', 'train')
-    .option('--steps <n>', 'training steps', wholeNumber('--steps', 1), 500)
+    .option('--steps <n>', 'training steps (default 500)', wholeNumber('--steps', 1))
+    .option('--epochs <n>', 'passes over the training data instead of --steps: over --data\'s pairs (which fill --supervised-fraction of the batches), else over the corpus\'s chunks', positiveAtMost('--epochs', 100_000))
     .option('--batch <n>', "pairs per batch (default: the parent's recipe)", wholeNumber('--batch', 2))
     .option('--seed <n>', 'random seed (data split, batches)', wholeNumber('--seed', 0), 1)
     .option('--supervised-fraction <x>', "share of batches from --data's pairs (default: the parent's recipe, else 0.3); the rest are inverse-cloze pairs from the corpus", fraction('--supervised-fraction'))
@@ -85,7 +87,8 @@ export function registerTrainEmbedderCommand(train: Command): void {
         const r = await engine.trainEmbedder({
           ...(opts.data !== undefined ? { data: opts.data } : {}),
           split: opts.split,
-          steps: opts.steps,
+          ...(opts.steps !== undefined ? { steps: opts.steps } : {}),
+          ...(opts.epochs !== undefined ? { epochs: opts.epochs } : {}),
           ...(opts.batch !== undefined ? { batchSize: opts.batch } : {}),
           seed: opts.seed,
           fresh: opts.fresh ?? false,
@@ -102,7 +105,7 @@ export function registerTrainEmbedderCommand(train: Command): void {
           const recall = r.metrics['heldOutRecallAt10'];
           const before = r.metrics['parentHeldOutRecallAt10'];
           log(
-            `registered and activated ${r.model.id}${r.parent ? ` (from ${r.parent})` : ''} in ${r.seconds.toFixed(1)} s; ` +
+            `registered and activated ${r.model.id}${r.parent ? ` (from ${r.parent})` : ''} after ${r.metrics['steps'] ?? '?'} steps in ${r.seconds.toFixed(1)} s; ` +
               `held-out recall@10 ${recall?.toFixed(4) ?? 'n/a'}${before !== undefined ? ` (was ${before.toFixed(4)})` : ''}`,
           );
           if (before !== undefined && recall !== undefined && recall < before) {

@@ -32,7 +32,10 @@ export const adaptOptionsSchema = z.object({
   /** BEIR folder whose `split` qrels add supervised pairs. */
   data: z.string().min(1).optional(),
   split: z.string().min(1).default('train'),
-  steps: z.number().int().min(1).max(1_000_000).default(500),
+  /** Training steps; default 500 unless `epochs` is given. */
+  steps: z.number().int().min(1).max(1_000_000).optional(),
+  /** Passes over the training data instead of steps (the trainer's stepsForEpochs). */
+  epochs: z.number().positive().max(100_000).optional(),
   /** Pairs per batch; default the recipe's. */
   batchSize: z.number().int().min(2).max(4096).optional(),
   seed: z.number().int().default(1),
@@ -114,6 +117,7 @@ export async function adaptEmbedder(engine: Engine, options: AdaptOptions): Prom
   const parsed = adaptOptionsSchema.safeParse(options);
   if (!parsed.success) throw new SieveError('CONFIG_INVALID', `train embedder: ${z.prettifyError(parsed.error)}`);
   const o = parsed.data;
+  if (o.steps !== undefined && o.epochs !== undefined) throw new SieveError('CONFIG_INVALID', 'train embedder: give steps or epochs, not both');
   if (o.data !== undefined && /test/i.test(o.split)) {
     throw new SieveError('CONFIG_INVALID', `refusing to train the embedder on split "${o.split}": train on a train split and keep the test split for evaluation`);
   }
@@ -151,7 +155,8 @@ export async function adaptEmbedder(engine: Engine, options: AdaptOptions): Prom
       outDir,
       ...(o.data !== undefined ? { beir: { dir: o.data, split: o.split } } : {}),
       ...(o.traces ? { traces: { partition: o.traces } } : {}),
-      steps: o.steps,
+      steps: o.steps ?? 500,
+      ...(o.epochs !== undefined ? { epochs: o.epochs } : {}),
       batchSize: o.batchSize ?? recipe.batchSize ?? 128,
       seed: o.seed,
       modelId: id,

@@ -82,6 +82,8 @@ export interface TrainEmbedderOptions {
    */
   traces?: { partition: QuestionPartition };
   steps: number;
+  /** Passes over the training data instead of `steps` (see stepsForEpochs); when given, `steps` is not used. */
+  epochs?: number;
   batchSize: number;
   seed: number;
   onProgress?: (progress: TrainProgress) => void;
@@ -131,6 +133,8 @@ export interface EmbedderMetrics {
   /** The same held-out recall of the model training continued from (initFrom), before its first step. */
   parentHeldOutRecallAt10?: number;
   parentHeldOutRecallAt10BySource?: Record<string, number>;
+  /** Steps run: `steps`, or what `epochs` came to. */
+  steps: number;
   stepsPerSecond: number;
   seconds: number;
   trainSeconds: number;
@@ -151,6 +155,7 @@ export type WorkerTrainOptions = Omit<TrainEmbedderOptions, 'store' | 'onProgres
 const optionsSchema = z.object({
   outDir: z.string().min(1),
   steps: z.number().int().min(1),
+  epochs: z.number().positive().max(100_000).optional(),
   batchSize: z.number().int().min(2),
   seed: z.number().int(),
   learningRate: z.number().positive().default(2e-3),
@@ -194,6 +199,17 @@ function learningRateAt(step: number, steps: number, peak: number): number {
   if (step <= warmup) return (peak * step) / warmup;
   const progress = (step - warmup) / Math.max(1, steps - warmup);
   return peak * (1 - 0.9 * progress);
+}
+
+/**
+ * Steps for `epochs` passes over the training data: over the supervised pairs when there are any (they fill the
+ * supervisedFraction share of batches, every batch when the store gave no inverse-cloze chunk), else over the
+ * inverse-cloze chunks. At least one step.
+ */
+export function stepsForEpochs(epochs: number, counts: { supervisedPairs: number; clozeChunks: number }, batchSize: number, supervisedFraction: number): number {
+  const supervisedShare = counts.clozeChunks === 0 ? 1 : supervisedFraction;
+  const perEpoch = counts.supervisedPairs > 0 && supervisedShare > 0 ? counts.supervisedPairs / (batchSize * supervisedShare) : counts.clozeChunks / batchSize;
+  return Math.max(1, Math.ceil(epochs * perEpoch));
 }
 
 function defaultModelId(seed: number): string {
@@ -450,7 +466,8 @@ export async function trainEmbedderInProcess(opts: TrainEmbedderOptions): Promis
 
   report({ phase: 'prepare', step: 0, steps: o.steps, message: 'reading pairs' });
   const data = await prepareData(opts, o, tokenizer);
-  report({ phase: 'prepare', step: 0, steps: o.steps, message: JSON.stringify(data.counts) });
+  const steps = o.epochs !== undefined ? stepsForEpochs(o.epochs, { supervisedPairs: data.supervised.length, clozeChunks: data.trainChunks.length }, o.batchSize, o.supervisedFraction) : o.steps;
+  report({ phase: 'prepare', step: 0, steps, message: JSON.stringify(o.epochs !== undefined ? { ...data.counts, epochs: o.epochs, steps } : data.counts) });
 
   const { core: mx } = await loadMlx();
   mx.random.seed(opts.seed);
@@ -487,7 +504,7 @@ export async function trainEmbedderInProcess(opts: TrainEmbedderOptions): Promis
 
     // A continued model is judged against where it started, on the same held-out slice.
     const parentHeldOut = parent ? await evaluateHeldOut(mx, bridge, weights, dense, data) : null;
-    if (parentHeldOut) report({ phase: 'evaluate', step: 0, steps: o.steps, message: `parent held-out recall@10 ${parentHeldOut.recallAt10.toFixed(4)}` });
+    if (parentHeldOut) report({ phase: 'evaluate', step: 0, steps: steps, message: `parent held-out recall@10 ${parentHeldOut.recallAt10.toFixed(4)}` });
 
     const gc = exposeGc();
     let lossSum = 0;
@@ -496,8 +513,8 @@ export async function trainEmbedderInProcess(opts: TrainEmbedderOptions): Promis
     let windowStart = performance.now();
     let windowSteps = 0;
     const trainStarted = performance.now();
-    const logEvery = Math.max(1, Math.min(50, Math.round(o.steps / 40)));
-    for (let step = 1; step <= o.steps; step++) {
+    const logEvery = Math.max(1, Math.min(50, Math.round(steps / 40)));
+    for (let step = 1; step <= steps; step++) {
       const pairs = drawBatch();
       if (pairs.length < 2) throw new SieveError('STORE_EMPTY', 'too few distinct training pairs to form a batch of two');
       const negatives = pickHardNegatives(pairs, rng);
@@ -523,7 +540,7 @@ export async function trainEmbedderInProcess(opts: TrainEmbedderOptions): Promis
       const [loss, gradsRaw] = mx.valueAndGrad(lossOf, argnums)(wordVectors, ...paramList);
       const grads = gradsRaw as unknown as MxArray[];
       mx.eval(loss, ...grads);
-      const lr = learningRateAt(step, o.steps, o.learningRate);
+      const lr = learningRateAt(step, steps, o.learningRate);
       paramList = denseAdam.step(paramList, grads.slice(1), lr, step);
       mx.eval(...paramList, ...denseAdam.state());
       const wordGrad = bridge.toFloat32(grads[0]!);
@@ -538,9 +555,9 @@ export async function trainEmbedderInProcess(opts: TrainEmbedderOptions): Promis
       lossSum += lastLoss;
       lossCount++;
       windowSteps++;
-      if (step % logEvery === 0 || step === o.steps) {
+      if (step % logEvery === 0 || step === steps) {
         const now = performance.now();
-        report({ phase: 'train', step, steps: o.steps, loss: lossSum / lossCount, stepsPerSecond: (windowSteps * 1000) / (now - windowStart) });
+        report({ phase: 'train', step, steps: steps, loss: lossSum / lossCount, stepsPerSecond: (windowSteps * 1000) / (now - windowStart) });
         lossSum = 0;
         lossCount = 0;
         windowStart = now;
@@ -551,8 +568,8 @@ export async function trainEmbedderInProcess(opts: TrainEmbedderOptions): Promis
     dense = denseParamsFromList(paramList, architecture.layers);
     denseParamsFromMx(dense, weights, bridge);
 
-    report({ phase: 'evaluate', step: o.steps, steps: o.steps });
-    const metrics: EmbedderMetrics = { stepsPerSecond: o.steps / trainSeconds, seconds: 0, trainSeconds, finalLoss: lastLoss };
+    report({ phase: 'evaluate', step: steps, steps: steps });
+    const metrics: EmbedderMetrics = { steps, stepsPerSecond: steps / trainSeconds, seconds: 0, trainSeconds, finalLoss: lastLoss };
     const heldOut = await evaluateHeldOut(mx, bridge, weights, dense, data);
     if (heldOut) {
       metrics.heldOutRecallAt10 = heldOut.recallAt10;
@@ -564,14 +581,15 @@ export async function trainEmbedderInProcess(opts: TrainEmbedderOptions): Promis
       }
     }
 
-    report({ phase: 'export', step: o.steps, steps: o.steps });
+    report({ phase: 'export', step: steps, steps: steps });
     const meta: Record<string, unknown> = {
       kind: 'embedder',
       parent: parent ? parent.config.id : null,
       architecture,
       tokenizer,
       trainedAt: new Date().toISOString(),
-      steps: o.steps,
+      steps,
+      ...(o.epochs !== undefined ? { epochs: o.epochs } : {}),
       batchSize: o.batchSize,
       seed: opts.seed,
       learningRate: o.learningRate,
@@ -597,7 +615,7 @@ export async function trainEmbedderInProcess(opts: TrainEmbedderOptions): Promis
     metrics.seconds = elapsed();
     // Rewrite the config with the final wall time (export and the ANE check are part of the run).
     await writeFile(exported.configPath, `${JSON.stringify({ ...exported.config, metrics: { ...metrics } }, null, 2)}\n`);
-    report({ phase: 'done', step: o.steps, steps: o.steps, message: JSON.stringify(metrics) });
+    report({ phase: 'done', step: steps, steps: steps, message: JSON.stringify(metrics) });
     return {
       modelId,
       files: { fp32: exported.dirs.fp32 ?? '', fp16: exported.dirs.fp16 ?? '', tokenizer: exported.configPath },
