@@ -241,11 +241,12 @@ export function buildProgram(): Command {
     .requiredOption('--data <dir>', 'BEIR folder')
     .option('--split <name>', 'split to train on (never a test split)', 'train')
     .option('--seed <n>', 'random seed', positiveInt('--seed'), 1)
+    .option('--no-history', "do not load the split's qrels as history: a ranker for homes that have none yet")
     .option('--json', 'print the result as JSON')
-    .action(async (opts: { data: string; split: string; seed: number; json?: boolean }, cmd: Command) => {
+    .action(async (opts: { data: string; split: string; seed: number; history: boolean; json?: boolean }, cmd: Command) => {
       await withEngine(cmd, async (engine) => {
         const { trainRelevanceFromQrels } = await import('../train/relevance/from-qrels.js');
-        const r = await trainRelevanceFromQrels(engine, { data: opts.data, split: opts.split, seed: opts.seed, log });
+        const r = await trainRelevanceFromQrels(engine, { data: opts.data, split: opts.split, seed: opts.seed, history: opts.history, log });
         const out = { model: r.model.id, lists: r.lists, historyEvents: r.historyEvents, seconds: r.seconds, metrics: r.metrics };
         if (opts.json) printJson(out);
         else log(`registered and activated ${r.model.id} (${r.lists} lists, ${r.seconds.toFixed(1)} s): ${JSON.stringify(r.metrics)}`);

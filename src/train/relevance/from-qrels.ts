@@ -71,15 +71,24 @@ export interface TrainFromQrelsResult {
 
 export async function trainRelevanceFromQrels(
   engine: Engine,
-  opts: { data: string; split: string; seed?: number; k?: number; activate?: boolean; log?: (line: string) => void },
+  opts: {
+    data: string;
+    split: string;
+    seed?: number;
+    k?: number;
+    activate?: boolean;
+    /** Load the split's qrels as history first (default true); false trains a ranker for homes without history. */
+    history?: boolean;
+    log?: (line: string) => void;
+  },
 ): Promise<TrainFromQrelsResult> {
   const started = performance.now();
   const log = opts.log ?? (() => {});
   const dataset = await readBeirDataset(opts.data, opts.split);
   const ingest = await engine.ingest([dataset.corpusPath]);
   log(`corpus: ${ingest.documents} documents written, ${ingest.skipped} unchanged`);
-  const historyEvents = loadQrelsAsHistory(engine, dataset, opts.split);
-  log(`history: ${historyEvents} past citations from ${opts.split} qrels`);
+  const historyEvents = opts.history === false ? 0 : loadQrelsAsHistory(engine, dataset, opts.split);
+  log(opts.history === false ? 'history: none loaded (--no-history)' : `history: ${historyEvents} past citations from ${opts.split} qrels`);
   const data = await engine.resources.withSnapshot(() => buildQrelsDataset(engine, dataset, opts.split, { k: opts.k ?? 100 }));
   log(`dataset: ${data.lists.length} lists × up to ${Math.max(0, ...data.lists.map((l) => l.n))} candidates × ${FEATURE_COUNT} features`);
   const { trainRelevanceInWorker } = await import('./worker.js');
@@ -95,7 +104,7 @@ export async function trainRelevanceFromQrels(
     kind: 'relevance',
     dir,
     files: exported.files,
-    meta: { ...exported.meta, trainedOn: { data: opts.data, split: opts.split, lists: data.lists.length } },
+    meta: { ...exported.meta, trainedOn: { data: opts.data, split: opts.split, lists: data.lists.length, history: opts.history !== false } },
     metrics,
     activate: opts.activate ?? true,
   });

@@ -1,0 +1,84 @@
+// `sieve train relevance` from a BEIR split: with its qrels loaded as history (the benchmark setting), or with
+// --no-history, a ranker for homes that have no history yet.
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openEngine } from '../src/engine.js';
+import { activeModel } from '../src/train/registry.js';
+import { SeededRandom } from '../src/util/random.js';
+import { REPO_ROOT, tempDir } from './helpers/tmp.js';
+
+const tmp = tempDir('train-relevance-qrels');
+const data = join(tmp.dir, 'beir');
+const TRAIN_PAIRS = 24;
+
+/** Six topics × six documents; four train questions a topic, each naming two of its document's words. */
+function writeCorpus(): void {
+  const rng = new SeededRandom(3);
+  const docs: string[] = [];
+  const queries: string[] = [];
+  const qrels: string[] = ['query-id\tcorpus-id\tscore'];
+  for (let t = 0; t < 6; t++) {
+    for (let d = 0; d < 6; d++) {
+      const words = Array.from({ length: 30 }, () => `t${t}w${rng.nextInt(12)}`);
+      docs.push(JSON.stringify({ _id: `t${t}d${d}`, title: `Topic ${t} note ${d}`, text: `${words.join(' ')}.` }));
+      if (d < 4) {
+        queries.push(JSON.stringify({ _id: `q${t}x${d}`, text: `${words[0]} ${words[1]} ${words[2]}` }));
+        qrels.push(`q${t}x${d}\tt${t}d${d}\t1`);
+      }
+    }
+  }
+  mkdirSync(join(data, 'qrels'), { recursive: true });
+  writeFileSync(join(data, 'corpus.jsonl'), docs.join('\n'));
+  writeFileSync(join(data, 'queries.jsonl'), queries.join('\n'));
+  writeFileSync(join(data, 'qrels', 'train.tsv'), `${qrels.join('\n')}\n`);
+}
+
+function sieve(home: string, ...args: string[]) {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'src/cli/main.ts'), '--home', home, ...args], {
+    cwd: REPO_ROOT,
+    encoding: 'utf8',
+    env: { ...process.env, SIEVE_LLM_BASE_URL: '' },
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+async function historyRows(home: string): Promise<{ rows: number; meta: Record<string, unknown> }> {
+  const engine = await openEngine({ home, llm: null });
+  try {
+    const { n } = engine.store.db.prepare('SELECT count(*) AS n FROM history').get() as { n: number };
+    return { rows: n, meta: activeModel(engine.store, home, 'relevance')!.meta };
+  } finally {
+    engine.close();
+  }
+}
+
+beforeAll(() => writeCorpus());
+afterAll(() => tmp.cleanup());
+
+describe('sieve train relevance', () => {
+  it("loads the split's qrels as history before training, by default", async () => {
+    const home = join(tmp.dir, 'with-history');
+    const r = sieve(home, 'train', 'relevance', '--data', data, '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as { historyEvents: number; lists: number };
+    expect(out.historyEvents).toBe(TRAIN_PAIRS);
+    expect(out.lists).toBeGreaterThan(0);
+    const { rows, meta } = await historyRows(home);
+    expect(rows).toBe(TRAIN_PAIRS);
+    expect(meta['trainedOn']).toMatchObject({ split: 'train', history: true });
+  }, 120_000);
+
+  it('--no-history trains on the same lists without writing any history', async () => {
+    const home = join(tmp.dir, 'no-history');
+    const r = sieve(home, 'train', 'relevance', '--data', data, '--no-history', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as { historyEvents: number; lists: number };
+    expect(out.historyEvents).toBe(0);
+    expect(out.lists).toBeGreaterThan(0);
+    const { rows, meta } = await historyRows(home);
+    expect(rows).toBe(0);
+    expect(meta['trainedOn']).toMatchObject({ split: 'train', history: false });
+  }, 120_000);
+});
