@@ -464,7 +464,8 @@ export async function trainEmbedderInProcess(opts: TrainEmbedderOptions): Promis
     }
   };
 
-  report({ phase: 'prepare', step: 0, steps: o.steps, message: 'reading pairs' });
+  // With epochs the step count is known only once the pairs are counted.
+  report({ phase: 'prepare', step: 0, steps: o.epochs !== undefined ? 0 : o.steps, message: 'reading pairs' });
   const data = await prepareData(opts, o, tokenizer);
   const steps = o.epochs !== undefined ? stepsForEpochs(o.epochs, { supervisedPairs: data.supervised.length, clozeChunks: data.trainChunks.length }, o.batchSize, o.supervisedFraction) : o.steps;
   report({ phase: 'prepare', step: 0, steps, message: JSON.stringify(o.epochs !== undefined ? { ...data.counts, epochs: o.epochs, steps } : data.counts) });
@@ -486,6 +487,9 @@ export async function trainEmbedderInProcess(opts: TrainEmbedderOptions): Promis
     const E = architecture.embedDim;
     const P = paramList.length;
     // The served fusion ranks by minmax(BM25) + w·cosine, i.e. by cosine/τ + minmax(BM25)/(w·τ) on the logit scale.
+    if (o.lexicalResidual > 0 && DENSE_FUSION.kind !== 'shift') {
+      throw new SieveError('INTERNAL', `lexicalResidual assumes the served shift fusion; the served fusion is ${DENSE_FUSION.kind}`);
+    }
     const lexicalScale = o.lexicalResidual / (DENSE_FUSION.denseWeight * o.temperature);
 
     const drawBatch = (): WordPair[] => {
@@ -504,7 +508,7 @@ export async function trainEmbedderInProcess(opts: TrainEmbedderOptions): Promis
 
     // A continued model is judged against where it started, on the same held-out slice.
     const parentHeldOut = parent ? await evaluateHeldOut(mx, bridge, weights, dense, data) : null;
-    if (parentHeldOut) report({ phase: 'evaluate', step: 0, steps: steps, message: `parent held-out recall@10 ${parentHeldOut.recallAt10.toFixed(4)}` });
+    if (parentHeldOut) report({ phase: 'evaluate', step: 0, steps, message: `parent held-out recall@10 ${parentHeldOut.recallAt10.toFixed(4)}` });
 
     const gc = exposeGc();
     let lossSum = 0;
@@ -557,7 +561,7 @@ export async function trainEmbedderInProcess(opts: TrainEmbedderOptions): Promis
       windowSteps++;
       if (step % logEvery === 0 || step === steps) {
         const now = performance.now();
-        report({ phase: 'train', step, steps: steps, loss: lossSum / lossCount, stepsPerSecond: (windowSteps * 1000) / (now - windowStart) });
+        report({ phase: 'train', step, steps, loss: lossSum / lossCount, stepsPerSecond: (windowSteps * 1000) / (now - windowStart) });
         lossSum = 0;
         lossCount = 0;
         windowStart = now;
@@ -568,7 +572,7 @@ export async function trainEmbedderInProcess(opts: TrainEmbedderOptions): Promis
     dense = denseParamsFromList(paramList, architecture.layers);
     denseParamsFromMx(dense, weights, bridge);
 
-    report({ phase: 'evaluate', step: steps, steps: steps });
+    report({ phase: 'evaluate', step: steps, steps });
     const metrics: EmbedderMetrics = { steps, stepsPerSecond: steps / trainSeconds, seconds: 0, trainSeconds, finalLoss: lastLoss };
     const heldOut = await evaluateHeldOut(mx, bridge, weights, dense, data);
     if (heldOut) {
@@ -581,7 +585,7 @@ export async function trainEmbedderInProcess(opts: TrainEmbedderOptions): Promis
       }
     }
 
-    report({ phase: 'export', step: steps, steps: steps });
+    report({ phase: 'export', step: steps, steps });
     const meta: Record<string, unknown> = {
       kind: 'embedder',
       parent: parent ? parent.config.id : null,
@@ -615,7 +619,7 @@ export async function trainEmbedderInProcess(opts: TrainEmbedderOptions): Promis
     metrics.seconds = elapsed();
     // Rewrite the config with the final wall time (export and the ANE check are part of the run).
     await writeFile(exported.configPath, `${JSON.stringify({ ...exported.config, metrics: { ...metrics } }, null, 2)}\n`);
-    report({ phase: 'done', step: steps, steps: steps, message: JSON.stringify(metrics) });
+    report({ phase: 'done', step: steps, steps, message: JSON.stringify(metrics) });
     return {
       modelId,
       files: { fp32: exported.dirs.fp32 ?? '', fp16: exported.dirs.fp16 ?? '', tokenizer: exported.configPath },
