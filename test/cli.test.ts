@@ -1,20 +1,13 @@
-import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { runSieve } from './helpers/cli.js';
 import { EXAMPLES, REPO_ROOT, tempDir } from './helpers/tmp.js';
 
 const tmp = tempDir('cli');
 afterAll(() => tmp.cleanup());
 const home = join(tmp.dir, 'home');
 
-function sieve(...args: string[]) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'src/cli/main.ts'), '--home', home, ...args], {
-    cwd: REPO_ROOT,
-    encoding: 'utf8',
-    env: { ...process.env, SIEVE_LLM_BASE_URL: '' },
-  });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const sieve = (...args: string[]) => runSieve(home, ...args);
 
 describe('sieve CLI', () => {
   it('ingest --json prints only the summary object on stdout', () => {

@@ -2,7 +2,6 @@
 // Supervised pairs read a BEIR document as `title\ntext`, inverse cloze as the chunk's heading then its sentences;
 // the indexer embeds `heading\ntext` where heading = title › section path. The tokenizer drops the newline and '›',
 // so the three agree word for word — these tests pin that.
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { passageTexts } from '../src/embed/vectors.js';
@@ -11,6 +10,7 @@ import { ingestPaths } from '../src/ingest/ingest.js';
 import { Store } from '../src/store/store.js';
 import { SeededRandom } from '../src/util/random.js';
 import { WordVocab, clozePair, readStoreCorpus, readSupervisedPairs } from '../src/train/embedder/data.js';
+import { writeBeirFolder } from './helpers/beir.js';
 import { tempDir } from './helpers/tmp.js';
 
 let tmp: ReturnType<typeof tempDir>;
@@ -25,10 +25,14 @@ const DOCS = [
 beforeEach(async () => {
   tmp = tempDir('passage-text');
   dataDir = join(tmp.dir, 'beir');
-  mkdirSync(join(dataDir, 'qrels'), { recursive: true });
-  writeFileSync(join(dataDir, 'corpus.jsonl'), DOCS.map((d) => JSON.stringify(d)).join('\n'));
-  writeFileSync(join(dataDir, 'queries.jsonl'), [{ _id: 'q1', text: 'why do corals bleach' }, { _id: 'q2', text: 'how fast do glaciers melt' }].map((q) => JSON.stringify(q)).join('\n'));
-  writeFileSync(join(dataDir, 'qrels', 'train.tsv'), 'query-id\tcorpus-id\tscore\nq1\td1\t1\nq2\td2\t1\n');
+  writeBeirFolder(dataDir, {
+    corpus: DOCS,
+    queries: [
+      { _id: 'q1', text: 'why do corals bleach' },
+      { _id: 'q2', text: 'how fast do glaciers melt' },
+    ],
+    qrels: { train: [['q1', 'd1', 1], ['q2', 'd2', 1]] },
+  });
   store = new Store(join(tmp.dir, 'home', 'sieve.db'));
   await ingestPaths(store, [join(dataDir, 'corpus.jsonl')], { prune: false, maxFileBytes: 1 << 20, chunking: { maxTokens: 256, overlapTokens: 32 } });
 });

@@ -1,6 +1,6 @@
 // The Conv1d embedder end to end on tiny shapes: train a few steps from a store and a BEIR split, export ONNX,
 // and check that ONNX Runtime computes what node-mlx computes.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,6 +17,7 @@ import { embedTextsWithMlx, stepsForEpochs, trainEmbedder, type TrainProgress } 
 import { float16BitsToFloat32, float32ToFloat16Bits } from '../src/train/onnx/fp16.js';
 import { readModel } from '../src/train/onnx/read.js';
 import { SeededRandom } from '../src/util/random.js';
+import { writeBeirFolder } from './helpers/beir.js';
 import { tempDir } from './helpers/tmp.js';
 
 const TINY_ARCH: Partial<EmbedderArchitecture> = { embedDim: 16, channels: 32, layers: 2, outputDim: 32 };
@@ -39,9 +40,9 @@ function writeSyntheticBeir(dir: string, documents: number): void {
   const rng = new SeededRandom(42);
   const syllables = ['ka', 'lo', 'mi', 'ter', 'zu', 'pra', 'ven', 'dor', 'sil', 'qua', 'nep', 'rho', 'tas', 'gim', 'bel'];
   const term = (): string => Array.from({ length: 3 }, () => syllables[rng.nextInt(syllables.length)]).join('');
-  const corpus: string[] = [];
-  const queries: string[] = [];
-  const qrels: string[] = ['query-id\tcorpus-id\tscore'];
+  const corpus: Array<{ _id: string; title: string; text: string }> = [];
+  const queries: Array<{ _id: string; text: string }> = [];
+  const qrels: Array<[string, string, number]> = [];
   for (let d = 0; d < documents; d++) {
     const [a, b, c] = [term(), term(), term()];
     const text = [
@@ -50,14 +51,11 @@ function writeSyntheticBeir(dir: string, documents: number): void {
       `Treatment targeting ${b} reversed the ${c} phenotype.`,
       `These findings place ${a} upstream of ${b} signalling.`,
     ].join(' ');
-    corpus.push(JSON.stringify({ _id: `d${d}`, title: `${a} and ${b}`, text }));
-    queries.push(JSON.stringify({ _id: `q${d}`, text: `does ${a} control ${c}?` }));
-    qrels.push(`q${d}\td${d}\t1`);
+    corpus.push({ _id: `d${d}`, title: `${a} and ${b}`, text });
+    queries.push({ _id: `q${d}`, text: `does ${a} control ${c}?` });
+    qrels.push([`q${d}`, `d${d}`, 1]);
   }
-  mkdirSync(join(dir, 'qrels'), { recursive: true });
-  writeFileSync(join(dir, 'corpus.jsonl'), `${corpus.join('\n')}\n`);
-  writeFileSync(join(dir, 'queries.jsonl'), `${queries.join('\n')}\n`);
-  writeFileSync(join(dir, 'qrels', 'train.tsv'), `${qrels.join('\n')}\n`);
+  writeBeirFolder(dir, { corpus, queries, qrels: { train: qrels } });
 }
 
 /** Random weights with non-zero biases (a fresh init has zero biases, which would hide a bias mix-up). */

@@ -1,6 +1,5 @@
 // `sieve train embedder` end to end on a small corpus: it continues the serving (shipped) embedder, registers and
 // activates the new version, and the reload builds that version's HNSW index from the store.
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,7 +8,9 @@ import { INDEX_FILE, indexDir } from '../src/embed/hnsw.js';
 import { vectorCount } from '../src/embed/vectors.js';
 import { activeModel, listModels } from '../src/train/registry.js';
 import { SeededRandom } from '../src/util/random.js';
-import { REPO_ROOT, tempDir } from './helpers/tmp.js';
+import { writeBeirFolder } from './helpers/beir.js';
+import { runSieve } from './helpers/cli.js';
+import { tempDir } from './helpers/tmp.js';
 
 const tmp = tempDir('train-embedder-cli');
 const home = join(tmp.dir, 'home');
@@ -20,9 +21,9 @@ const FILLER = 'study result effect model system data method analysis patient le
 /** Five topics × eight three-sentence documents (inverse cloze needs two sentences), four train questions a topic. */
 function writeCorpus(): number {
   const rng = new SeededRandom(7);
-  const docs: string[] = [];
-  const queries: string[] = [];
-  const qrels: string[] = ['query-id\tcorpus-id\tscore'];
+  const docs: Array<{ _id: string; title: string; text: string }> = [];
+  const queries: Array<{ _id: string; text: string }> = [];
+  const qrels: Array<[string, string, number]> = [];
   for (let t = 0; t < 5; t++) {
     for (let d = 0; d < 8; d++) {
       const sentences = Array.from({ length: 3 }, () => {
@@ -30,29 +31,18 @@ function writeCorpus(): number {
         const sentence = words.join(' ');
         return `${sentence[0]!.toUpperCase()}${sentence.slice(1)}.`; // sentence splitting wants a capital after '. '
       });
-      docs.push(JSON.stringify({ _id: `t${t}d${d}`, title: `Topic ${t} report ${d}`, text: sentences.join(' ') }));
+      docs.push({ _id: `t${t}d${d}`, title: `Topic ${t} report ${d}`, text: sentences.join(' ') });
     }
     for (let q = 0; q < 4; q++) {
-      queries.push(JSON.stringify({ _id: `q${t}x${q}`, text: `what about t${t}w${rng.nextInt(8)} and t${t}w${rng.nextInt(8)}` }));
-      qrels.push(`q${t}x${q}\tt${t}d${q}\t1`);
+      queries.push({ _id: `q${t}x${q}`, text: `what about t${t}w${rng.nextInt(8)} and t${t}w${rng.nextInt(8)}` });
+      qrels.push([`q${t}x${q}`, `t${t}d${q}`, 1]);
     }
   }
-  mkdirSync(join(data, 'qrels'), { recursive: true });
-  writeFileSync(join(data, 'corpus.jsonl'), docs.join('\n'));
-  writeFileSync(join(data, 'queries.jsonl'), queries.join('\n'));
-  writeFileSync(join(data, 'qrels', 'train.tsv'), `${qrels.join('\n')}\n`);
-  writeFileSync(join(data, 'qrels', 'test.tsv'), `${qrels.join('\n')}\n`);
+  writeBeirFolder(data, { corpus: docs, queries, qrels: { train: qrels, test: qrels } });
   return docs.length;
 }
 
-function sieve(...args: string[]) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'src/cli/main.ts'), '--home', home, ...args], {
-    cwd: REPO_ROOT,
-    encoding: 'utf8',
-    env: { ...process.env, SIEVE_LLM_BASE_URL: '' },
-  });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const sieve = (...args: string[]) => runSieve(home, ...args);
 
 let chunkCount = 0;
 

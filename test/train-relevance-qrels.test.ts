@@ -1,13 +1,13 @@
 // `sieve train relevance` from a BEIR split: with its qrels loaded as history (the benchmark setting), or with
 // --no-history, a ranker for homes that have no history yet.
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openEngine } from '../src/engine.js';
 import { activeModel } from '../src/train/registry.js';
 import { SeededRandom } from '../src/util/random.js';
-import { REPO_ROOT, tempDir } from './helpers/tmp.js';
+import { writeBeirFolder } from './helpers/beir.js';
+import { runSieve as sieve } from './helpers/cli.js';
+import { tempDir } from './helpers/tmp.js';
 
 const tmp = tempDir('train-relevance-qrels');
 const data = join(tmp.dir, 'beir');
@@ -16,32 +16,20 @@ const TRAIN_PAIRS = 24;
 /** Six topics × six documents; four train questions a topic, each naming two of its document's words. */
 function writeCorpus(): void {
   const rng = new SeededRandom(3);
-  const docs: string[] = [];
-  const queries: string[] = [];
-  const qrels: string[] = ['query-id\tcorpus-id\tscore'];
+  const docs: Array<{ _id: string; title: string; text: string }> = [];
+  const queries: Array<{ _id: string; text: string }> = [];
+  const qrels: Array<[string, string, number]> = [];
   for (let t = 0; t < 6; t++) {
     for (let d = 0; d < 6; d++) {
       const words = Array.from({ length: 30 }, () => `t${t}w${rng.nextInt(12)}`);
-      docs.push(JSON.stringify({ _id: `t${t}d${d}`, title: `Topic ${t} note ${d}`, text: `${words.join(' ')}.` }));
+      docs.push({ _id: `t${t}d${d}`, title: `Topic ${t} note ${d}`, text: `${words.join(' ')}.` });
       if (d < 4) {
-        queries.push(JSON.stringify({ _id: `q${t}x${d}`, text: `${words[0]} ${words[1]} ${words[2]}` }));
-        qrels.push(`q${t}x${d}\tt${t}d${d}\t1`);
+        queries.push({ _id: `q${t}x${d}`, text: `${words[0]} ${words[1]} ${words[2]}` });
+        qrels.push([`q${t}x${d}`, `t${t}d${d}`, 1]);
       }
     }
   }
-  mkdirSync(join(data, 'qrels'), { recursive: true });
-  writeFileSync(join(data, 'corpus.jsonl'), docs.join('\n'));
-  writeFileSync(join(data, 'queries.jsonl'), queries.join('\n'));
-  writeFileSync(join(data, 'qrels', 'train.tsv'), `${qrels.join('\n')}\n`);
-}
-
-function sieve(home: string, ...args: string[]) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'src/cli/main.ts'), '--home', home, ...args], {
-    cwd: REPO_ROOT,
-    encoding: 'utf8',
-    env: { ...process.env, SIEVE_LLM_BASE_URL: '' },
-  });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+  writeBeirFolder(data, { corpus: docs, queries, qrels: { train: qrels } });
 }
 
 async function historyRows(home: string): Promise<{ rows: number; meta: Record<string, unknown> }> {
