@@ -30,29 +30,18 @@ interface TrainEmbedderCliOptions {
   json?: boolean;
 }
 
-function fraction(name: string) {
+/** A number in [min, max], or in (min, max] when `aboveMin`; commander reports the message as the option's error. */
+function numberIn(name: string, min: number, max: number, aboveMin = false) {
   return (value: string): number => {
     const x = Number(value);
-    if (!Number.isFinite(x) || x < 0 || x > 1) throw new InvalidArgumentError(`${name} must be a number from 0 to 1`);
+    if (!Number.isFinite(x) || (aboveMin ? x <= min : x < min) || x > max) {
+      throw new InvalidArgumentError(aboveMin ? `${name} must be a number above ${min} and at most ${max}` : `${name} must be a number from ${min} to ${max}`);
+    }
     return x;
   };
 }
 
-function positiveAtMost(name: string, max: number) {
-  return (value: string): number => {
-    const x = Number(value);
-    if (!Number.isFinite(x) || x <= 0 || x > max) throw new InvalidArgumentError(`${name} must be a number above 0 and at most ${max}`);
-    return x;
-  };
-}
-
-function nonNegative(name: string) {
-  return (value: string): number => {
-    const x = Number(value);
-    if (!Number.isFinite(x) || x < 0 || x > 10) throw new InvalidArgumentError(`${name} must be a number from 0 to 10`);
-    return x;
-  };
-}
+const fraction = (name: string) => numberIn(name, 0, 1);
 
 export function registerTrainEmbedderCommand(train: Command): void {
   train
@@ -64,7 +53,7 @@ export function registerTrainEmbedderCommand(train: Command): void {
     .option('--data <dir>', 'BEIR folder whose qrels add supervised (query, passage) pairs')
     .option('--split <name>', 'qrels split for --data (never a test split)', 'train')
     .option('--steps <n>', 'training steps (default 500)', wholeNumber('--steps', 1))
-    .option('--epochs <n>', 'passes over the training data instead of --steps: over --data\'s pairs (which fill --supervised-fraction of the batches), else over the corpus\'s chunks', positiveAtMost('--epochs', 100_000))
+    .option('--epochs <n>', 'passes over the training data instead of --steps: over --data\'s pairs (which fill --supervised-fraction of the batches), else over the corpus\'s chunks', numberIn('--epochs', 0, 100_000, true))
     .option('--batch <n>', "pairs per batch (default: the parent's recipe)", wholeNumber('--batch', 2))
     .option('--seed <n>', 'random seed (data split, batches)', wholeNumber('--seed', 0), 1)
     .option('--supervised-fraction <x>', "share of batches from --data's pairs (default: the parent's recipe, else 0.3); the rest are inverse-cloze pairs from the corpus", fraction('--supervised-fraction'))
@@ -74,9 +63,9 @@ export function registerTrainEmbedderCommand(train: Command): void {
       '--lexical-residual <x>',
       "train against the served hybrid: BM25's weight in the training logits (1 = as the fusion serves it, 0 = plain contrastive; default: the parent's recipe, else 0). " +
         'Measured on SQuAD: no gain over 0 (docs/BENCHMARKS.md)',
-      nonNegative('--lexical-residual'),
+      numberIn('--lexical-residual', 0, 10),
     )
-    .option('--temperature <t>', "InfoNCE temperature (default: the parent's recipe, 0.05 for the shipped model)", positiveAtMost('--temperature', 1))
+    .option('--temperature <t>', "InfoNCE temperature (default: the parent's recipe, 0.05 for the shipped model)", numberIn('--temperature', 0, 1, true))
     .option('--title-fraction <x>', "share of inverse-cloze samples that pair a document's title with its body (default: the parent's recipe, 0.2)", fraction('--title-fraction'))
     .option('--fresh', "start from fresh weights with the parent's architecture instead of continuing its weights")
     .option('--json', 'print the result as JSON')

@@ -271,10 +271,6 @@ export class Bm25Index {
     });
   }
 
-  get size(): number {
-    return this.lengths.length;
-  }
-
   private idf(documentFrequency: number): number {
     const n = this.lengths.length;
     return Math.log(1 + (n - documentFrequency + 0.5) / (documentFrequency + 0.5));

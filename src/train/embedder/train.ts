@@ -526,7 +526,7 @@ export async function trainEmbedderInProcess(opts: TrainEmbedderOptions): Promis
       const n = layout.size;
       // Passages in layout order: the pairs' own, then the hard negatives.
       const passageGroups = [...pairs.map((p) => p.group), ...negatives.map((x) => x.group)];
-      const lexicalScores = lexicalScale > 0 ? data.lexical?.matrix(pairs.map((p) => p.queryId), passageGroups) : null;
+      const lexicalScores = data.lexical?.matrix(pairs.map((p) => p.queryId), passageGroups); // built only when lexicalResidual > 0
       const lexicalBias = lexicalScores ? mx.multiply(bridge.toMx(lexicalScores, [n, layout.passageCount]), lexicalScale) : undefined;
       const wordVectors = bridge.toMx(batchWordVectors(layout.words, data.vocab, weights.table, E), [layout.words.length + 1, E]);
       const q = layout.queries;
