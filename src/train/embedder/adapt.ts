@@ -92,6 +92,12 @@ export interface AdaptResult {
   index: { embedder: string; points: number } | null;
 }
 
+/** `{ [key]: value }` for the first value given (an override, then the parent's recipe), else nothing: the trainer's default applies. */
+function firstSet<K extends string, V>(key: K, ...values: Array<V | undefined>): { [P in K]?: V } {
+  const value = values.find((v) => v !== undefined);
+  return value === undefined ? {} : ({ [key]: value } as { [P in K]?: V });
+}
+
 /** The embedder a new version starts from: the active one, else the shipped base model (registered if need be). */
 function parentEmbedder(engine: Engine): { dir: string; id: string } | null {
   const active = activeModel(engine.store, engine.config.home, 'embedder');
@@ -166,28 +172,16 @@ export async function adaptEmbedder(engine: Engine, options: AdaptOptions): Prom
           ? { architecture: parentConfig.architecture, tokenizer: parentConfig.tokenizer }
           : { initFrom: parent.dir }
         : {}),
-      ...(recipe.learningRate !== undefined ? { learningRate: recipe.learningRate } : {}),
-      ...(recipe.tableLearningRateScale !== undefined ? { tableLearningRateScale: recipe.tableLearningRateScale } : {}),
-      ...(o.temperature !== undefined ? { temperature: o.temperature } : recipe.temperature !== undefined ? { temperature: recipe.temperature } : {}),
-      ...(recipe.symmetricLoss !== undefined ? { symmetricLoss: recipe.symmetricLoss } : {}),
-      ...(o.titleFraction !== undefined ? { titleFraction: o.titleFraction } : recipe.titleFraction !== undefined ? { titleFraction: recipe.titleFraction } : {}),
+      ...firstSet('learningRate', recipe.learningRate),
+      ...firstSet('tableLearningRateScale', recipe.tableLearningRateScale),
+      ...firstSet('temperature', o.temperature, recipe.temperature),
+      ...firstSet('symmetricLoss', recipe.symmetricLoss),
+      ...firstSet('titleFraction', o.titleFraction, recipe.titleFraction),
       // A parent trained without supervised pairs records 0 for these; with --data the trainer's defaults apply.
-      ...(o.supervisedFraction !== undefined
-        ? { supervisedFraction: o.supervisedFraction }
-        : recipe.supervisedFraction
-          ? { supervisedFraction: recipe.supervisedFraction }
-          : {}),
-      ...(o.hardNegatives !== undefined
-        ? { hardNegatives: o.hardNegatives }
-        : recipe.hardNegatives
-          ? { hardNegatives: recipe.hardNegatives }
-          : {}),
-      ...(o.lexicalResidual !== undefined
-        ? { lexicalResidual: o.lexicalResidual }
-        : recipe.lexicalResidual
-          ? { lexicalResidual: recipe.lexicalResidual }
-          : {}),
-      ...(o.maxPassageWords !== undefined ? { maxPassageWords: o.maxPassageWords } : {}),
+      ...firstSet('supervisedFraction', o.supervisedFraction, recipe.supervisedFraction || undefined),
+      ...firstSet('hardNegatives', o.hardNegatives, recipe.hardNegatives || undefined),
+      ...firstSet('lexicalResidual', o.lexicalResidual, recipe.lexicalResidual || undefined),
+      ...firstSet('maxPassageWords', o.maxPassageWords),
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       log: options.log ?? true,
     });
