@@ -303,8 +303,13 @@ export class Bm25Index {
 
   /** One document's score for a query (the same sum searchScored makes), by bisecting each term's postings. */
   score(query: Int32Array, d: number): number {
+    return this.scoreDistinct(Int32Array.from(new Set(query)), d);
+  }
+
+  /** score() for a query already reduced to its distinct words (a caller scoring it against many documents does that once). */
+  scoreDistinct(words: Int32Array, d: number): number {
     let s = 0;
-    for (const w of new Set(query)) {
+    for (const w of words) {
       const list = this.postings.get(w);
       if (!list) continue;
       let lo = 0;
@@ -337,6 +342,7 @@ export const LEXICAL_SCORE_DEPTH = 200;
  * return).
  */
 export class LexicalScores {
+  /** Per query: its distinct words and the range of its top-`depth` BM25 scores. */
   private readonly queries = new Map<string, { words: Int32Array; min: number; max: number }>();
   constructor(
     private readonly index: Bm25Index,
@@ -347,7 +353,7 @@ export class LexicalScores {
   addQuery(queryId: string, words: Int32Array): void {
     const top = this.index.searchScored(words, this.depth);
     if (top.length === 0) return; // no word in the corpus: every document scales to 0
-    this.queries.set(queryId, { words, max: top[0]!.score, min: top[top.length - 1]!.score });
+    this.queries.set(queryId, { words: Int32Array.from(new Set(words)), max: top[0]!.score, min: top[top.length - 1]!.score });
   }
 
   /** The scaled score of a document (a `doc:<id>` group, as pairs and negatives name theirs) for a query; 0 if either is unknown. */
@@ -355,7 +361,7 @@ export class LexicalScores {
     const q = queryId === undefined ? undefined : this.queries.get(queryId);
     const d = group.startsWith('doc:') ? this.docIndex.get(group.slice(4)) : undefined;
     if (!q || d === undefined) return 0;
-    const s = this.index.score(q.words, d);
+    const s = this.index.scoreDistinct(q.words, d);
     if (s <= 0 || s < q.min) return 0;
     return q.max > q.min ? Math.min(1, (s - q.min) / (q.max - q.min)) : 1;
   }
