@@ -204,6 +204,22 @@ describe('training', () => {
     expect(high!).toBeGreaterThan(low! + 1);
   });
 
+  it('does not read an ignored feature, in training or after, and refuses a name the dataset lacks', async () => {
+    const data = syntheticDataset(200, 13);
+    const blind = await trainRelevanceModel(data, { seed: 3, maxEpochs: 6, ignoreFeatures: ['feature_0'] });
+    expect(blind.standardisation.scale[0]).toBe(0);
+    expect(blind.standardisation.scale[1]).toBeGreaterThan(0);
+    // Whatever feature 0 holds, the scores are the same: the model cannot have learned from it.
+    const probe = testSet.lists[0]!;
+    const moved = Float32Array.from(probe.features, (v, k) => (k % F === 0 ? v * 7 + 3 : v));
+    expect(relevanceForward(blind, moved, probe.n)).toEqual(relevanceForward(blind, probe.features, probe.n));
+    // Feature 0 is half of the relevance's product term, so without it the ranking is clearly worse.
+    const blindNdcg = meanNdcg(testSet.lists, (l) => relevanceForward(blind, l.features, l.n));
+    const fullNdcg = meanNdcg(testSet.lists, (l) => relevanceForward(model, l.features, l.n));
+    expect(blindNdcg).toBeLessThan(fullNdcg - 0.05);
+    await expect(trainRelevanceModel(syntheticDataset(20, 3), { seed: 1, ignoreFeatures: ['nope'] })).rejects.toMatchObject({ code: 'INTERNAL', message: expect.stringContaining('nope') });
+  });
+
   it('rejects a malformed dataset naming the list', async () => {
     const bad = syntheticDataset(10, 3);
     bad.lists[2] = { ...bad.lists[2]!, features: new Float32Array(5) };

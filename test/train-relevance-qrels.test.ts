@@ -3,6 +3,8 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openEngine } from '../src/engine.js';
+import { FEATURE_NAMES } from '../src/rank/features.js';
+import { readRelevanceModelConfig } from '../src/rank/relevance-scorer.js';
 import { activeModel } from '../src/train/registry.js';
 import { SeededRandom } from '../src/util/random.js';
 import { writeBeirFolder } from './helpers/beir.js';
@@ -32,11 +34,12 @@ function writeCorpus(): void {
   writeBeirFolder(data, { corpus: docs, queries, qrels: { train: qrels } });
 }
 
-async function historyRows(home: string): Promise<{ rows: number; meta: Record<string, unknown> }> {
+async function historyRows(home: string): Promise<{ rows: number; meta: Record<string, unknown>; dir: string }> {
   const engine = await openEngine({ home, llm: null });
   try {
     const { n } = engine.store.db.prepare('SELECT count(*) AS n FROM history').get() as { n: number };
-    return { rows: n, meta: activeModel(engine.store, home, 'relevance')!.meta };
+    const model = activeModel(engine.store, home, 'relevance')!;
+    return { rows: n, meta: model.meta, dir: model.dir };
   } finally {
     engine.close();
   }
@@ -68,5 +71,21 @@ describe('sieve train relevance', () => {
     const { rows, meta } = await historyRows(home);
     expect(rows).toBe(0);
     expect(meta['trainedOn']).toMatchObject({ split: 'train', history: false });
+  }, 120_000);
+
+  it('--ignore-features keeps the named features out of the model, and refuses a name it does not know', async () => {
+    const home = join(tmp.dir, 'ignore');
+    const r = sieve(home, 'train', 'relevance', '--data', data, '--ignore-features', 'first_chunk, log_tokens', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const { meta, dir } = await historyRows(home);
+    expect(meta['trainedOn']).toMatchObject({ ignoredFeatures: ['first_chunk', 'log_tokens'] });
+    const { scale } = readRelevanceModelConfig(dir).standardisation;
+    expect(scale[FEATURE_NAMES.indexOf('first_chunk')]).toBe(0);
+    expect(scale[FEATURE_NAMES.indexOf('log_tokens')]).toBe(0);
+    expect(scale[FEATURE_NAMES.indexOf('bm25_norm')]).toBeGreaterThan(0);
+    const bad = sieve(join(tmp.dir, 'ignore-bad'), 'train', 'relevance', '--data', data, '--ignore-features', 'first_chunk,colour');
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toContain('unknown feature colour');
+    expect(bad.stderr).toContain('bm25_norm');
   }, 120_000);
 });

@@ -9,6 +9,7 @@ import { SieveError, toSieveError } from '../errors.js';
 import { listTraces } from '../feedback/traces.js';
 import { registerMcpCommand } from './mcp.js';
 import type { IngestSummary } from '../ingest/ingest.js';
+import { FEATURE_NAMES } from '../rank/features.js';
 import { evaluateBeir } from '../train/evaluate.js';
 import { registerTrainEmbedderCommand } from './train-embedder.js';
 import type { AskResult } from '../types.js';
@@ -23,6 +24,16 @@ function positiveInt(name: string) {
     if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a positive whole number`);
     return n;
   };
+}
+
+/** A comma-separated list of relevance feature names, each one the ranker computes. */
+function featureNames(value: string): string[] {
+  const names = value.split(',').map((n) => n.trim()).filter((n) => n.length > 0);
+  const unknown = names.filter((n) => !(FEATURE_NAMES as readonly string[]).includes(n));
+  if (names.length === 0 || unknown.length > 0) {
+    throw new InvalidArgumentError(`${unknown.length > 0 ? `unknown feature ${unknown.join(', ')}` : 'no feature named'}; the features are: ${FEATURE_NAMES.join(', ')}`);
+  }
+  return names;
 }
 
 type EvalMode = 'lexical' | 'dense' | 'hybrid';
@@ -242,11 +253,19 @@ export function buildProgram(): Command {
     .option('--split <name>', 'split to train on (never a test split)', 'train')
     .option('--seed <n>', 'random seed', positiveInt('--seed'), 1)
     .option('--no-history', "do not load the split's qrels as history: a ranker for homes that have none yet")
+    .option('--ignore-features <names>', 'comma-separated features the model must not read (e.g. position features that mean something else in another corpus)', featureNames)
     .option('--json', 'print the result as JSON')
-    .action(async (opts: { data: string; split: string; seed: number; history: boolean; json?: boolean }, cmd: Command) => {
+    .action(async (opts: { data: string; split: string; seed: number; history: boolean; ignoreFeatures?: string[]; json?: boolean }, cmd: Command) => {
       await withEngine(cmd, async (engine) => {
         const { trainRelevanceFromQrels } = await import('../train/relevance/from-qrels.js');
-        const r = await trainRelevanceFromQrels(engine, { data: opts.data, split: opts.split, seed: opts.seed, history: opts.history, log });
+        const r = await trainRelevanceFromQrels(engine, {
+          data: opts.data,
+          split: opts.split,
+          seed: opts.seed,
+          history: opts.history,
+          ...(opts.ignoreFeatures ? { ignoreFeatures: opts.ignoreFeatures } : {}),
+          log,
+        });
         const out = { model: r.model.id, lists: r.lists, historyEvents: r.historyEvents, seconds: r.seconds, metrics: r.metrics };
         if (opts.json) printJson(out);
         else log(`registered and activated ${r.model.id} (${r.lists} lists, ${r.seconds.toFixed(1)} s): ${JSON.stringify(r.metrics)}`);

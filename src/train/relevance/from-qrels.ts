@@ -79,6 +79,8 @@ export async function trainRelevanceFromQrels(
     activate?: boolean;
     /** Load the split's qrels as history first (default true); false trains a ranker for homes without history. */
     history?: boolean;
+    /** Features the model must not read (see RelevanceTrainingOptions.ignoreFeatures). */
+    ignoreFeatures?: string[];
     log?: (line: string) => void;
   },
 ): Promise<TrainFromQrelsResult> {
@@ -92,7 +94,7 @@ export async function trainRelevanceFromQrels(
   const data = await engine.resources.withSnapshot(() => buildQrelsDataset(engine, dataset, opts.split, { k: opts.k ?? 100 }));
   log(`dataset: ${data.lists.length} lists × up to ${Math.max(0, ...data.lists.map((l) => l.n))} candidates × ${FEATURE_COUNT} features`);
   const { trainRelevanceInWorker } = await import('./worker.js');
-  const trained = await trainRelevanceInWorker(data, { seed: opts.seed ?? 1 });
+  const trained = await trainRelevanceInWorker(data, { seed: opts.seed ?? 1, ...(opts.ignoreFeatures ? { ignoreFeatures: opts.ignoreFeatures } : {}) });
   const id = `relevance-${new Date().toISOString().replace(/[-:.TZ]/g, '').slice(0, 14)}-${Math.random().toString(36).slice(2, 6)}`;
   const dir = join('models', id);
   mkdirSync(join(engine.config.home, dir), { recursive: true });
@@ -104,7 +106,7 @@ export async function trainRelevanceFromQrels(
     kind: 'relevance',
     dir,
     files: exported.files,
-    meta: { ...exported.meta, trainedOn: { data: opts.data, split: opts.split, lists: data.lists.length, history: opts.history !== false } },
+    meta: { ...exported.meta, trainedOn: { data: opts.data, split: opts.split, lists: data.lists.length, history: opts.history !== false, ignoredFeatures: opts.ignoreFeatures ?? [] } },
     metrics,
     activate: opts.activate ?? true,
   });

@@ -143,6 +143,12 @@ export function computeStandardisation(lists: readonly RelevanceList[], featureC
   return { mean: mean.map(Math.fround), scale: scale.map(Math.fround), clip: STANDARDISED_CLIP };
 }
 
+/** `st` with the named features' scale set to 0: the model then reads them as the constant 0, whatever their value. */
+export function ignoreFeatures(st: Standardisation, featureNames: readonly string[], ignored: readonly string[]): Standardisation {
+  const skip = new Set(ignored);
+  return { ...st, scale: st.scale.map((s, f) => (skip.has(featureNames[f]!) ? 0 : s)) };
+}
+
 /** The standardised value of one raw feature value, computed exactly as the exported graph does in FP32. */
 export function standardiseValue(x: number, mean: number, scale: number, clip: number): number {
   const z = Math.fround(Math.fround(x - mean) * scale);

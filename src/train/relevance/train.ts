@@ -24,6 +24,7 @@ import {
   computeStandardisation,
   fitCalibration,
   fromMlxParams,
+  ignoreFeatures,
   initialParams,
   listNdcgAtK,
   mlxForward,
@@ -64,6 +65,11 @@ export interface RelevanceTrainingOptions {
   valFraction?: number;
   /** Epochs without a validation improvement before stopping; default 4. */
   patience?: number;
+  /**
+   * Features the model must not read: their standardisation scale is 0, so every value of them reaches the
+   * network as 0 — in training, in the reference forward and in the exported graph alike.
+   */
+  ignoreFeatures?: string[];
   onProgress?: (progress: RelevanceTrainingProgress) => void;
 }
 
@@ -75,6 +81,7 @@ const optionsSchema = z.object({
   lr: z.number().positive().max(1).default(3e-3),
   valFraction: z.number().gt(0).lt(1).default(0.1),
   patience: z.number().int().min(1).default(4),
+  ignoreFeatures: z.array(z.string()).default([]),
 });
 
 /** The options as plain data (without the callback), e.g. to post to a worker. */
@@ -427,7 +434,9 @@ export async function trainRelevanceModel(dataset: RelevanceDataset, options: Re
     );
   }
 
-  const standardisation = computeStandardisation(trainLists, F);
+  const unknown = opts.ignoreFeatures.filter((name) => !dataset.featureNames.includes(name));
+  if (unknown.length > 0) throw datasetError(`features to ignore that the dataset does not have: ${unknown.join(', ')}`, { featureNames: dataset.featureNames });
+  const standardisation = ignoreFeatures(computeStandardisation(trainLists, F), dataset.featureNames, opts.ignoreFeatures);
   const rangeProbe = pickRangeProbe(valLists, F, rng);
   // One BLAS thread: these matmuls are tiny, and OpenBLAS's spinning worker threads cost far more than they
   // give on a shared machine (measured 4.8 vs 17 ms per step under load, and 7.5 vs 10.3 s for 3 epochs of

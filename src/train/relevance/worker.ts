@@ -41,6 +41,7 @@ const requestSchema = z.object({
     lr: z.number().optional(),
     valFraction: z.number().optional(),
     patience: z.number().int().optional(),
+    ignoreFeatures: z.array(z.string()).optional(),
   }),
 });
 
