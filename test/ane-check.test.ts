@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { checkAneCompatibility, type AneReport } from '../src/train/onnx/ane-check.js';
-import { GraphBuilder, decodeModel, encodeModel } from '../src/train/onnx/builder.js';
-import { convertModelToFloat16 } from '../src/train/onnx/fp16.js';
+import { checkAneCompatibility, type AneReport } from '../src/embed/onnx/ane-check.js';
+import { GraphBuilder, decodeModel, encodeModel } from '../src/embed/onnx/builder.js';
+import { convertModelToFloat16 } from '../src/embed/onnx/fp16.js';
 import { SeededRandom } from '../src/util/random.js';
 
 const L = 32;

@@ -14,8 +14,8 @@ import { initialWeights, infoNceLoss, type EmbedderArchitecture, type EmbedderWe
 import { Bm25Index, LexicalScores, WordVocab, layoutBatch, pickHardNegatives, scatterWordGradients, type WordPair } from '../src/train/embedder/data.js';
 import { loadMlx } from '../src/train/mlx.js';
 import { embedTextsWithMlx, stepsForEpochs, trainEmbedder, type TrainProgress } from '../src/train/embedder/train.js';
-import { float16BitsToFloat32, float32ToFloat16Bits } from '../src/train/onnx/fp16.js';
-import { readModel } from '../src/train/onnx/read.js';
+import { float16BitsToFloat32, float32ToFloat16Bits } from '../src/embed/onnx/fp16.js';
+import { readModel } from '../src/embed/onnx/read.js';
 import { SeededRandom } from '../src/util/random.js';
 import { writeBeirFolder } from './helpers/beir.js';
 import { tempDir } from './helpers/tmp.js';

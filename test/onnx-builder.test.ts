@@ -1,9 +1,9 @@
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { SieveError } from '../src/errors.js';
-import { GraphBuilder, decodeModel, encodeModel } from '../src/train/onnx/builder.js';
-import { FLOAT16_MAX, convertModelToFloat16, convertModelToFloat32, float16BitsToFloat32, float32ToFloat16Bits } from '../src/train/onnx/fp16.js';
-import { float16TensorBits, readModel } from '../src/train/onnx/read.js';
+import { GraphBuilder, decodeModel, encodeModel } from '../src/embed/onnx/builder.js';
+import { FLOAT16_MAX, convertModelToFloat16, convertModelToFloat32, float16BitsToFloat32, float32ToFloat16Bits } from '../src/embed/onnx/fp16.js';
+import { float16TensorBits, readModel } from '../src/embed/onnx/read.js';
 import { SeededRandom } from '../src/util/random.js';
 
 // ---- straightforward JS references over [C, L] (N = H = 1) ----

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OnnxRelevanceScorer, bucketFor, planSlices, readRelevanceModelConfig, RELEVANCE_CONFIG_FILE } from '../src/rank/relevance-scorer.js';
-import { checkAneCompatibility } from '../src/train/onnx/ane-check.js';
+import { checkAneCompatibility } from '../src/embed/onnx/ane-check.js';
 import { exportRelevanceModel, type ExportedRelevanceModel } from '../src/train/relevance/export.js';
 import {
   calibratedProbability,

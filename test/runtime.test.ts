@@ -15,7 +15,7 @@ import {
   type RuntimeLogger,
 } from '../src/embed/runtime.js';
 import { SieveError } from '../src/errors.js';
-import { GraphBuilder } from '../src/train/onnx/builder.js';
+import { GraphBuilder } from '../src/embed/onnx/builder.js';
 
 const cacheDir = '/tmp/sieve-cache';
 

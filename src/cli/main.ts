@@ -310,7 +310,7 @@ export function buildProgram(): Command {
     .action(async (file: string, opts: { json?: boolean }) => {
       const { readFileSync, existsSync } = await import('node:fs');
       if (!existsSync(file)) throw new SieveError('PATH_NOT_FOUND', `no model file at ${file}`);
-      const { checkAneCompatibility } = await import('../train/onnx/ane-check.js');
+      const { checkAneCompatibility } = await import('../embed/onnx/ane-check.js');
       const report = await checkAneCompatibility(readFileSync(file));
       if (opts.json) printJson(report);
       else if (report.ok) log(`${file}: passes the ANE check`);

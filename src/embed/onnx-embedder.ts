@@ -13,7 +13,7 @@ import { z } from 'zod';
 import { SieveError } from '../errors.js';
 import type { Embedder } from '../types.js';
 // The IEEE half codec is a pure function shared with the exporter; it carries no training code.
-import { convertModelToFloat32, float16BitsToFloat32, float32ToFloat16Bits } from '../train/onnx/fp16.js';
+import { convertModelToFloat32, float16BitsToFloat32, float32ToFloat16Bits } from './onnx/fp16.js';
 import { createSession, type RuntimeLogger } from './runtime.js';
 import { meanBagInto, tokenize, tokenizerConfigSchema, wordBag, type TokenizerConfig } from './tokenizer.js';
 

@@ -11,8 +11,8 @@ import * as ort from 'onnxruntime-node';
 import { z } from 'zod';
 import { createSession, type RuntimeLogger } from '../embed/runtime.js';
 import { SieveError } from '../errors.js';
-import { float16BitsToFloat32, float32ToFloat16Bits } from '../train/onnx/fp16.js';
-import { standardiseValue } from '../train/relevance/model.js';
+import { float16BitsToFloat32, float32ToFloat16Bits } from '../embed/onnx/fp16.js';
+import { standardiseValue } from './standardise.js';
 
 export const RELEVANCE_CONFIG_FILE = 'relevance.json';
 export const RELEVANCE_INPUT = 'features';

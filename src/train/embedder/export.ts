@@ -18,10 +18,10 @@ import path from 'node:path';
 import { SieveError } from '../../errors.js';
 import type { TokenizerConfig } from '../../embed/tokenizer.js';
 import { EMBEDDER_CONFIG_FILE, embedderConfigSchema, readEmbedderConfig, readEmbeddingTable, type EmbedderConfig, type Precision } from '../../embed/onnx-embedder.js';
-import { GraphBuilder, decodeModel } from '../onnx/builder.js';
-import { checkAneCompatibility, type AneReport, type SampleInput } from '../onnx/ane-check.js';
-import { convertModelToFloat16, float16BitsToFloat32, float32ToFloat16Bits } from '../onnx/fp16.js';
-import { elementTypeName, float16TensorBits, floatTensorValues } from '../onnx/read.js';
+import { GraphBuilder, decodeModel } from '../../embed/onnx/builder.js';
+import { checkAneCompatibility, type AneReport, type SampleInput } from '../../embed/onnx/ane-check.js';
+import { convertModelToFloat16, float16BitsToFloat32, float32ToFloat16Bits } from '../../embed/onnx/fp16.js';
+import { elementTypeName, float16TensorBits, floatTensorValues } from '../../embed/onnx/read.js';
 import type { EmbedderWeights } from './model.js';
 
 export const EMBEDDER_OPSET = 17;

@@ -22,7 +22,7 @@ import { architectureSchema, type EmbedderArchitecture } from '../../embed/onnx-
 import type { Store } from '../../store/store.js';
 import { SeededRandom } from '../../util/random.js';
 import { loadMlx } from '../mlx.js';
-import type { SampleInput } from '../onnx/ane-check.js';
+import type { SampleInput } from '../../embed/onnx/ane-check.js';
 import {
   PairSampler,
   WordVocab,

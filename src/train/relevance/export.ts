@@ -14,9 +14,9 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { SieveError } from '../../errors.js';
 import { RELEVANCE_CONFIG_FILE, RELEVANCE_INPUT, RELEVANCE_OUTPUT, relevanceModelConfigSchema, type RelevanceModelConfig } from '../../rank/relevance-scorer.js';
-import { checkAneCompatibility, type AneReport } from '../onnx/ane-check.js';
-import { GraphBuilder } from '../onnx/builder.js';
-import { convertModelToFloat16 } from '../onnx/fp16.js';
+import { checkAneCompatibility, type AneReport } from '../../embed/onnx/ane-check.js';
+import { GraphBuilder } from '../../embed/onnx/builder.js';
+import { convertModelToFloat16 } from '../../embed/onnx/fp16.js';
 import { standardiseRows, type ParamTensor, type TrainedRelevanceModel } from './model.js';
 
 export const DEFAULT_RELEVANCE_BUCKETS = [64, 128, 256, 512];

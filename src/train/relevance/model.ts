@@ -4,6 +4,7 @@
 // a reference forward pass, nDCG over list labels and the Platt-style calibration fit. The node-mlx side
 // (initialisation, forward in mlx, Adam) is at the bottom and only touches mlx through the `core` passed in.
 import type { core } from '../../../types/frost-beta-mlx/index.js';
+import { standardiseValue } from '../../rank/standardise.js';
 
 // ---- the dataset contract (built by the dataset builder, consumed by training) ----
 
@@ -149,11 +150,8 @@ export function ignoreFeatures(st: Standardisation, featureNames: readonly strin
   return { ...st, scale: st.scale.map((s, f) => (skip.has(featureNames[f]!) ? 0 : s)) };
 }
 
-/** The standardised value of one raw feature value, computed exactly as the exported graph does in FP32. */
-export function standardiseValue(x: number, mean: number, scale: number, clip: number): number {
-  const z = Math.fround(Math.fround(x - mean) * scale);
-  return z > clip ? clip : z < -clip ? -clip : z;
-}
+// Serving standardises with the very same function (rank/standardise.ts), so train and serve cannot drift apart.
+export { standardiseValue };
 
 /** Standardises rows (n × F, row-major) into `out` (same layout). */
 export function standardiseRows(rows: Float32Array, n: number, st: Standardisation, out: Float32Array = new Float32Array(n * st.mean.length)): Float32Array {
