@@ -2,6 +2,8 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FEATURE_NAMES as SIEVE_FEATURES } from '../src/rank/features.js';
+import { featureColumns, selectColumns } from '../src/rank/relevance.js';
 import { OnnxRelevanceScorer, bucketFor, planSlices, readRelevanceModelConfig, RELEVANCE_CONFIG_FILE } from '../src/rank/relevance-scorer.js';
 import { checkAneCompatibility } from '../src/embed/onnx/ane-check.js';
 import { exportRelevanceModel, type ExportedRelevanceModel } from '../src/train/relevance/export.js';
@@ -390,5 +392,23 @@ describe('OnnxRelevanceScorer', () => {
 
   it('refuses too few feature values', async () => {
     await expect(fp32.score(new Float32Array(F * 2 - 1), 2)).rejects.toMatchObject({ code: 'INTERNAL' });
+  });
+});
+
+describe('a model trained on another feature list', () => {
+  it('reads its own columns of the features this sieve computes, by name', () => {
+    expect(featureColumns([...SIEVE_FEATURES], 'same')).toBeNull();
+    const older = ['coverage', 'bm25_norm']; // a subset, in another order
+    const columns = featureColumns(older, 'older')!;
+    expect(Array.from(columns)).toEqual([SIEVE_FEATURES.indexOf('coverage'), SIEVE_FEATURES.indexOf('bm25_norm')]);
+    const rows = Float32Array.from({ length: 2 * SIEVE_FEATURES.length }, (_, k) => k);
+    const picked = selectColumns(rows, 2, columns);
+    const G = SIEVE_FEATURES.length;
+    expect(Array.from(picked)).toEqual([columns[0]!, columns[1]!, G + columns[0]!, G + columns[1]!]);
+    expect(selectColumns(rows, 2, null)).toBe(rows);
+  });
+
+  it('refuses a model that reads a feature this sieve does not compute, naming it', () => {
+    expect(() => featureColumns(['bm25_norm', 'moon_phase'], 'future')).toThrow(expect.objectContaining({ code: 'MODEL_INVALID', message: expect.stringContaining('moon_phase') }));
   });
 });

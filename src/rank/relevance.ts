@@ -16,22 +16,43 @@ export interface RelevanceScorer {
   probability(logit: number): number;
 }
 
+/**
+ * Where each of a model's features sits in the features this sieve computes (FEATURE_NAMES), or null when the
+ * two lists are the same. A model trained before a feature was added keeps serving: it reads its own columns.
+ * Throws MODEL_INVALID for a feature this sieve does not compute.
+ */
+export function featureColumns(modelFeatures: readonly string[], version: string): Int32Array | null {
+  if (modelFeatures.join(',') === FEATURE_NAMES.join(',')) return null;
+  const index = new Map<string, number>(FEATURE_NAMES.map((name, i) => [name, i]));
+  const missing = modelFeatures.filter((name) => !index.has(name));
+  if (missing.length > 0) {
+    throw new SieveError(
+      'MODEL_INVALID',
+      `relevance model ${version} reads features this sieve does not compute (${missing.join(', ')}); retrain it with \`sieve train relevance\` or activate another version`,
+    );
+  }
+  return Int32Array.from(modelFeatures, (name) => index.get(name)!);
+}
+
+/** The model's input from full feature rows: n rows of `columns.length` values, picked by `columns`. */
+export function selectColumns(features: Float32Array, n: number, columns: Int32Array | null): Float32Array {
+  if (columns === null) return features;
+  const out = new Float32Array(n * columns.length);
+  for (let i = 0; i < n; i++) for (let j = 0; j < columns.length; j++) out[i * columns.length + j] = features[i * FEATURE_COUNT + columns[j]!]!;
+  return out;
+}
+
 export class RelevanceRanker implements Ranker {
   readonly name = 'relevance';
   readonly calibrated = true;
   readonly version: string;
+  private readonly columns: Int32Array | null;
 
   constructor(
     private readonly scorer: RelevanceScorer,
     private readonly resources: RankingResources,
   ) {
-    const expected = FEATURE_NAMES.join(',');
-    if (scorer.featureNames.join(',') !== expected) {
-      throw new SieveError(
-        'MODEL_INVALID',
-        `relevance model ${scorer.version} was trained on features [${scorer.featureNames.join(', ')}], this sieve computes [${expected}]; retrain it with \`sieve train relevance\``,
-      );
-    }
+    this.columns = featureColumns(scorer.featureNames, scorer.version);
     this.version = scorer.version;
   }
 
@@ -39,7 +60,7 @@ export class RelevanceRanker implements Ranker {
     const live = candidates.filter((c) => chunks.has(c.chunkId));
     if (live.length === 0) return [];
     const features = extractFeatures(this.resources, query, live, chunks);
-    const logits = await this.scorer.score(features, live.length);
+    const logits = await this.scorer.score(selectColumns(features, live.length, this.columns), live.length);
     return live
       .map((c, i) => ({
         ...c,

@@ -11,6 +11,7 @@ import { z } from 'zod';
 import type { Engine } from '../engine.js';
 import { SieveError } from '../errors.js';
 import { FEATURE_NAMES } from '../rank/features.js';
+import { featureColumns, selectColumns } from '../rank/relevance.js';
 import { listNdcgAtK, relevanceForward } from './relevance/model.js';
 import type { DenseEvidence } from './dense-evidence.js';
 import { activateModel, activeModel, getModel, registerModel, type ModelVersion } from './registry.js';
@@ -247,10 +248,11 @@ async function servingScores(engine: Engine, serving: ModelVersion | undefined, 
   try {
     const { OnnxRelevanceScorer } = await import('../rank/relevance-scorer.js');
     const scorer = await OnnxRelevanceScorer.load(serving.dir, { cacheDir: join(engine.config.home, 'cache', 'coreml') });
-    const usable = scorer.featureNames.join(',') === FEATURE_NAMES.join(',');
-    if (usable) for (const set of sets) for (const l of set) scores.set(l, await scorer.score(l.features, l.n));
+    // A serving model trained before a feature was added reads its own columns of the lists (as it does serving).
+    const columns = featureColumns(scorer.featureNames, serving.id);
+    for (const set of sets) for (const l of set) scores.set(l, await scorer.score(selectColumns(l.features, l.n, columns), l.n));
     await scorer.close();
-    return usable ? { kind: serving.id, scores } : { kind: 'fusion', scores: new Map() };
+    return { kind: serving.id, scores };
   } catch {
     return { kind: 'fusion', scores: new Map() }; // an unloadable serving model is compared as what the engine then serves: fusion
   }
