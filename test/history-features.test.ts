@@ -85,25 +85,6 @@ describe('proximity', () => {
   });
 });
 
-describe('query likelihood', () => {
-  it('is the mean over query terms of log(P(t | chunk) / P(t | collection)), Dirichlet-smoothed with μ = mean chunk length', () => {
-    const stats = TermStats.build(engine.store);
-    // Tokens: headings 4 + 1 + 1 + 1 ("Aspirin and the heart", "Statins", "Sleep", "Coffee"), bodies 12 + 7 + 7 + 10.
-    const collection = 43;
-    const mu = collection / 4;
-    const q = stats.analyzeQuery('heart attack zebra'); // "zebra" is unknown to the corpus: not scored
-    const term = (tf: number, length: number, cf: number) => Math.log((tf + (mu * cf) / collection) / (((length + mu) * cf) / collection));
-    const aspirin = stats.chunk(stats.chunksOfDoc('aspirin')[0]!)!;
-    // heart: 1 in the heading + 2 in the body, 3 in the collection; attack: 1, 1.
-    expect(stats.queryLikelihood(aspirin, q)).toBeCloseTo((term(3, 16, 3) + term(1, 16, 1)) / 2, 10);
-    const sleep = stats.chunk(stats.chunksOfDoc('sleep')[0]!)!;
-    expect(stats.queryLikelihood(sleep, q)).toBeCloseTo((term(0, 8, 3) + term(0, 8, 1)) / 2, 10);
-    expect(stats.queryLikelihood(aspirin, q)).toBeGreaterThan(0); // denser than the collection
-    expect(stats.queryLikelihood(sleep, q)).toBeLessThan(0); // misses both terms
-    expect(stats.queryLikelihood(sleep, stats.analyzeQuery('zebra'))).toBe(0);
-  });
-});
-
 describe('features and history', () => {
   it('lexical features reflect coverage, bigrams and the document best', async () => {
     const { query, candidates, chunks } = await engine.candidatesFor('heart attack risk', 10);
@@ -117,10 +98,6 @@ describe('features and history', () => {
     expect(f(rows, aspirin, 'bm25_norm')).toBe(1);
     expect(f(rows, aspirin, 'is_doc_best')).toBe(1);
     expect(f(rows, coffee, 'coverage')).toBeCloseTo(1 / 3, 5); // only "risk"
-    // Query likelihood is given as the gap to the list's best: 0 for the best, below 0 (not below −4) for the rest.
-    expect(f(rows, aspirin, 'ql_gap')).toBe(0);
-    expect(f(rows, coffee, 'ql_gap')).toBeLessThan(0);
-    for (let i = 0; i < candidates.length; i++) expect(f(rows, i, 'ql_gap')).toBeGreaterThanOrEqual(-4);
     // No history yet: every history feature is 0.
     for (const name of ['prior', 'doc_citations_log', 'hist_sim_chunk', 'hist_sim_doc', 'hist_sim_doc_sum', 'in_history'] as const) {
       expect(f(rows, aspirin, name)).toBe(0);

@@ -32,11 +32,7 @@ export const FEATURE_NAMES = [
   'hist_sim_doc_sum', // summed similarities citing this document, squashed
   'hist_field_bm25', // BM25 of the question against the document's past-questions field, / query IDF mass
   'query_terms_log',
-  'ql_gap', // Dirichlet query likelihood (per query term) minus the best in the list, floored at −QL_GAP_FLOOR
 ] as const;
-
-/** ql_gap's floor (nats per query term): further behind the best than this is simply far behind. */
-const QL_GAP_FLOOR = 4;
 
 /** Tokens in the proximity window: about one sentence. */
 const PROXIMITY_WINDOW = 24;
@@ -79,12 +75,6 @@ export function extractFeatures(
   const queryTermsLog = Math.log1p(distinctTerms) / Math.log1p(64);
   const fieldTerms = stats.queryTermsWithIdf(query.text);
   const fieldScore = new Map<string, number>();
-  // Query likelihood is compared within the list: its scale depends on the query's terms, the gap does not.
-  const likelihood = candidates.map((c) => {
-    const terms = stats.chunk(c.chunkId);
-    return terms ? stats.queryLikelihood(terms, analyzed) : Number.NEGATIVE_INFINITY;
-  });
-  const bestLikelihood = Math.max(...likelihood);
 
   candidates.forEach((c, i) => {
     const row = i * FEATURE_COUNT;
@@ -113,9 +103,6 @@ export function extractFeatures(
       set('heading_coverage', distinctTerms > 0 ? inHeading / distinctTerms : 0);
       set('bigram_match', stats.bigramMatch(terms, analyzed));
       set('window_idf_coverage', stats.bestWindowCoverage(terms, analyzed, PROXIMITY_WINDOW));
-      set('ql_gap', Math.max(-QL_GAP_FLOOR, likelihood[i]! - bestLikelihood));
-    } else {
-      set('ql_gap', -QL_GAP_FLOOR);
     }
     if (chunk) {
       set('log_tokens', Math.log1p(chunk.tokenCount) / Math.log1p(1024));

@@ -98,9 +98,6 @@ export class TermStats {
   readonly generation: number;
   private readonly vocab = new Map<string, number>();
   private df: Int32Array = new Int32Array(0);
-  /** Occurrences of each term in the whole collection (heading and body), and their total. */
-  private cf: Float64Array = new Float64Array(0);
-  private collectionLength = 0;
   private readonly chunks = new Map<number, ChunkTerms>();
   private readonly docChunks = new Map<string, number[]>();
   private avgHeading = 1;
@@ -113,7 +110,6 @@ export class TermStats {
   static build(store: Store): TermStats {
     const stats = new TermStats(generations(store).chunks);
     const df: number[] = [];
-    const cf: number[] = [];
     let headingTotal = 0;
     let bodyTotal = 0;
     const stemCache = new Map<string, number>();
@@ -133,7 +129,6 @@ export class TermStats {
             id = stats.vocab.size;
             stats.vocab.set(stem, id);
             df.push(0);
-            cf.push(0);
             if (id >= scratch.length) {
               const grownCounts = new Int32Array(scratch.length * 2);
               grownCounts.set(scratch);
@@ -180,7 +175,6 @@ export class TermStats {
       };
       // Document frequency counts a chunk once whichever field holds the term.
       for (const field of [entry.heading, entry.body]) {
-        field.ids.forEach((id, j) => (cf[id]! += field.counts[j]!));
         for (const id of field.ids) {
           if (lastSeen[id] !== index) {
             lastSeen[id] = index;
@@ -198,8 +192,6 @@ export class TermStats {
     }
     for (const ids of stats.docChunks.values()) ids.sort((a, b) => stats.chunks.get(a)!.ordinal - stats.chunks.get(b)!.ordinal);
     stats.df = Int32Array.from(df);
-    stats.cf = Float64Array.from(cf);
-    stats.collectionLength = headingTotal + bodyTotal;
     const n = Math.max(1, stats.chunks.size);
     stats.avgHeading = Math.max(1, headingTotal / n);
     stats.avgBody = Math.max(1, bodyTotal / n);
@@ -323,26 +315,6 @@ export class TermStats {
       }
     }
     return { heading, body, matched, matchedIdf, inHeading };
-  }
-
-  /**
-   * Query likelihood of the chunk (heading and body as one text) under a Dirichlet-smoothed language model
-   * (Zhai & Lafferty 2001), μ = the corpus's mean chunk length, as the mean over the query's known terms of
-   * log(P(t | chunk) / P(t | collection)): 0 for a chunk no better than the collection, higher when the chunk
-   * holds the terms densely, negative for a long chunk that misses them. BM25 saturates term frequency and
-   * normalises length its own way; this scores the same match differently, and the two disagree usefully.
-   */
-  queryLikelihood(c: ChunkTerms, q: AnalyzedQuery): number {
-    if (q.terms.length === 0 || this.collectionLength <= 0) return 0;
-    const mu = Math.max(1, this.collectionLength / Math.max(1, this.chunks.size));
-    const length = c.heading.length + c.body.length;
-    let sum = 0;
-    for (const t of q.terms) {
-      const background = this.cf[t.id]! / this.collectionLength;
-      const tf = countOf(c.heading, t.id) + countOf(c.body, t.id);
-      sum += Math.log((tf + mu * background) / ((length + mu) * background));
-    }
-    return sum / q.terms.length;
   }
 
   /** Fraction of query bigrams that occur in the chunk body. */
