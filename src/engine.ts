@@ -43,6 +43,7 @@ import type {
   Query,
   Ranker,
   Retriever,
+  Scope,
   ScoredCandidate,
   SearchHit,
   Selector,
@@ -64,10 +65,14 @@ export interface AskOptions {
   signal?: AbortSignal;
   /** Earlier turns of a chat conversation, passed to the LLM before the question (the OpenAI-compatible facade). */
   history?: ConversationTurn[];
+  /** Answer from this part of the corpus only. */
+  scope?: Scope;
 }
 
 export interface SearchOptions {
   k?: number;
+  /** Search this part of the corpus only. */
+  scope?: Scope;
 }
 
 /** What serves a query: swapped as one unit when a new model version is activated. */
@@ -277,10 +282,12 @@ export class Engine {
    * Every retriever's candidates for a question, merged, with their chunks. Public for training, which ranks the
    * same candidates the engine would (with the question's own history left out).
    */
-  async candidatesFor(text: string, k: number, opts: { historyExclude?: string; pipeline?: RankingPipeline } = {}): Promise<CandidateSet> {
+  async candidatesFor(text: string, k: number, opts: { historyExclude?: string; pipeline?: RankingPipeline; scope?: Scope } = {}): Promise<CandidateSet> {
     const pipeline = opts.pipeline ?? this.pipeline;
     const query = parseQuery(text);
     if (opts.historyExclude !== undefined) query.historyExclude = opts.historyExclude;
+    const allowed = this.resolveScope(opts.scope);
+    if (allowed) query.allowedChunks = allowed;
     // The query is embedded once, here, so every retriever stays synchronous.
     if (pipeline.embedder) query.embedding = (await pipeline.embedder.embed([text], 'query'))[0];
     const { historyK, denseK } = this.config.retrieval;
@@ -290,10 +297,36 @@ export class Engine {
     return { query, candidates, chunks };
   }
 
-  private async rankQuery(text: string, k: number): Promise<RankedQuery> {
+  /**
+   * The chunks a scope admits, or undefined for no scope (none given, or both lists empty). Throws SCOPE_EMPTY
+   * when it admits none: an answer from nothing would look like an answer from everything.
+   */
+  resolveScope(scope: Scope | undefined): ReadonlySet<number> | undefined {
+    const sources = scope?.sources ?? [];
+    const docIds = scope?.docIds ?? [];
+    if (sources.length === 0 && docIds.length === 0) return undefined;
+    if (this.store.isEmpty()) throw new SieveError('STORE_EMPTY', `nothing is indexed in ${this.config.home} yet`);
+    let allowed: Set<number> | undefined;
+    if (sources.length > 0) {
+      allowed = new Set();
+      for (const source of sources) for (const id of this.store.chunkIdsUnder(resolve(source))) allowed.add(id);
+    }
+    if (docIds.length > 0) {
+      const stats = this.resources.termStats();
+      const inDocs = new Set<number>();
+      for (const docId of docIds) for (const id of stats.chunksOfDoc(docId)) if (!allowed || allowed.has(id)) inDocs.add(id);
+      allowed = inDocs;
+    }
+    if (allowed!.size === 0) {
+      throw new SieveError('SCOPE_EMPTY', `no ingested chunk lies in the scope ${JSON.stringify({ sources: sources.map((s) => resolve(s)), docIds })}`, { sources, docIds });
+    }
+    return allowed;
+  }
+
+  private async rankQuery(text: string, k: number, scope?: Scope): Promise<RankedQuery> {
     const pipeline = this.pipeline; // one read: a swap mid-request does not mix versions
     const t0 = performance.now();
-    const { query, candidates, chunks } = await this.candidatesFor(text, k, { pipeline });
+    const { query, candidates, chunks } = await this.candidatesFor(text, k, { pipeline, ...(scope ? { scope } : {}) });
     const t1 = performance.now();
     const ranked = await pipeline.ranker.rank(query, candidates, chunks);
     const t2 = performance.now();
@@ -303,7 +336,7 @@ export class Engine {
   /** Ranked chunks for a query. */
   async search(text: string, opts: SearchOptions = {}): Promise<SearchHit[]> {
     const k = opts.k ?? 10;
-    const { ranked } = await this.rankQuery(text, Math.max(k, this.config.retrieval.bm25K));
+    const { ranked } = await this.rankQuery(text, Math.max(k, this.config.retrieval.bm25K), opts.scope);
     return ranked.slice(0, k).map((c, i) => ({
       rank: i + 1,
       chunkId: c.chunkId,
@@ -327,9 +360,9 @@ export class Engine {
    * The context an ask would give the LLM, without answering or leaving a trace (evaluation of context quality;
    * it must not feed the loop). No exploration.
    */
-  async context(question: string, opts: { budgetTokens?: number } = {}): Promise<ContextItem[]> {
+  async context(question: string, opts: { budgetTokens?: number; scope?: Scope } = {}): Promise<ContextItem[]> {
     const budgetTokens = opts.budgetTokens ?? this.config.ask.budgetTokens;
-    const { query, ranked, pipeline } = await this.rankQuery(question, this.config.retrieval.bm25K);
+    const { query, ranked, pipeline } = await this.rankQuery(question, this.config.retrieval.bm25K, opts.scope);
     return this.selector.select(query, ranked, budgetTokens, { calibrated: pipeline.ranker.calibrated });
   }
 
@@ -339,7 +372,7 @@ export class Engine {
     if (!Number.isInteger(budgetTokens) || budgetTokens < 16) {
       throw new SieveError('CONFIG_INVALID', `budgetTokens must be an integer ≥ 16, got ${budgetTokens}`);
     }
-    const { query, ranked, retrieveMs, rankMs, pipeline } = await this.rankQuery(question, this.config.retrieval.bm25K);
+    const { query, ranked, retrieveMs, rankMs, pipeline } = await this.rankQuery(question, this.config.retrieval.bm25K, opts.scope);
     if (ranked.length === 0 && this.store.isEmpty()) {
       throw new SieveError('STORE_EMPTY', `nothing is indexed in ${this.config.home} yet`);
     }

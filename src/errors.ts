@@ -10,6 +10,7 @@ const CATALOGUE = {
   FILE_EMPTY: { exit: 1, http: 422, hint: 'The file has no text to index; it was skipped.' },
   JSONL_MALFORMED: { exit: 1, http: 422, hint: 'Fix the reported lines; the other lines were ingested.' },
   QUESTION_EMPTY: { exit: 2, http: 400, hint: 'Ask a question with at least one word or number in it.' },
+  SCOPE_EMPTY: { exit: 1, http: 422, hint: 'No ingested chunk lies in the scope: check the paths (folders or files that were ingested) and document ids.' },
   STORE_EMPTY: { exit: 1, http: 409, hint: 'Run `sieve ingest <path>` first.' },
   DB_TOO_NEW: { exit: 1, http: 500, hint: 'This database was written by a newer sieve; upgrade sieve or use another --home.' },
   DB_CORRUPT: { exit: 1, http: 500, hint: 'Run `PRAGMA integrity_check` on the database, or re-ingest into a fresh --home.' },

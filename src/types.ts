@@ -139,6 +139,18 @@ export interface Query {
   embedding?: Float32Array;
   /** History events of this key are ignored (leave-one-out when training on a data set's own queries). */
   historyExclude?: string;
+  /** When set, retrieval considers only these chunks (a scope resolved once per request; see Scope). */
+  allowedChunks?: ReadonlySet<number>;
+}
+
+/**
+ * The part of the corpus a question is about. `sources`: ingested files, or folders holding them (a prefix of
+ * the stored path, compared whole segment by segment); `docIds`: document ids (a BEIR corpus's `_id`s). Given
+ * both, a chunk must match both.
+ */
+export interface Scope {
+  sources?: string[];
+  docIds?: string[];
 }
 
 /** Turns text into unit vectors. The ONNX Conv1d embedder implements it; the index is tied to `version`. */

@@ -135,4 +135,26 @@ describe('Bm25IndexCache and the retriever', () => {
     expect(viaIndex.map((c) => c.scores.bm25)).toEqual(viaFts.map((c) => expect.closeTo(c.scores.bm25!, 9)));
     expect(new Set(viaIndex.map((c) => c.chunkId))).toEqual(new Set(viaFts.map((c) => c.chunkId)));
   });
+
+  it('scopes both ways alike: only allowed chunks, scored as in the whole corpus, best k of them', () => {
+    const weights = { heading: 2, body: 1 };
+    let serving: Bm25Index | null = null;
+    const retriever = new Bm25Retriever(store, () => serving, weights);
+    const query = parseQuery('vitamin D deficiency and bone density in elderly patients');
+    const everything = retriever.retrieve(query, 10_000);
+    // Every third matching chunk, so the scope's best are not the corpus's best.
+    const allowed = new Set(everything.filter((_, i) => i % 3 === 2).map((c) => c.chunkId));
+    expect(allowed.size).toBeGreaterThan(20);
+    const expected = everything.filter((c) => allowed.has(c.chunkId)).slice(0, 15);
+    const viaFts = retriever.retrieve({ ...query, allowedChunks: allowed }, 15);
+    serving = Bm25Index.build(store);
+    const viaIndex = retriever.retrieve({ ...query, allowedChunks: allowed }, 15);
+    for (const got of [viaFts, viaIndex]) {
+      expect(got.map((c) => c.chunkId)).toEqual(expected.map((c) => c.chunkId));
+      expect(got.map((c) => c.scores.bm25)).toEqual(expected.map((c) => expect.closeTo(c.scores.bm25!, 9)));
+      expect(got.map((c) => c.ranks.bm25)).toEqual(expected.map((_, i) => i + 1));
+    }
+    // The index is left clean: an unscoped search afterwards matches one from a fresh index.
+    expect(retriever.retrieve(query, 30).map((c) => c.chunkId)).toEqual(new Bm25Retriever(store, () => Bm25Index.build(store), weights).retrieve(query, 30).map((c) => c.chunkId));
+  });
 });

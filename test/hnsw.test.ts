@@ -149,6 +149,30 @@ describe('HnswIndex', () => {
     expect(index.search([0, 0, 1], 1)[0]!.score).toBeCloseTo(1, 6);
   });
 
+  it('searches within a scope of labels: the exact top k of the allowed, deleted ones left out', () => {
+    const random = new SeededRandom(11);
+    const vectors = gaussianVectors(random, 2000, 32);
+    const index = HnswIndex.create(32, {}, vectors.length);
+    const byId = new Map<number, Float32Array>();
+    vectors.forEach((v, i) => {
+      index.add(i + 1, v);
+      byId.set(i + 1, v);
+    });
+    const allowed = new Set(Array.from({ length: 60 }, (_, i) => 1 + i * 33)); // 60 labels scattered over the graph
+    index.remove(1 + 5 * 33);
+    const exact = new ExactSearch(new Map([...byId].filter(([id]) => id !== 1 + 5 * 33)));
+    for (const query of gaussianVectors(random, 20, 32)) {
+      const hits = index.search(query, 10, allowed);
+      expect(hits).toHaveLength(10);
+      for (const h of hits) expect(allowed.has(h.chunkId)).toBe(true);
+      expect(hits.map((h) => h.chunkId)).toEqual(exact.search(query, 10, allowed).map((h) => h.chunkId));
+    }
+    // Fewer live labels in the scope than asked for: all of them, not an error (hnswlib refuses to come up short).
+    const tiny = new Set([1 + 5 * 33, 34, 67]);
+    expect(new Set(index.search(vectors[0]!, 10, tiny).map((h) => h.chunkId))).toEqual(new Set([34, 67]));
+    expect(index.search(vectors[0]!, 10, new Set([1 + 5 * 33, 999_999]))).toEqual([]);
+  });
+
   it('answers an empty index with nothing, and k larger than the index with everything', () => {
     const index = HnswIndex.create(4);
     expect(index.search([1, 0, 0, 0], 10)).toEqual([]);

@@ -44,7 +44,8 @@ describe('MCP server (in-memory transport)', () => {
     expect(tools.map((t) => t.name).sort()).toEqual(['ask', 'feedback', 'search']);
     const ask = tools.find((t) => t.name === 'ask')!;
     expect(ask.inputSchema.required).toEqual(['question']);
-    expect(Object.keys(ask.inputSchema.properties ?? {}).sort()).toEqual(['budgetTokens', 'question']);
+    expect(Object.keys(ask.inputSchema.properties ?? {}).sort()).toEqual(['budgetTokens', 'question', 'scope']);
+    expect(Object.keys(tools.find((t) => t.name === 'search')!.inputSchema.properties ?? {}).sort()).toEqual(['k', 'query', 'scope']);
     expect(tools.find((t) => t.name === 'feedback')!.inputSchema.required).toEqual(['traceId']);
     const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string };
     expect(client.getServerVersion()).toMatchObject({ name: 'sieve', version: pkg.version });
@@ -57,6 +58,15 @@ describe('MCP server (in-memory transport)', () => {
     expect(hits.map((h) => h.rank)).toEqual([1, 2, 3]);
     expect(hits[0]!.source).toMatch(/retrieval\.html$/);
     expect(text(r)).toMatch(/^1\. .*retrieval\.html/);
+  });
+
+  it('search takes a scope: hits from those sources only', async () => {
+    const faq = join(EXAMPLES, 'faq.txt');
+    const r = await call('search', { query: 'FTS5 field weights title GPU', k: 3, scope: { sources: [faq] } });
+    expect(r.isError).toBeFalsy();
+    const { hits } = r.structuredContent as { hits: Array<{ source: string }> };
+    expect(hits.length).toBeGreaterThan(0);
+    for (const h of hits) expect(h.source).toBe(faq);
   });
 
   it('ask answers with numbered cited context and a traceId; feedback on it is stored', async () => {

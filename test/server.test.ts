@@ -114,6 +114,24 @@ describe('POST /v1/search', () => {
     expect(hits.map((h) => h.rank)).toEqual(hits.map((_, i) => i + 1));
   });
 
+  it('searches and answers within a scope, and says so when the scope holds nothing', async () => {
+    const faq = join(EXAMPLES, 'faq.txt');
+    const res = await postJson(`${url}/v1/search`, { query: 'token budget GPU', k: 5, scope: { sources: [faq] } });
+    expect(res.status).toBe(200);
+    const { hits } = SearchResponse.parse(await res.json());
+    expect(hits.length).toBeGreaterThan(0);
+    for (const h of hits) expect(h.source).toBe(faq);
+    const ask = await postJson(`${url}/v1/ask`, { question: 'Does sieve need a GPU?', scope: { sources: [faq] } });
+    expect(ask.status).toBe(200);
+    for (const item of AskResultSchema.parse(await ask.json()).context) expect(item.source).toBe(faq);
+    const empty = await postJson(`${url}/v1/search`, { query: 'token budget', scope: { sources: [join(EXAMPLES, 'no-such-file.md')] } });
+    expect(empty.status).toBe(422);
+    expect(await empty.json()).toMatchObject({ error: { code: 'SCOPE_EMPTY' } });
+    const typo = await postJson(`${url}/v1/search`, { query: 'token budget', scope: { source: [faq] } });
+    expect(typo.status).toBe(400);
+    expect(((await typo.json()) as { error: { message: string } }).error.message).toMatch(/source/);
+  });
+
   it('rejects a wrong type and unknown fields with REQUEST_INVALID', async () => {
     const wrongK = await postJson(`${url}/v1/search`, { query: 'x', k: 'ten' });
     expect(wrongK.status).toBe(400);

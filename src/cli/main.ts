@@ -12,7 +12,7 @@ import type { IngestSummary } from '../ingest/ingest.js';
 import { FEATURE_NAMES } from '../rank/features.js';
 import { evaluateBeir } from '../train/evaluate.js';
 import { registerTrainEmbedderCommand } from './train-embedder.js';
-import type { AskResult } from '../types.js';
+import type { AskResult, Scope } from '../types.js';
 import { registerServeCommand } from './serve.js';
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
@@ -34,6 +34,15 @@ function featureNames(value: string): string[] {
     throw new InvalidArgumentError(`${unknown.length > 0 ? `unknown feature ${unknown.join(', ')}` : 'no feature named'}; the features are: ${FEATURE_NAMES.join(', ')}`);
   }
   return names;
+}
+
+/** Commander's collector for a repeatable option. */
+const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+
+/** --in and --doc as the engine's scope (none given: the whole corpus). */
+function scopeOf(opts: { in?: string[]; doc?: string[] }): { scope?: Scope } {
+  if (!opts.in && !opts.doc) return {};
+  return { scope: { ...(opts.in ? { sources: opts.in } : {}), ...(opts.doc ? { docIds: opts.doc } : {}) } };
 }
 
 type EvalMode = 'lexical' | 'dense' | 'hybrid';
@@ -128,13 +137,16 @@ export function buildProgram(): Command {
     .description('answer a question from the indexed documents, with numbered, cited context')
     .argument('<question>', 'the question')
     .option('--budget <tokens>', 'context token budget', positiveInt('--budget'))
+    .option('--in <path>', 'answer only from documents ingested from this file or folder (repeatable)', collect)
+    .option('--doc <id>', 'answer only from this document id (repeatable)', collect)
     .option('--json', 'print the whole result as JSON')
-    .action(async (question: string, opts: { budget?: number; json?: boolean }, cmd: Command) => {
+    .action(async (question: string, opts: { budget?: number; in?: string[]; doc?: string[]; json?: boolean }, cmd: Command) => {
       await withEngine(cmd, async (engine) => {
         // Stream tokens to a terminal as they come; JSON callers get one object at the end.
         const stream = !opts.json && engine.answererKind === 'llm';
         const result = await engine.ask(question, {
           ...(opts.budget ? { budgetTokens: opts.budget } : {}),
+          ...scopeOf(opts),
           ...(stream ? { onToken: (t: string) => process.stdout.write(t) } : {}),
         });
         if (opts.json) printJson(result);
@@ -147,10 +159,12 @@ export function buildProgram(): Command {
     .description('rank chunks for a query, without answering')
     .argument('<query>', 'the query')
     .option('-k, --k <n>', 'how many results', positiveInt('-k'), 10)
+    .option('--in <path>', 'search only documents ingested from this file or folder (repeatable)', collect)
+    .option('--doc <id>', 'search only this document id (repeatable)', collect)
     .option('--json', 'print results as JSON')
-    .action(async (query: string, opts: { k: number; json?: boolean }, cmd: Command) => {
+    .action(async (query: string, opts: { k: number; in?: string[]; doc?: string[]; json?: boolean }, cmd: Command) => {
       await withEngine(cmd, async (engine) => {
-        const hits = await engine.search(query, { k: opts.k });
+        const hits = await engine.search(query, { k: opts.k, ...scopeOf(opts) });
         if (opts.json) return printJson(hits);
         if (hits.length === 0) log('no matches');
         for (const h of hits) {

@@ -292,17 +292,26 @@ export class HnswIndex {
     this.efSearchOverride = ef;
   }
 
-  /** The k nearest live points by cosine similarity, best first. */
-  search(vector: ArrayLike<number>, k: number): VectorHit[] {
+  /** The k nearest live points by cosine similarity, best first; with `allowed`, only among those labels. */
+  search(vector: ArrayLike<number>, k: number, allowed?: ReadonlySet<number>): VectorHit[] {
     if (this.live.size === 0 || k < 1) return [];
     checkVector(vector, this.dim, 'query vector');
-    const wanted = Math.min(Math.floor(k), this.live.size);
+    let reachable = this.live.size;
+    if (allowed) {
+      // hnswlib refuses to return fewer than it was asked for, so ask for no more than the scope holds.
+      reachable = 0;
+      for (const label of allowed) if (this.live.has(label)) reachable++;
+      if (reachable === 0) return [];
+    }
+    const wanted = Math.min(Math.floor(k), reachable);
     const ef = Math.max(this.efSearchOverride ?? this.params.efSearch, wanted);
     if (ef !== this.currentEf) {
       this.native.setEf(ef);
       this.currentEf = ef;
     }
-    const { neighbors, distances } = this.native.searchKnn(Array.from(vector), wanted);
+    const { neighbors, distances } = allowed
+      ? this.native.searchKnn(Array.from(vector), wanted, (label: number) => allowed.has(label))
+      : this.native.searchKnn(Array.from(vector), wanted);
     // hnswlib's cosine distance is 1 − cos of the normalised vectors.
     return neighbors.map((chunkId, i) => ({ chunkId, score: 1 - distances[i]! }));
   }
@@ -377,7 +386,7 @@ export function readManifest(path: string): { ok: true; manifest: IndexManifest 
 
 /** Anything answering nearest-neighbour queries by chunk id (HnswIndex, VectorIndexer, ExactSearch). */
 export interface NearestNeighbourSearch {
-  search(vector: Float32Array, k: number): ReadonlyArray<{ chunkId: number; score: number }>;
+  search(vector: Float32Array, k: number, allowed?: ReadonlySet<number>): ReadonlyArray<{ chunkId: number; score: number }>;
 }
 
 /** Brute-force cosine search: the ground truth recall is measured against. */
@@ -412,10 +421,11 @@ export class ExactSearch implements NearestNeighbourSearch {
     return out;
   }
 
-  search(vector: Float32Array, k: number): VectorHit[] {
+  search(vector: Float32Array, k: number, allowed?: ReadonlySet<number>): VectorHit[] {
     if (this.ids.length === 0 || k < 1) return [];
     const sims = this.similarities(vector);
-    const order = Array.from(sims.keys()).sort((a, b) => sims[b]! - sims[a]! || this.ids[a]! - this.ids[b]!);
+    const rows = Array.from(sims.keys()).filter((r) => !allowed || allowed.has(this.ids[r]!));
+    const order = rows.sort((a, b) => sims[b]! - sims[a]! || this.ids[a]! - this.ids[b]!);
     return order.slice(0, k).map((r) => ({ chunkId: this.ids[r]!, score: sims[r]! }));
   }
 

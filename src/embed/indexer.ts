@@ -149,9 +149,9 @@ export class VectorIndexer {
   }
 
   /** The k nearest chunks to a (query) vector by cosine similarity, best first. */
-  search(vector: Float32Array, k: number): VectorHit[] {
+  search(vector: Float32Array, k: number, allowed?: ReadonlySet<number>): VectorHit[] {
     this.assertOpen();
-    return this.index.search(vector, k);
+    return this.index.search(vector, k, allowed);
   }
 
   /** Overrides the search candidate list size (recall/latency sweeps); not persisted. */

@@ -159,12 +159,15 @@ export class Bm25Index {
 
   /**
    * The best `k` chunks for a query given as terms (each distinct term is one FTS5 phrase; two terms with one
-   * stem count twice, as FTS5 does). Scores are FTS5's bm25 negated: higher is better. Ties by chunk id.
+   * stem count twice, as FTS5 does). Scores are FTS5's bm25 negated: higher is better. Ties by chunk id. With
+   * `allowed`, only those chunks are scored and returned.
    */
-  search(terms: readonly string[], k: number, weights: FieldWeights): Bm25Hit[] {
+  search(terms: readonly string[], k: number, weights: FieldWeights, allowed?: ReadonlySet<number>): Bm25Hit[] {
     const n = this.chunkIds.length;
     if (n === 0 || k <= 0) return [];
     const touched: number[] = [];
+    // Rows outside `allowed` are marked 2 on first sight and skipped after (IDF stays the whole corpus's).
+    const outside: number[] = [];
     const scores = this.scores;
     const matched = this.matched;
     for (const term of terms) {
@@ -178,9 +181,14 @@ export class Bm25Index {
         for (let j = 0; j < hits; j++) {
           const r = p.rows[j]!;
           if (matched[r] === 0) {
+            if (allowed && !allowed.has(this.chunkIds[r]!)) {
+              matched[r] = 2;
+              outside.push(r);
+              continue;
+            }
             matched[r] = 1;
             touched.push(r);
-          }
+          } else if (matched[r] === 2) continue;
           const freq = weights.heading * p.heading[j]! + weights.body * p.body[j]!;
           const norm = K1 * (1 - B + (B * this.rowLength[r]!) / this.avgLength);
           scores[r]! += (idf * freq * (K1 + 1)) / (freq + norm);
@@ -192,6 +200,7 @@ export class Bm25Index {
       scores[r] = 0;
       matched[r] = 0;
     }
+    for (const r of outside) matched[r] = 0;
     return top;
   }
 }

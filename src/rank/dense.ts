@@ -10,7 +10,8 @@ export interface VectorSearchHit {
 
 /** What the dense retriever needs from an index (VectorIndexer and HnswIndex both fit). */
 export interface VectorSearcher {
-  search(vector: Float32Array, k: number): ReadonlyArray<VectorSearchHit>;
+  /** With `allowed`, only those chunks are returned. */
+  search(vector: Float32Array, k: number, allowed?: ReadonlySet<number>): ReadonlyArray<VectorSearchHit>;
 }
 
 export class DenseRetriever implements Retriever {
@@ -21,7 +22,7 @@ export class DenseRetriever implements Retriever {
   /** No embedding on the query (no embedder active) means no dense evidence, not an error. */
   retrieve(query: Query, k: number): Candidate[] {
     if (!query.embedding || k < 1) return [];
-    return this.index.search(query.embedding, k).map((hit, i) => ({
+    return this.index.search(query.embedding, k, query.allowedChunks).map((hit, i) => ({
       chunkId: hit.chunkId,
       scores: { dense: hit.score },
       ranks: { dense: i + 1 },

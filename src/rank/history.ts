@@ -22,7 +22,7 @@ export class HistoryRetriever implements Retriever {
       for (const d of q.docIds) for (const c of stats.chunksOfDoc(d)) chunks.set(c, q.docConsistency.get(d) ?? 1);
       for (const c of q.chunkIds) chunks.set(c, q.chunkConsistency.get(c) ?? 1);
       for (const [c, consistency] of chunks) {
-        if (!stats.chunk(c)) continue;
+        if (!stats.chunk(c) || (query.allowedChunks && !query.allowedChunks.has(c))) continue;
         const s = q.similarity * consistency;
         score.set(c, (score.get(c) ?? 0) + s);
         best.set(c, Math.max(best.get(c) ?? 0, s));

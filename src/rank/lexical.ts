@@ -20,7 +20,13 @@ export class Bm25Retriever implements Retriever {
 
   retrieve(query: Query, k: number): Candidate[] {
     const index = this.index();
-    const hits: Bm25Hit[] = index ? index.search(lexicalTerms(query), k, this.weights) : this.store.searchFts(toFtsMatch(query), k, this.weights);
+    const allowed = query.allowedChunks;
+    let hits: Bm25Hit[];
+    if (index) hits = index.search(lexicalTerms(query), k, this.weights, allowed);
+    else if (allowed) {
+      // FTS5 cannot take the scope into its ranking, so it ranks every match and the scope is applied after.
+      hits = this.store.searchFts(toFtsMatch(query), -1, this.weights).filter((h) => allowed.has(h.chunkId)).slice(0, k);
+    } else hits = this.store.searchFts(toFtsMatch(query), k, this.weights);
     return hits.map((hit, i) => ({
         chunkId: hit.chunkId,
         scores: { bm25: hit.score },

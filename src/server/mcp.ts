@@ -6,7 +6,7 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import { CitationSchema, ContextItemSchema, SearchHitSchema } from './schemas.js';
+import { CitationSchema, ContextItemSchema, ScopeSchema, SearchHitSchema, toScope } from './schemas.js';
 import { openEngine, type Engine } from '../engine.js';
 import { toSieveError } from '../errors.js';
 import type { AskResult, ContextItem, SearchHit } from '../types.js';
@@ -15,11 +15,13 @@ import { packageInfo } from '../util/version.js';
 const SearchInput = {
   query: z.string().min(1).describe('What to look for, in words'),
   k: z.number().int().min(1).max(100).optional().describe('How many ranked chunks to return (default 10)'),
+  scope: ScopeSchema.optional(),
 };
 
 const AskInput = {
   question: z.string().min(1).describe('The question to answer from the indexed documents'),
   budgetTokens: z.number().int().min(16).max(1_000_000).optional().describe('Token budget for the context (default from config, 1500)'),
+  scope: ScopeSchema.optional(),
 };
 
 const FeedbackInput = {
@@ -100,9 +102,9 @@ export function createMcpServer(engine: Engine): McpServer {
       outputSchema: SearchOutput,
       annotations: { readOnlyHint: true, openWorldHint: false },
     },
-    ({ query, k }) =>
+    ({ query, k, scope }) =>
       guarded(async () => {
-        const hits = await engine.search(query, k === undefined ? {} : { k });
+        const hits = await engine.search(query, { ...(k === undefined ? {} : { k }), ...toScope(scope) });
         return { content: [{ type: 'text', text: formatSearchText(hits) }], structuredContent: { hits } };
       }),
   );
@@ -118,9 +120,9 @@ export function createMcpServer(engine: Engine): McpServer {
       outputSchema: AskOutput,
       annotations: { readOnlyHint: false, openWorldHint: false },
     },
-    ({ question, budgetTokens }) =>
+    ({ question, budgetTokens, scope }) =>
       guarded(async () => {
-        const r = await engine.ask(question, budgetTokens === undefined ? {} : { budgetTokens });
+        const r = await engine.ask(question, { ...(budgetTokens === undefined ? {} : { budgetTokens }), ...toScope(scope) });
         const cited = new Set(r.citations.map((c) => c.n));
         return {
           content: [{ type: 'text', text: formatAskText(r) }],

@@ -1,6 +1,7 @@
 // The HTTP boundary's schemas: request bodies are validated with them, and /openapi.json is generated from the
 // same objects (request and response shapes), so the document cannot drift from what the routes accept.
 import { z } from 'zod';
+import type { Scope } from '../types.js';
 
 export interface RequestLimits {
   /** Longest question or search query, in characters. */
@@ -15,6 +16,25 @@ const questionText = (limits: RequestLimits, field: string) =>
     .min(1, `${field} must not be empty`)
     .max(limits.maxQuestionChars, `${field} is longer than ${limits.maxQuestionChars} characters; shorten it`);
 
+/** The part of the corpus a question is about (Scope in types.ts): the HTTP service and the MCP tools take it alike. */
+export const ScopeSchema = z
+  .object({
+    sources: z
+      .array(z.string().min(1, 'a source must not be empty').max(4096))
+      .max(100)
+      .optional()
+      .describe("Ingested files or folders (absolute, or relative to the service's working directory): only their chunks are searched."),
+    docIds: z.array(z.string().min(1).max(1000)).max(10_000).optional().describe('Document ids (a BEIR corpus _id, …): only their chunks are searched.'),
+  })
+  .strict()
+  .describe('Search part of the corpus only; given both lists, a chunk must match both. A scope that holds no chunk is an error (SCOPE_EMPTY).');
+
+/** The engine's Scope from a parsed one (zod's optional fields may hold undefined). */
+export function toScope(scope: z.infer<typeof ScopeSchema> | undefined): { scope?: Scope } {
+  if (!scope) return {};
+  return { scope: { ...(scope.sources ? { sources: scope.sources } : {}), ...(scope.docIds ? { docIds: scope.docIds } : {}) } };
+}
+
 /** Builds the request schemas once per server (limits are options); routes only ever call `.safeParse`. */
 export function requestSchemas(limits: RequestLimits = DEFAULT_LIMITS) {
   const AskRequest = z
@@ -22,6 +42,7 @@ export function requestSchemas(limits: RequestLimits = DEFAULT_LIMITS) {
       question: questionText(limits, 'question'),
       budgetTokens: z.number().int().min(16).max(1_000_000).optional().describe('Context token budget (default: the home config).'),
       stream: z.boolean().optional().describe('Stream the answer as server-sent events (also chosen by Accept: text/event-stream).'),
+      scope: ScopeSchema.optional(),
     })
     .strict();
 
@@ -29,6 +50,7 @@ export function requestSchemas(limits: RequestLimits = DEFAULT_LIMITS) {
     .object({
       query: questionText(limits, 'query'),
       k: z.number().int().min(1).max(1000).optional().describe('How many chunks (default 10).'),
+      scope: ScopeSchema.optional(),
     })
     .strict();
 

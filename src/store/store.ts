@@ -97,6 +97,12 @@ export class Store {
 
   // ---- documents ----
 
+  /** Ids of the chunks of every source that is `root` or lies under it (a folder), whole path segments only. */
+  chunkIdsUnder(root: string): number[] {
+    const rows = this.stmts.chunkIdsUnder.all({ root: root.endsWith(sep) ? root.slice(0, -1) : root, sep }) as Array<{ id: number }>;
+    return rows.map((r) => r.id);
+  }
+
   documentsOfSource(sourceId: number): DocumentRow[] {
     return this.stmts.documentsOfSource.all(sourceId) as DocumentRow[];
   }
@@ -243,6 +249,10 @@ function prepare(db: Db) {
     sourcesUnder: db.prepare(
       `SELECT id, path, root, content_hash AS contentHash, size, mtime_ms AS mtimeMs FROM sources
        WHERE path = @root OR substr(path, 1, length(@root) + 1) = @root || @sep`,
+    ),
+    chunkIdsUnder: db.prepare(
+      `SELECT c.id FROM sources s JOIN documents d ON d.source_id = s.id JOIN chunks c ON c.document_id = d.id
+       WHERE s.path = @root OR substr(s.path, 1, length(@root) + 1) = @root || @sep`,
     ),
     deleteSource: db.prepare(`DELETE FROM sources WHERE id = ?`),
     documentsOfSource: db.prepare(
