@@ -420,6 +420,7 @@ export class Engine {
       budgetTokens,
       attribution,
       featureNames: pipeline.ranker.calibrated ? FEATURE_NAMES : null,
+      ...(opts.scope ? { scope: opts.scope } : {}),
     });
     // What the caller waited for includes writing the trace (the stored timings stop just before it).
     result.timings.totalMs = performance.now() - started;

@@ -5,6 +5,8 @@ import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openEngine, type Engine } from '../src/engine.js';
 import { recordHistory } from '../src/store/history.js';
+import { buildTraceLists } from '../src/train/traces-dataset.js';
+import type { Answerer } from '../src/types.js';
 import { runSieve } from './helpers/cli.js';
 import { tempDir } from './helpers/tmp.js';
 
@@ -105,6 +107,41 @@ describe('history under a scope', () => {
     const scoped = await engine.candidatesFor('how do I clean the printer rollers', 50, { scope: { sources: [teamA] } });
     expect(scoped.candidates.length).toBeGreaterThan(0);
     for (const c of scoped.candidates) expect(scoped.chunks.get(c.chunkId)!.source.startsWith(`${teamA}/`)).toBe(true);
+  });
+});
+
+describe('the loop under a scope', () => {
+  it('records the scope with the trace, and training rebuilds the list inside it', async () => {
+    // A reader that cites the first item, so attribution has something to label.
+    const reader: Answerer = { kind: 'llm', answer: async () => ({ text: 'It is in the notes [1].', reasoning: '', model: 'stub' }) };
+    const looped = await openEngine({ home, llm: null, answerer: reader, feedback: { exploreRate: 0 } });
+    try {
+      // A past question like this one cited the tea note, so history brings it in.
+      recordHistory(looped.store, [{ query: 'descaling a kettle with vinegar at home', queryKey: 'past:2', chunkId: null, docId: 'd3', shown: true, cited: true, weight: 1, source: 'qrels' }]);
+      const unscoped = await looped.ask(QUESTION); // cites its [1], a positive for every ask of this question
+      const scoped = await looped.ask(QUESTION, { scope: { docIds: ['d2'] } });
+      const stored = looped.store.db.prepare('SELECT id, scope FROM traces WHERE id IN (?, ?)').all(scoped.traceId, unscoped.traceId) as Array<{ id: string; scope: string | null }>;
+      expect(new Map(stored.map((r) => [r.id, r.scope]))).toEqual(
+        new Map([
+          [scoped.traceId, JSON.stringify({ docIds: ['d2'] })],
+          [unscoped.traceId, null],
+        ]),
+      );
+      expect(unscoped.context[0]!.docId).not.toBe('d2');
+      const lists = buildTraceLists(looped);
+      const docsOf = (traceId: string) => {
+        const list = lists.find((l) => l.traceId === traceId);
+        expect(list).toBeDefined();
+        return new Set([...looped.store.getChunks([...list!.chunkIds]).values()].map((c) => c.docId));
+      };
+      const outside = docsOf(unscoped.traceId);
+      expect(outside.has('d3')).toBe(true); // history's addition
+      expect(outside.has('d2')).toBe(true);
+      // Neither history's addition nor the other ask's positive joins the list of the ask scoped to d2.
+      expect(docsOf(scoped.traceId)).toEqual(new Set(['d2']));
+    } finally {
+      looped.close();
+    }
   });
 });
 

@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { SieveError } from '../errors.js';
 import { recordHistory, type HistoryEvent } from '../store/history.js';
 import type { Store } from '../store/store.js';
-import type { AskResult, ScoredCandidate } from '../types.js';
+import type { AskResult, Scope, ScoredCandidate } from '../types.js';
 import type { ChunkAttribution } from './attribution.js';
 
 /** How many ranked candidates a trace keeps (what the ranker saw beyond what was shown is training signal). */
@@ -28,6 +28,8 @@ export interface TraceInput {
   /** One entry per shown item whose use was inferred; an item without one (an extractive answer) implies no history. */
   attribution: readonly ChunkAttribution[];
   featureNames: readonly string[] | null;
+  /** The part of the corpus the question was asked in; none: all of it. */
+  scope?: Scope;
 }
 
 /** The ranked candidates' feature rows as one float32 blob (null when the ranker computed none). */
@@ -44,7 +46,7 @@ function featureBlob(ranked: readonly ScoredCandidate[]): Buffer | null {
 const insertTrace = new WeakMap<Store, ReturnType<Store['db']['prepare']>>();
 
 export function recordTrace(store: Store, input: TraceInput): void {
-  const { result, reasoning, ranked, budgetTokens, attribution, featureNames } = input;
+  const { result, reasoning, ranked, budgetTokens, attribution, featureNames, scope } = input;
   const byN = new Map(attribution.map((a) => [a.n, a]));
   const features = featureBlob(ranked);
   const events: HistoryEvent[] = [];
@@ -67,9 +69,9 @@ export function recordTrace(store: Store, input: TraceInput): void {
   if (!insert) {
     insert = store.db.prepare(
       `INSERT INTO traces (id, created_at, question, answer, reasoning, answered_by, context, candidates, citations, models,
-                           timings, budget_tokens, features, feature_names, attribution, explored)
+                           timings, budget_tokens, features, feature_names, attribution, explored, scope)
        VALUES (@id, @createdAt, @question, @answer, @reasoning, @answeredBy, @context, @candidates, @citations, @models,
-               @timings, @budgetTokens, @features, @featureNames, @attribution, @explored)`,
+               @timings, @budgetTokens, @features, @featureNames, @attribution, @explored, @scope)`,
     );
     insertTrace.set(store, insert);
   }
@@ -96,6 +98,7 @@ export function recordTrace(store: Store, input: TraceInput): void {
         featureNames: features && featureNames ? JSON.stringify(featureNames) : null,
         attribution: JSON.stringify(attribution),
         explored: result.context.some((c) => c.explored) ? 1 : 0,
+        scope: scope && ((scope.sources?.length ?? 0) > 0 || (scope.docIds?.length ?? 0) > 0) ? JSON.stringify(scope) : null,
       });
     // Answers that used nothing still teach: every shown chunk is a (weighted) negative.
     recordHistory(store, events);

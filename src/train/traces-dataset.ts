@@ -10,6 +10,7 @@ import { fusedScores } from '../rank/fusion.js';
 import { normalizeQuestion } from '../rank/history-index.js';
 import { HistoryRetriever } from '../rank/history.js';
 import { parseQuery } from '../rank/query.js';
+import type { Scope } from '../types.js';
 import type { DenseEvidence } from './dense-evidence.js';
 import type { RelevanceList } from './relevance/model.js';
 
@@ -27,10 +28,13 @@ interface TraceRow {
   attribution: string;
   features: Buffer | null;
   feature_names: string | null;
+  scope: string | null;
 }
 
 export interface TraceList extends RelevanceList {
   traceId: string;
+  /** The list's candidates, in the order of its rows. */
+  chunkIds: Int32Array;
   /** The normalised question: every ask of one question shares it (the gate partitions by it). */
   question: string;
   createdAt: string;
@@ -68,7 +72,7 @@ export const UNSHOWN_WEIGHT = 0.1;
 export function buildTraceLists(engine: Engine, opts: TraceDatasetOptions = {}): TraceList[] {
   const rows = engine.store.db
     .prepare(
-      `SELECT id, created_at, question, context, candidates, attribution, features, feature_names
+      `SELECT id, created_at, question, context, candidates, attribution, features, feature_names, scope
        FROM traces WHERE created_at > ? ORDER BY created_at, id`,
     )
     .all(opts.since ?? '') as TraceRow[];
@@ -125,11 +129,19 @@ export function buildTraceLists(engine: Engine, opts: TraceDatasetOptions = {}):
     // a relevant chunk nobody saw — hence the small weight).
     // Stored candidates first, then chunks other evidence adds, each once and in order of arrival (a set beside
     // the array: lists run to a few hundred ids, and a linear search per id made building them quadratic).
+    // An ask in a scope is rebuilt in it: what other evidence adds outside it could not have been shown.
+    let allowed: ReadonlySet<number> | undefined;
+    try {
+      allowed = row.scope ? engine.resolveScope(JSON.parse(row.scope) as Scope) : undefined;
+    } catch (err) {
+      if (isSieveError(err) && err.code === 'SCOPE_EMPTY') continue; // everything it was asked over is gone
+      throw err;
+    }
     const ids = candidates.map((c) => c.chunkId);
     const listed = new Set(ids);
     const addIds = (more: Iterable<number>) => {
       for (const id of more) {
-        if (listed.has(id)) continue;
+        if (listed.has(id) || (allowed && !allowed.has(id))) continue;
         listed.add(id);
         ids.push(id);
       }
@@ -147,6 +159,7 @@ export function buildTraceLists(engine: Engine, opts: TraceDatasetOptions = {}):
       // question left out.
       const query = parseQuery(row.question);
       query.historyExclude = traceHistoryKey(row.id);
+      if (allowed) query.allowedChunks = allowed;
       const fresh = new Map(new HistoryRetriever(engine.resources).retrieve(query, engine.config.retrieval.historyK).map((c) => [c.chunkId, c]));
       addIds(fresh.keys());
       const chunks = engine.store.getChunks(ids);
@@ -184,6 +197,7 @@ export function buildTraceLists(engine: Engine, opts: TraceDatasetOptions = {}):
     lists.push({
       queryId: row.id,
       traceId: row.id,
+      chunkIds: Int32Array.from(ids),
       question: q,
       createdAt: row.created_at,
       n: ids.length,
