@@ -61,6 +61,21 @@ describe('POST /v1/chat/completions', () => {
     expect(trace).toEqual({ question: 'How does attribution work?', answer: 'Attribution reads the markers [1].', answeredBy: 'llm' });
   });
 
+  it('answers from the scope given in the sieve field only, and records it with the trace', async () => {
+    llm.onChat(contentStream(['See [1].']));
+    const faq = join(EXAMPLES, 'faq.txt');
+    const res = await postJson(`${service.url}/v1/chat/completions`, {
+      messages: [{ role: 'user', content: 'How does attribution work?' }],
+      sieve: { scope: { sources: [faq] } },
+    });
+    expect(res.status).toBe(200);
+    const body = ChatCompletionResponse.parse(await res.json());
+    expect(body.sieve.context.length).toBeGreaterThan(0);
+    for (const item of body.sieve.context) expect(item.source).toBe(faq);
+    const trace = engine.store.db.prepare('SELECT scope FROM traces WHERE id = ?').get(body.sieve.traceId) as { scope: string };
+    expect(JSON.parse(trace.scope)).toEqual({ sources: [faq] });
+  });
+
   it('streams OpenAI chunks ending in [DONE], with the sieve field on the final chunk', async () => {
     llm.onChat(contentStream(['Budgets ', 'pack chunks [1]', '.']));
     const res = await postJson(`${service.url}/v1/chat/completions`, { messages: [{ role: 'user', content: 'How is the token budget used?' }], stream: true });

@@ -89,10 +89,10 @@ export function requestSchemas(limits: RequestLimits = DEFAULT_LIMITS) {
       messages: z.array(ChatMessageIn).min(1, 'messages must hold at least one message').max(1000),
       stream: z.boolean().optional(),
       sieve: z
-        .object({ budgetTokens: z.number().int().min(16).max(1_000_000).optional() })
+        .object({ budgetTokens: z.number().int().min(16).max(1_000_000).optional(), scope: ScopeSchema.optional() })
         .strict()
         .optional()
-        .describe('sieve options: the context token budget.'),
+        .describe('sieve options: the context token budget, and the part of the corpus to answer from.'),
     })
     .loose();
 
