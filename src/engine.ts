@@ -21,6 +21,7 @@ import { FusionRanker, mergeCandidates } from './rank/fusion.js';
 import { Bm25Retriever } from './rank/lexical.js';
 import { parseQuery } from './rank/query.js';
 import { BudgetSelector } from './rank/select.js';
+import { generations } from './store/history.js';
 import { Store, type StoreStats } from './store/store.js';
 import { HistoryRetriever } from './rank/history.js';
 import { RelevanceRanker } from './rank/relevance.js';
@@ -57,6 +58,9 @@ export interface OpenEngineOptions extends Partial<SieveConfigInput> {
   answerer?: Answerer;
   selector?: Selector;
 }
+
+/** Scopes kept resolved (see Engine.resolveScope). */
+const SCOPE_CACHE_SIZE = 16;
 
 export interface AskOptions {
   budgetTokens?: number;
@@ -118,6 +122,8 @@ export class Engine {
   readonly resources: RankingResources;
   private readonly random: SeededRandom;
   private embedding: DenseState | null = null;
+  /** Resolved scopes by their resolved paths and ids, each valid for one chunk generation of the store. */
+  private readonly scopeCache = new Map<string, { generation: number; allowed: ReadonlySet<number> }>();
   /** Warnings the engine cannot return to a caller (model loading at open); stderr unless replaced. */
   log: (line: string) => void = (line) => process.stderr.write(`sieve: ${line}\n`);
 
@@ -305,6 +311,18 @@ export class Engine {
     const sources = scope?.sources ?? [];
     const docIds = scope?.docIds ?? [];
     if (sources.length === 0 && docIds.length === 0) return undefined;
+    // A user tends to keep asking in one scope: resolved sets are kept until the corpus changes.
+    const key = JSON.stringify([sources.map((s) => resolve(s)), docIds]);
+    const generation = generations(this.store).chunks;
+    const cached = this.scopeCache.get(key);
+    if (cached && cached.generation === generation) return cached.allowed;
+    const allowed = this.resolveScopeNow(sources, docIds);
+    if (this.scopeCache.size >= SCOPE_CACHE_SIZE) this.scopeCache.delete(this.scopeCache.keys().next().value!);
+    this.scopeCache.set(key, { generation, allowed });
+    return allowed;
+  }
+
+  private resolveScopeNow(sources: readonly string[], docIds: readonly string[]): ReadonlySet<number> {
     if (this.store.isEmpty()) throw new SieveError('STORE_EMPTY', `nothing is indexed in ${this.config.home} yet`);
     let allowed: Set<number> | undefined;
     if (sources.length > 0) {
@@ -320,7 +338,7 @@ export class Engine {
     if (allowed!.size === 0) {
       throw new SieveError('SCOPE_EMPTY', `no ingested chunk lies in the scope ${JSON.stringify({ sources: sources.map((s) => resolve(s)), docIds })}`, { sources, docIds });
     }
-    return allowed;
+    return allowed!;
   }
 
   private async rankQuery(text: string, k: number, scope?: Scope): Promise<RankedQuery> {

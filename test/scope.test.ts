@@ -82,6 +82,14 @@ describe('a scope of files and folders', () => {
     expect(engine.stats()).toEqual(before);
   });
 
+  it('sees a file ingested into a scoped folder after the scope was first used', async () => {
+    await engine.search(QUESTION, { scope: { sources: [teamB] } }); // resolved, and kept
+    writeFileSync(join(teamB, 'bikes.md'), '# Bike shed\n\nThe bike shed key hangs by the reception desk.\n');
+    await engine.ingest([teamB]);
+    const hits = await engine.search('bike shed key', { k: 5, scope: { sources: [teamB] } });
+    expect(hits[0]?.source).toBe(join(teamB, 'bikes.md'));
+  });
+
   it('treats an empty scope as no scope', async () => {
     expect(await engine.search(QUESTION, { k: 5, scope: {} })).toEqual(await engine.search(QUESTION, { k: 5 }));
     expect(await engine.search(QUESTION, { k: 5, scope: { sources: [], docIds: [] } })).toEqual(await engine.search(QUESTION, { k: 5 }));

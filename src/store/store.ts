@@ -99,8 +99,7 @@ export class Store {
 
   /** Ids of the chunks of every source that is `root` or lies under it (a folder), whole path segments only. */
   chunkIdsUnder(root: string): number[] {
-    const rows = this.stmts.chunkIdsUnder.all({ root: root.endsWith(sep) ? root.slice(0, -1) : root, sep }) as Array<{ id: number }>;
-    return rows.map((r) => r.id);
+    return this.stmts.chunkIdsUnder.all({ root: root.endsWith(sep) ? root.slice(0, -1) : root, sep }) as number[];
   }
 
   documentsOfSource(sourceId: number): DocumentRow[] {
@@ -250,10 +249,13 @@ function prepare(db: Db) {
       `SELECT id, path, root, content_hash AS contentHash, size, mtime_ms AS mtimeMs FROM sources
        WHERE path = @root OR substr(path, 1, length(@root) + 1) = @root || @sep`,
     ),
-    chunkIdsUnder: db.prepare(
-      `SELECT c.id FROM sources s JOIN documents d ON d.source_id = s.id JOIN chunks c ON c.document_id = d.id
-       WHERE s.path = @root OR substr(s.path, 1, length(@root) + 1) = @root || @sep`,
-    ),
+    // Plucked ids, not row objects: a folder scope can hold every chunk of the corpus.
+    chunkIdsUnder: db
+      .prepare(
+        `SELECT c.id FROM sources s JOIN documents d ON d.source_id = s.id JOIN chunks c ON c.document_id = d.id
+         WHERE s.path = @root OR substr(s.path, 1, length(@root) + 1) = @root || @sep`,
+      )
+      .pluck(),
     deleteSource: db.prepare(`DELETE FROM sources WHERE id = ?`),
     documentsOfSource: db.prepare(
       `SELECT id, source_id AS sourceId, uri, external_id AS externalId, content_hash AS contentHash,
