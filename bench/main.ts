@@ -25,8 +25,9 @@ program
   .option('--split <name>', 'split', 'test')
   .option('--home <dir>', 'home (ingested if needed)')
   .option('--budget <n>', 'budget tokens', (v) => Number(v), 1500)
+  .option('--scoped', "scope every ask to the corpus file and the split's judged documents (scoped retrieval)")
   .option('--json', 'print JSON')
-  .action(async (o: { data: string; split: string; home?: string; budget: number; json?: boolean }) => out(await benchAsk(o), o.json));
+  .action(async (o: { data: string; split: string; home?: string; budget: number; scoped?: boolean; json?: boolean }) => out(await benchAsk(o), o.json));
 
 program
   .command('context')
