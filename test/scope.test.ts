@@ -164,5 +164,12 @@ describe('sieve search --in / --doc', () => {
     const empty = runSieve(home, 'ask', QUESTION, '--in', join(tmp.dir, 'nowhere'));
     expect(empty.code).not.toBe(0);
     expect(empty.stderr).toContain('SCOPE_EMPTY');
+    // `sieve traces` exports each ask's scope (null: the whole corpus).
+    const traces = runSieve(home, 'traces', '--json');
+    expect(traces.code, traces.stderr).toBe(0);
+    const scopes = (JSON.parse(traces.stdout) as Array<{ question: string; scope: unknown }>).map((t) => t.scope);
+    expect(scopes).toContainEqual({ sources: [corpus] });
+    expect(scopes).toContainEqual({ docIds: ['d2'] });
+    expect(scopes).toContainEqual(null);
   }, 60_000);
 });

@@ -239,8 +239,11 @@ export function buildProgram(): Command {
     .action(async (opts: { limit: number; json?: boolean }, cmd: Command) => {
       await withEngine(cmd, async (engine) => {
         const rows = listTraces(engine.store, opts.limit);
-        if (opts.json) return printJson(rows.map((r) => ({ ...r, citations: JSON.parse(r.citations) as unknown })));
-        for (const r of rows) process.stdout.write(`${r.createdAt}  ${r.id}\n  Q: ${r.question}\n  A: ${r.answer.slice(0, 200)}\n`);
+        if (opts.json) return printJson(rows.map((r) => ({ ...r, citations: JSON.parse(r.citations) as unknown, scope: r.scope === null ? null : (JSON.parse(r.scope) as Scope) })));
+        for (const r of rows) {
+          const scope = r.scope === null ? '' : `  (in ${r.scope})`;
+          process.stdout.write(`${r.createdAt}  ${r.id}${scope}\n  Q: ${r.question}\n  A: ${r.answer.slice(0, 200)}\n`);
+        }
       });
     });
 

@@ -112,12 +112,14 @@ export interface TraceRow {
   answer: string;
   answeredBy: string;
   citations: string;
+  /** JSON of the scope the question was asked in, null for the whole corpus. */
+  scope: string | null;
 }
 
 export function listTraces(store: Store, limit: number): TraceRow[] {
   return store.db
     .prepare(
-      `SELECT id, created_at AS createdAt, question, answer, answered_by AS answeredBy, citations
+      `SELECT id, created_at AS createdAt, question, answer, answered_by AS answeredBy, citations, scope
        FROM traces ORDER BY created_at DESC LIMIT ?`,
     )
     .all(limit) as TraceRow[];
