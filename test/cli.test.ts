@@ -66,6 +66,9 @@ describe('sieve CLI', () => {
     expect(data.stderr).toMatch(/DATASET_INVALID/);
     const budget = sieve('ask', 'x', '--budget', 'lots');
     expect(budget.code).not.toBe(0);
-    expect(budget.stderr).toMatch(/--budget must be a positive whole number/);
+    expect(budget.stderr).toMatch(/--budget must be a positive whole number/);    const model = sieve('models', 'activate', 'no-such-version');
+    expect(model.code).toBe(2);
+    expect(model.stderr).toMatch(/MODEL_NOT_FOUND/);
+    expect(model.stderr).toMatch(/sieve models list/); // the hint says where the versions are
   });
 });

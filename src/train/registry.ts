@@ -101,7 +101,7 @@ export function activateModel(store: Store, home: string, id: string): ModelVers
   const model = getModel(store, home, id);
   if (!model) {
     const known = listModels(store, home).map((m) => m.id);
-    throw new SieveError('CONFIG_INVALID', `no model version ${JSON.stringify(id)}; known: ${known.join(', ') || 'none'}`);
+    throw new SieveError('MODEL_NOT_FOUND', `no model version ${JSON.stringify(id)}; known: ${known.join(', ') || 'none'}`);
   }
   store.db.transaction(() => activateWithin(store, id, model.kind))();
   return { ...model, active: true };
