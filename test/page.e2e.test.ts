@@ -96,6 +96,24 @@ describe('the web page in Chromium', () => {
     await page.close();
   });
 
+  it('asks within the files named in "only in", and the trace records that scope', async () => {
+    const page = await browser!.newPage();
+    await page.goto(url + '/');
+    const faq = join(EXAMPLES, 'faq.txt');
+    await page.fill('#question', 'Does sieve need a GPU?');
+    await page.fill('#scope', ` ${faq} , `);
+    await page.click('#ask-button');
+    await page.locator('#context li.chunk').first().waitFor();
+    const traceId = (await page.textContent('#answer-meta code'))!;
+    const row = engine.store.db.prepare(`SELECT scope, context FROM traces WHERE id = ?`).get(traceId) as { scope: string; context: string };
+    expect(JSON.parse(row.scope)).toEqual({ sources: [faq] });
+    const chunkIds = (JSON.parse(row.context) as Array<{ chunkIds: number[] }>).flatMap((c) => c.chunkIds);
+    const sources = [...engine.store.getChunks(chunkIds).values()].map((c) => c.source);
+    expect(sources.length).toBeGreaterThan(0);
+    expect(new Set(sources)).toEqual(new Set([faq]));
+    await page.close();
+  });
+
   it('with a token: the page loads without one, sends ?token= on its API calls, and says so when it is missing', async () => {
     const secured = await createServer(engine, { token: 'page-secret' });
     const securedUrl = await secured.listen({ host: '127.0.0.1', port: 0 });

@@ -28,6 +28,7 @@ textarea { width: 100%; resize: vertical; min-height: 3.2rem; }
 input:focus-visible, textarea:focus-visible, select:focus-visible, button:focus-visible, a:focus-visible { outline: 2px solid var(--accent); outline-offset: 1px; }
 .ask-row { display: flex; align-items: center; gap: 0.75rem; margin-top: 0.6rem; font-size: 0.88rem; color: var(--muted); }
 .ask-row input { width: 6rem; }
+.ask-row input.scope { width: 16rem; }
 .ask-row .spacer { flex: 1; }
 button { cursor: pointer; border: 1px solid #c5ccd5; background: #fff; border-radius: 6px; padding: 0.3rem 0.75rem; }
 button:hover:not(:disabled) { border-color: var(--accent); }
@@ -130,6 +131,8 @@ export function pageHtml(opts: { name: string; version: string; script: string; 
         <div class="ask-row">
           <label for="budget">context budget</label>
           <input id="budget" type="number" min="16" step="1" placeholder="default"> <span>tokens</span>
+          <label for="scope">only in</label>
+          <input id="scope" class="scope" type="text" placeholder="all documents" title="Ingested files or folders, separated by commas">
           <span class="spacer"></span>
           <span>Ctrl+Enter</span>
           <button id="ask-button" class="primary" type="submit">Ask</button>

@@ -244,7 +244,7 @@ function renderResult(r) {
   $('context-section').hidden = false;
 }
 
-async function ask(question, budgetTokens) {
+async function ask(question, budgetTokens, sources) {
   current?.controller.abort();
   const controller = new AbortController();
   current = { traceId: null, controller };
@@ -261,7 +261,7 @@ async function ask(question, budgetTokens) {
     const res = await fetch('/v1/ask', {
       method: 'POST',
       headers: headers({ 'content-type': 'application/json', accept: 'text/event-stream' }),
-      body: JSON.stringify({ question, stream: true, ...(budgetTokens ? { budgetTokens } : {}) }),
+      body: JSON.stringify({ question, stream: true, ...(budgetTokens ? { budgetTokens } : {}), ...(sources.length > 0 ? { scope: { sources } } : {}) }),
       signal: controller.signal,
     });
     if (!res.ok) throw await failure(res);
@@ -291,7 +291,8 @@ $('ask-form').addEventListener('submit', (ev) => {
   const question = $('question').value.trim();
   if (!question) return $('question').focus();
   const budget = Number($('budget').value);
-  ask(question, Number.isInteger(budget) && budget > 0 ? budget : undefined);
+  const sources = $('scope').value.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  ask(question, Number.isInteger(budget) && budget > 0 ? budget : undefined, sources);
 });
 $('question').addEventListener('keydown', (ev) => {
   if (ev.key === 'Enter' && (ev.metaKey || ev.ctrlKey)) $('ask-form').requestSubmit();
