@@ -12,7 +12,7 @@ import os from 'node:os';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { shippedEmbedderDir, openEngine } from '../src/engine.js';
-import { DEFAULT_HNSW_PARAMS, HnswIndex, measureRecall } from '../src/embed/hnsw.js';
+import { DEFAULT_HNSW_PARAMS, EXACT_SCOPE_MAX, ExactSearch, HnswIndex, measureRecall } from '../src/embed/hnsw.js';
 import { OnnxEmbedder } from '../src/embed/onnx-embedder.js';
 import { EmbedderPool } from '../src/embed/pool.js';
 import { passageTexts, roundToStored, toUnitVector } from '../src/embed/vectors.js';
@@ -105,6 +105,27 @@ export async function benchEmbed(o: EmbedBenchOptions) {
     const recall = measureRecall(index, stored, queryVectors, 10);
     log(`HNSW (M ${DEFAULT_HNSW_PARAMS.m}, efConstruction ${DEFAULT_HNSW_PARAMS.efConstruction}, ef ${DEFAULT_HNSW_PARAMS.efSearch}): recall@10 ${recall.recall.toFixed(4)} (worst query ${recall.minRecall.toFixed(2)}) over ${recall.queries} queries; built in ${buildSeconds.toFixed(1)} s`);
 
+    // Scoped questions: small scopes are scanned exactly, larger ones walk the graph with a filter.
+    const exact = new ExactSearch(stored);
+    const storedIds = [...stored.keys()];
+    const scoped = [10, 100, EXACT_SCOPE_MAX, 2000, 5000]
+      .filter((size) => size <= storedIds.length)
+      .map((size) => {
+        const allowed = new Set(Array.from({ length: size }, (_, i) => storedIds[Math.floor((i * storedIds.length) / size)]!));
+        let found = 0;
+        let searchMs = 0;
+        for (const query of queryVectors) {
+          const started = performance.now();
+          const hits = index.search(query, 10, allowed);
+          searchMs += performance.now() - started;
+          const truth = new Set(exact.search(query, 10, allowed).map((h) => h.chunkId));
+          found += hits.filter((h) => truth.has(h.chunkId)).length;
+        }
+        const result = { scopeChunks: size, path: size <= EXACT_SCOPE_MAX ? 'exact scan' : 'filtered graph', recallAt10: found / (10 * queryVectors.length), meanSearchMs: searchMs / queryVectors.length };
+        log(`scope of ${size} chunks (${result.path}): recall@10 ${result.recallAt10.toFixed(4)}, ${result.meanSearchMs.toFixed(3)} ms a search`);
+        return result;
+      });
+
     return {
       bench: 'embed',
       data: o.data,
@@ -119,7 +140,7 @@ export async function benchEmbed(o: EmbedBenchOptions) {
         workerPool: poolRun.chunksPerSecond,
       },
       poolMaxAbsDifference: maxDiff,
-      hnsw: { params: DEFAULT_HNSW_PARAMS, buildSeconds, recallAt10: recall.recall, minRecallAt10: recall.minRecall, queries: recall.queries, meanSearchMs: recall.meanSearchMs },
+      hnsw: { params: DEFAULT_HNSW_PARAMS, buildSeconds, recallAt10: recall.recall, minRecallAt10: recall.minRecall, queries: recall.queries, meanSearchMs: recall.meanSearchMs, scoped },
     };
   } finally {
     rmSync(home, { recursive: true, force: true });

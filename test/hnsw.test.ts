@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   DEFAULT_HNSW_PARAMS,
+  EXACT_SCOPE_MAX,
   ExactSearch,
   HnswIndex,
   INDEX_FILE,
@@ -171,6 +172,37 @@ describe('HnswIndex', () => {
     const tiny = new Set([1 + 5 * 33, 34, 67]);
     expect(new Set(index.search(vectors[0]!, 10, tiny).map((h) => h.chunkId))).toEqual(new Set([34, 67]));
     expect(index.search(vectors[0]!, 10, new Set([1 + 5 * 33, 999_999]))).toEqual([]);
+    // Above EXACT_SCOPE_MAX the graph is searched with a filter: the same answers on this data.
+    const large = new Set(Array.from({ length: EXACT_SCOPE_MAX + 200 }, (_, i) => 1 + i * 2));
+    let found = 0;
+    const queries = gaussianVectors(random, 20, 32);
+    for (const query of queries) {
+      const hits = index.search(query, 10, large);
+      for (const h of hits) expect(large.has(h.chunkId)).toBe(true);
+      const truth = new Set(exact.search(query, 10, large).map((h) => h.chunkId));
+      found += hits.filter((h) => truth.has(h.chunkId)).length;
+    }
+    expect(found / (10 * queries.length)).toBeGreaterThanOrEqual(0.98);
+  });
+
+  it('scores a small scope exactly as the graph does, and sees points added to it later', () => {
+    const random = new SeededRandom(12);
+    const vectors = gaussianVectors(random, 300, 16);
+    const index = HnswIndex.create(16);
+    vectors.forEach((v, i) => index.add(i + 1, v));
+    const query = gaussianVectors(random, 1, 16)[0]!;
+    const unscoped = new Map(index.search(query, 300).map((h) => [h.chunkId, h.score]));
+    const scope = new Set([3, 30, 300, 301]);
+    const scoped = index.search(query, 10, scope); // 301 is not in the index yet
+    expect(scoped.map((h) => h.chunkId).sort((a, b) => a - b)).toEqual([3, 30, 300]);
+    for (const h of scoped) expect(h.score).toBeCloseTo(unscoped.get(h.chunkId)!, 6);
+    for (let i = 1; i < scoped.length; i++) expect(scoped[i]!.score).toBeLessThanOrEqual(scoped[i - 1]!.score);
+    // The same scope object again, after the index changed: the new point is found, the removed one is not.
+    index.add(301, query);
+    index.remove(30);
+    const again = index.search(query, 10, scope);
+    expect(again[0]).toEqual({ chunkId: 301, score: expect.closeTo(1, 5) });
+    expect(again.map((h) => h.chunkId).sort((a, b) => a - b)).toEqual([3, 300, 301]);
   });
 
   it('answers an empty index with nothing, and k larger than the index with everything', () => {
