@@ -164,6 +164,14 @@ describe('sieve search --in / --doc', () => {
     const empty = runSieve(home, 'ask', QUESTION, '--in', join(tmp.dir, 'nowhere'));
     expect(empty.code).not.toBe(0);
     expect(empty.stderr).toContain('SCOPE_EMPTY');
+    // `sieve sources` lists what --in selects from, with what each file holds.
+    const sources = runSieve(home, 'sources', '--json');
+    expect(sources.code, sources.stderr).toBe(0);
+    const listed = JSON.parse(sources.stdout) as Array<{ path: string; documents: number; chunks: number }>;
+    expect(listed.map((l) => l.path)).toEqual([...listed.map((l) => l.path)].sort());
+    expect(listed.find((l) => l.path === corpus)).toMatchObject({ documents: 3, chunks: 3 });
+    expect(listed.find((l) => l.path === join(teamB, 'kitchen.md'))).toMatchObject({ documents: 1, chunks: 1 });
+    expect(listed.map((l) => l.path)).toContain(join(teamB, 'bikes.md'));
     // `sieve traces` exports each ask's scope (null: the whole corpus).
     const traces = runSieve(home, 'traces', '--json');
     expect(traces.code, traces.stderr).toBe(0);

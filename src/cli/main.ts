@@ -232,6 +232,19 @@ export function buildProgram(): Command {
     });
 
   program
+    .command('sources')
+    .description('the ingested files, with their documents and chunks: the paths --in selects from')
+    .option('--json', 'print as JSON')
+    .action(async (opts: { json?: boolean }, cmd: Command) => {
+      await withEngine(cmd, async (engine) => {
+        const sources = engine.store.listSources();
+        if (opts.json) return printJson(sources);
+        if (sources.length === 0) log('nothing ingested yet');
+        for (const s of sources) process.stdout.write(`${s.path}  ${s.documents} documents, ${s.chunks} chunks (ingested ${s.ingestedAt})\n`);
+      });
+    });
+
+  program
     .command('traces')
     .description('list recent asks (question, answer, citations)')
     .addOption(new Option('--limit <n>', 'how many').argParser(positiveInt('--limit')).default(20))

@@ -23,6 +23,14 @@ export interface DocumentRow {
   chunkCount: number;
 }
 
+/** One ingested file: its path as stored (scopes match it), when it was last ingested, and what it holds. */
+export interface SourceSummary {
+  path: string;
+  ingestedAt: string;
+  documents: number;
+  chunks: number;
+}
+
 export interface StoreStats {
   sources: number;
   documents: number;
@@ -208,6 +216,11 @@ export class Store {
     return this.stmts.stats.get() as StoreStats;
   }
 
+  /** Every ingested file with what it holds, by path: what `--in` and a scope's `sources` select from. */
+  listSources(): SourceSummary[] {
+    return this.stmts.listSources.all() as SourceSummary[];
+  }
+
   integrityCheck(): string[] {
     return (this.db.pragma('integrity_check') as Array<{ integrity_check: string }>).map((r) => r.integrity_check);
   }
@@ -282,6 +295,11 @@ function prepare(db: Db) {
        FROM chunks_fts WHERE chunks_fts MATCH @match ORDER BY score LIMIT @k`,
     ),
     anyChunk: db.prepare(`SELECT 1 FROM chunks LIMIT 1`),
+    listSources: db.prepare(
+      `SELECT s.path, s.ingested_at AS ingestedAt, count(DISTINCT d.id) AS documents, count(c.id) AS chunks
+       FROM sources s LEFT JOIN documents d ON d.source_id = s.id LEFT JOIN chunks c ON c.document_id = d.id
+       GROUP BY s.id ORDER BY s.path`,
+    ),
     stats: db.prepare(
       `SELECT (SELECT count(*) FROM sources) AS sources, (SELECT count(*) FROM documents) AS documents,
               (SELECT count(*) FROM chunks) AS chunks, (SELECT count(*) FROM traces) AS traces`,
