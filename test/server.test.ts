@@ -3,7 +3,7 @@ import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openEngine, type Engine } from '../src/engine.js';
-import { AskResultSchema, ChatCompletionResponse, IngestSummarySchema, ModelsResponse, SearchResponse } from '../src/server/schemas.js';
+import { AskResultSchema, ChatCompletionResponse, IngestSummarySchema, ModelsResponse, SearchResponse, SourcesResponse } from '../src/server/schemas.js';
 import { serve, type RunningService } from '../src/server/serve.js';
 import { activateModel } from '../src/train/registry.js';
 import { parseSse, postJson, registerRandomRelevanceModel } from './helpers/server.js';
@@ -130,6 +130,16 @@ describe('POST /v1/search', () => {
     const typo = await postJson(`${url}/v1/search`, { query: 'token budget', scope: { source: [faq] } });
     expect(typo.status).toBe(400);
     expect(((await typo.json()) as { error: { message: string } }).error.message).toMatch(/source/);
+  });
+
+  it('GET /v1/sources lists the ingested files a scope can name', async () => {
+    const res = await fetch(`${url}/v1/sources`);
+    expect(res.status).toBe(200);
+    const { sources } = SourcesResponse.parse(await res.json());
+    const faq = sources.find((s) => s.path === join(EXAMPLES, 'faq.txt'));
+    expect(faq).toMatchObject({ documents: 1 });
+    expect(faq!.chunks).toBeGreaterThan(0);
+    expect(sources.every((s) => s.path.startsWith(EXAMPLES) || s.path.startsWith(root))).toBe(true);
   });
 
   it('rejects a wrong type and unknown fields with REQUEST_INVALID', async () => {
@@ -349,7 +359,7 @@ describe('health, metrics, openapi, page', () => {
       components: { schemas: Record<string, { properties?: Record<string, { maxLength?: number }>; required?: string[] }> };
     };
     expect(doc.openapi).toBe('3.1.0');
-    for (const p of ['/v1/ask', '/v1/search', '/v1/ingest', '/v1/feedback', '/v1/models', '/v1/models/{id}/activate', '/v1/chat/completions', '/healthz', '/metrics']) {
+    for (const p of ['/v1/ask', '/v1/search', '/v1/ingest', '/v1/feedback', '/v1/sources', '/v1/models', '/v1/models/{id}/activate', '/v1/chat/completions', '/healthz', '/metrics']) {
       expect(doc.paths[p], p).toBeDefined();
     }
     expect(doc.components.schemas.AskRequest?.properties?.question?.maxLength).toBe(4000);

@@ -18,6 +18,7 @@ import { registerFeedbackRoute } from './routes/feedback.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerIngestRoute } from './routes/ingest.js';
 import { registerModelRoutes } from './routes/models.js';
+import { registerSourcesRoute } from './routes/sources.js';
 import { registerSearchRoute } from './routes/search.js';
 import { DEFAULT_LIMITS, requestSchemas } from './schemas.js';
 
@@ -141,6 +142,7 @@ export async function createServer(engine: Engine, opts: ServerOptions = {}): Pr
   registerIngestRoute(app, ctx);
   registerFeedbackRoute(app, ctx);
   registerModelRoutes(app, ctx);
+  registerSourcesRoute(app, ctx);
   registerChatRoute(app, ctx);
   registerOpenApiRoute(app, ctx);
   registerPage(app);

@@ -13,6 +13,7 @@ import {
   IngestSummarySchema,
   ModelsResponse,
   SearchResponse,
+  SourcesResponse,
   type RequestSchemas,
 } from './schemas.js';
 
@@ -44,6 +45,7 @@ export function buildOpenApi(schemas: RequestSchemas, info: { name: string; vers
     IngestSummary: jsonSchema(IngestSummarySchema, 'output'),
     FeedbackResponse: jsonSchema(FeedbackResponse, 'output'),
     ModelsResponse: jsonSchema(ModelsResponse, 'output'),
+    SourcesResponse: jsonSchema(SourcesResponse, 'output'),
     ActivateResponse: jsonSchema(ActivateResponse, 'output'),
     HealthResponse: jsonSchema(HealthResponse, 'output'),
     ChatCompletion: jsonSchema(ChatCompletionResponse, 'output'),
@@ -74,6 +76,7 @@ export function buildOpenApi(schemas: RequestSchemas, info: { name: string; vers
       '/v1/search': post('Ranked chunks for a query, without answering', 'SearchRequest', 'SearchResponse', [400, 401, 413]),
       '/v1/ingest': post('Index files and folders inside the --root folders', 'IngestRequest', 'IngestSummary', [400, 401, 403, 404]),
       '/v1/feedback': post('Feedback on an answer and its numbered context items', 'FeedbackRequest', 'FeedbackResponse', [400, 401, 404]),
+      '/v1/sources': { get: { summary: 'The ingested files with their documents and chunks: what a scope selects from', responses: { '200': { description: 'OK', ...json('SourcesResponse') }, ...errorResponses(401) } } },
       '/v1/models': { get: { summary: 'Registered model versions and the ones serving', responses: { '200': { description: 'OK', ...json('ModelsResponse') }, ...errorResponses(401) } } },
       '/v1/models/{id}/activate': {
         post: {

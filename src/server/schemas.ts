@@ -172,6 +172,10 @@ export const ModelRowSchema = z.object({
 export const ModelsResponse = z.object({ active: ActiveModels, models: z.array(ModelRowSchema) });
 export const ActivateResponse = z.object({ active: ActiveModels });
 
+export const SourcesResponse = z.object({
+  sources: z.array(z.object({ path: z.string(), ingestedAt: z.string(), documents: z.number().int(), chunks: z.number().int() })),
+});
+
 export const HealthResponse = z.object({ ok: z.literal(true), name: z.string(), version: z.string(), uptimeSeconds: z.number(), pid: z.number().int() });
 
 export const SieveChatExtension = z.object({
