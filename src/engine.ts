@@ -62,6 +62,14 @@ export interface OpenEngineOptions extends Partial<SieveConfigInput> {
 /** Scopes kept resolved (see Engine.resolveScope). */
 const SCOPE_CACHE_SIZE = 16;
 
+/** A scope with its paths resolved against the working directory and its empty lists dropped; undefined if nothing is left. */
+export function normalizeScope(scope: Scope | undefined): Scope | undefined {
+  const sources = (scope?.sources ?? []).map((source) => resolve(source));
+  const docIds = scope?.docIds ?? [];
+  if (sources.length === 0 && docIds.length === 0) return undefined;
+  return { ...(sources.length > 0 ? { sources } : {}), ...(docIds.length > 0 ? { docIds } : {}) };
+}
+
 export interface AskOptions {
   budgetTokens?: number;
   /** Receives visible answer text as it streams. */
@@ -308,37 +316,33 @@ export class Engine {
    * when it admits none: an answer from nothing would look like an answer from everything.
    */
   resolveScope(scope: Scope | undefined): ReadonlySet<number> | undefined {
-    const sources = scope?.sources ?? [];
-    const docIds = scope?.docIds ?? [];
-    if (sources.length === 0 && docIds.length === 0) return undefined;
+    const normal = normalizeScope(scope);
+    if (!normal) return undefined;
     // A user tends to keep asking in one scope: resolved sets are kept until the corpus changes.
-    const key = JSON.stringify([sources.map((s) => resolve(s)), docIds]);
+    const key = JSON.stringify(normal);
     const generation = generations(this.store).chunks;
     const cached = this.scopeCache.get(key);
     if (cached && cached.generation === generation) return cached.allowed;
-    const allowed = this.resolveScopeNow(sources, docIds);
+    const allowed = this.chunksInScope(normal);
     if (this.scopeCache.size >= SCOPE_CACHE_SIZE) this.scopeCache.delete(this.scopeCache.keys().next().value!);
     this.scopeCache.set(key, { generation, allowed });
     return allowed;
   }
 
-  private resolveScopeNow(sources: readonly string[], docIds: readonly string[]): ReadonlySet<number> {
+  private chunksInScope({ sources, docIds }: Scope): ReadonlySet<number> {
     if (this.store.isEmpty()) throw new SieveError('STORE_EMPTY', `nothing is indexed in ${this.config.home} yet`);
     let allowed: Set<number> | undefined;
-    if (sources.length > 0) {
-      allowed = new Set();
-      for (const source of sources) for (const id of this.store.chunkIdsUnder(resolve(source))) allowed.add(id);
-    }
-    if (docIds.length > 0) {
+    if (sources) allowed = new Set(sources.flatMap((source) => this.store.chunkIdsUnder(source)));
+    if (docIds) {
       const stats = this.resources.termStats();
       const inDocs = new Set<number>();
       for (const docId of docIds) for (const id of stats.chunksOfDoc(docId)) if (!allowed || allowed.has(id)) inDocs.add(id);
       allowed = inDocs;
     }
-    if (allowed!.size === 0) {
-      throw new SieveError('SCOPE_EMPTY', `no ingested chunk lies in the scope ${JSON.stringify({ sources: sources.map((s) => resolve(s)), docIds })}`, { sources, docIds });
+    if (!allowed || allowed.size === 0) {
+      throw new SieveError('SCOPE_EMPTY', `no ingested chunk lies in the scope ${JSON.stringify({ sources: sources ?? [], docIds: docIds ?? [] })}`, { sources: sources ?? [], docIds: docIds ?? [] });
     }
-    return allowed!;
+    return allowed;
   }
 
   private async rankQuery(text: string, k: number, scope?: Scope): Promise<RankedQuery> {
@@ -438,7 +442,8 @@ export class Engine {
       budgetTokens,
       attribution,
       featureNames: pipeline.ranker.calibrated ? FEATURE_NAMES : null,
-      ...(opts.scope ? { scope: opts.scope } : {}),
+      // As the engine applied it (paths resolved), so training rebuilds the list in the same scope from any directory.
+      ...(query.allowedChunks ? { scope: normalizeScope(opts.scope) } : {}),
     });
     // What the caller waited for includes writing the trace (the stored timings stop just before it).
     result.timings.totalMs = performance.now() - started;

@@ -136,6 +136,10 @@ describe('the loop under a scope', () => {
         ]),
       );
       expect(unscoped.context[0]!.docId).not.toBe('d2');
+      // A relative path is stored resolved: training may run from another directory.
+      const relativeAsk = await looped.ask('printer paper jams', { scope: { sources: [relative(process.cwd(), teamA)], docIds: [] } });
+      const storedRelative = looped.store.db.prepare('SELECT scope FROM traces WHERE id = ?').get(relativeAsk.traceId) as { scope: string };
+      expect(JSON.parse(storedRelative.scope)).toEqual({ sources: [teamA] });
       const lists = buildTraceLists(looped);
       const docsOf = (traceId: string) => {
         const list = lists.find((l) => l.traceId === traceId);

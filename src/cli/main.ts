@@ -39,12 +39,6 @@ function featureNames(value: string): string[] {
 /** Commander's collector for a repeatable option. */
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
-/** --in and --doc as the engine's scope (none given: the whole corpus). */
-function scopeOf(opts: { in?: string[]; doc?: string[] }): { scope?: Scope } {
-  if (!opts.in && !opts.doc) return {};
-  return { scope: { ...(opts.in ? { sources: opts.in } : {}), ...(opts.doc ? { docIds: opts.doc } : {}) } };
-}
-
 type EvalMode = 'lexical' | 'dense' | 'hybrid';
 
 interface GlobalOpts {
@@ -146,7 +140,7 @@ export function buildProgram(): Command {
         const stream = !opts.json && engine.answererKind === 'llm';
         const result = await engine.ask(question, {
           ...(opts.budget ? { budgetTokens: opts.budget } : {}),
-          ...scopeOf(opts),
+          scope: { sources: opts.in, docIds: opts.doc },
           ...(stream ? { onToken: (t: string) => process.stdout.write(t) } : {}),
         });
         if (opts.json) printJson(result);
@@ -164,7 +158,7 @@ export function buildProgram(): Command {
     .option('--json', 'print results as JSON')
     .action(async (query: string, opts: { k: number; in?: string[]; doc?: string[]; json?: boolean }, cmd: Command) => {
       await withEngine(cmd, async (engine) => {
-        const hits = await engine.search(query, { k: opts.k, ...scopeOf(opts) });
+        const hits = await engine.search(query, { k: opts.k, scope: { sources: opts.in, docIds: opts.doc } });
         if (opts.json) return printJson(hits);
         if (hits.length === 0) log('no matches');
         for (const h of hits) {

@@ -28,8 +28,8 @@ export interface TraceInput {
   /** One entry per shown item whose use was inferred; an item without one (an extractive answer) implies no history. */
   attribution: readonly ChunkAttribution[];
   featureNames: readonly string[] | null;
-  /** The part of the corpus the question was asked in; none: all of it. */
-  scope?: Scope;
+  /** The part of the corpus the question was asked in, as the engine applied it; none: all of it. */
+  scope?: Scope | undefined;
 }
 
 /** The ranked candidates' feature rows as one float32 blob (null when the ranker computed none). */
@@ -98,7 +98,7 @@ export function recordTrace(store: Store, input: TraceInput): void {
         featureNames: features && featureNames ? JSON.stringify(featureNames) : null,
         attribution: JSON.stringify(attribution),
         explored: result.context.some((c) => c.explored) ? 1 : 0,
-        scope: scope && ((scope.sources?.length ?? 0) > 0 || (scope.docIds?.length ?? 0) > 0) ? JSON.stringify(scope) : null,
+        scope: scope ? JSON.stringify(scope) : null,
       });
     // Answers that used nothing still teach: every shown chunk is a (weighted) negative.
     recordHistory(store, events);

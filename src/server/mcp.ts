@@ -6,7 +6,7 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import { CitationSchema, ContextItemSchema, ScopeSchema, SearchHitSchema, toScope } from './schemas.js';
+import { CitationSchema, ContextItemSchema, ScopeSchema, SearchHitSchema } from './schemas.js';
 import { openEngine, type Engine } from '../engine.js';
 import { toSieveError } from '../errors.js';
 import type { AskResult, ContextItem, SearchHit } from '../types.js';
@@ -104,7 +104,7 @@ export function createMcpServer(engine: Engine): McpServer {
     },
     ({ query, k, scope }) =>
       guarded(async () => {
-        const hits = await engine.search(query, { ...(k === undefined ? {} : { k }), ...toScope(scope) });
+        const hits = await engine.search(query, { ...(k === undefined ? {} : { k }), scope });
         return { content: [{ type: 'text', text: formatSearchText(hits) }], structuredContent: { hits } };
       }),
   );
@@ -122,7 +122,7 @@ export function createMcpServer(engine: Engine): McpServer {
     },
     ({ question, budgetTokens, scope }) =>
       guarded(async () => {
-        const r = await engine.ask(question, { ...(budgetTokens === undefined ? {} : { budgetTokens }), ...toScope(scope) });
+        const r = await engine.ask(question, { ...(budgetTokens === undefined ? {} : { budgetTokens }), scope });
         const cited = new Set(r.citations.map((c) => c.n));
         return {
           content: [{ type: 'text', text: formatAskText(r) }],

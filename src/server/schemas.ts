@@ -1,7 +1,6 @@
 // The HTTP boundary's schemas: request bodies are validated with them, and /openapi.json is generated from the
 // same objects (request and response shapes), so the document cannot drift from what the routes accept.
 import { z } from 'zod';
-import type { Scope } from '../types.js';
 
 export interface RequestLimits {
   /** Longest question or search query, in characters. */
@@ -28,12 +27,6 @@ export const ScopeSchema = z
   })
   .strict()
   .describe('Search part of the corpus only; given both lists, a chunk must match both. A scope that holds no chunk is an error (SCOPE_EMPTY).');
-
-/** The engine's Scope from a parsed one (zod's optional fields may hold undefined). */
-export function toScope(scope: z.infer<typeof ScopeSchema> | undefined): { scope?: Scope } {
-  if (!scope) return {};
-  return { scope: { ...(scope.sources ? { sources: scope.sources } : {}), ...(scope.docIds ? { docIds: scope.docIds } : {}) } };
-}
 
 /** Builds the request schemas once per server (limits are options); routes only ever call `.safeParse`. */
 export function requestSchemas(limits: RequestLimits = DEFAULT_LIMITS) {

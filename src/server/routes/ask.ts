@@ -3,14 +3,13 @@
 import type { FastifyInstance } from 'fastify';
 import { clientGone, parseBody, type ServiceContext } from '../context.js';
 import { errorPayload, toHttpError } from '../http-errors.js';
-import { toScope } from '../schemas.js';
 import { lazySse, wantsEventStream } from '../sse.js';
 
 export function registerAskRoute(app: FastifyInstance, ctx: ServiceContext): void {
   const { engine, schemas } = ctx;
   app.post('/v1/ask', async (request, reply) => {
     const body = parseBody(schemas.AskRequest, request.body);
-    const budget = { ...(body.budgetTokens !== undefined ? { budgetTokens: body.budgetTokens } : {}), ...toScope(body.scope) };
+    const budget = { ...(body.budgetTokens !== undefined ? { budgetTokens: body.budgetTokens } : {}), scope: body.scope };
     if (!(body.stream ?? wantsEventStream(request.headers.accept))) {
       return engine.ask(body.question, { ...budget, signal: clientGone(reply.raw) });
     }

@@ -8,7 +8,6 @@ import { SieveError } from '../../errors.js';
 import type { AskResult, ConversationTurn } from '../../types.js';
 import { clientGone, parseBody, type ServiceContext } from '../context.js';
 import { errorPayload, toHttpError } from '../http-errors.js';
-import { toScope } from '../schemas.js';
 import { lazySse } from '../sse.js';
 
 type ChatMessageIn = { role: string; content?: string | Array<{ type: string; text?: string | undefined }> | null | undefined };
@@ -55,7 +54,7 @@ export function registerChatRoute(app: FastifyInstance, ctx: ServiceContext): vo
     if (question.length > ctx.maxQuestionChars) {
       throw new SieveError('REQUEST_INVALID', `the last user message is longer than ${ctx.maxQuestionChars} characters; shorten it`);
     }
-    const budget = { ...(body.sieve?.budgetTokens !== undefined ? { budgetTokens: body.sieve.budgetTokens } : {}), ...toScope(body.sieve?.scope) };
+    const budget = { ...(body.sieve?.budgetTokens !== undefined ? { budgetTokens: body.sieve.budgetTokens } : {}), scope: body.sieve?.scope };
     const id = `chatcmpl-${randomUUID()}`;
     const created = Math.floor(Date.now() / 1000);
 
