@@ -53,6 +53,11 @@ interface RawChunk {
   source_path: string;
 }
 
+/** Parameters of the "is `root` or lies under it" statements: whole path segments, so `a/b` does not hold `a/bc`. */
+function underRoot(root: string): { root: string; sep: string } {
+  return { root: root.endsWith(sep) ? root.slice(0, -1) : root, sep };
+}
+
 export class Store {
   readonly db: Db;
   readonly path: string;
@@ -96,7 +101,7 @@ export class Store {
 
   /** Sources at or below a path, whichever root they were ingested from (for pruning files gone from disk). */
   sourcesUnder(root: string): SourceRow[] {
-    return this.stmts.sourcesUnder.all({ root: root.endsWith(sep) ? root.slice(0, -1) : root, sep }) as SourceRow[];
+    return this.stmts.sourcesUnder.all(underRoot(root)) as SourceRow[];
   }
 
   deleteSource(id: number): void {
@@ -107,7 +112,7 @@ export class Store {
 
   /** Ids of the chunks of every source that is `root` or lies under it (a folder), whole path segments only. */
   chunkIdsUnder(root: string): number[] {
-    return this.stmts.chunkIdsUnder.all({ root: root.endsWith(sep) ? root.slice(0, -1) : root, sep }) as number[];
+    return this.stmts.chunkIdsUnder.all(underRoot(root)) as number[];
   }
 
   documentsOfSource(sourceId: number): DocumentRow[] {
