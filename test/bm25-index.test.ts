@@ -107,6 +107,15 @@ describe('Bm25Index', () => {
   });
 });
 
+/** A retriever served by FTS5 until `buildIndex()` gives it the in-memory index, and one query to ask both. */
+function ftsThenIndex() {
+  const weights = { heading: 2, body: 1 };
+  let serving: Bm25Index | null = null;
+  const retriever = new Bm25Retriever(store, () => serving, weights);
+  const query = parseQuery('vitamin D deficiency and bone density in elderly patients');
+  return { retriever, query, weights, buildIndex: () => void (serving = Bm25Index.build(store)) };
+}
+
 describe('Bm25IndexCache and the retriever', () => {
   it('serves the first query of a generation from FTS5, builds on the second, and rebuilds after an ingest', async () => {
     const cache = new Bm25IndexCache(store);
@@ -125,29 +134,23 @@ describe('Bm25IndexCache and the retriever', () => {
   });
 
   it('returns the same candidates whether FTS5 or the in-memory index serves', () => {
-    const weights = { heading: 2, body: 1 };
-    let serving: Bm25Index | null = null;
-    const retriever = new Bm25Retriever(store, () => serving, weights);
-    const query = parseQuery('vitamin D deficiency and bone density in elderly patients');
+    const { retriever, query, buildIndex } = ftsThenIndex();
     const viaFts = retriever.retrieve(query, 30);
-    serving = Bm25Index.build(store);
+    buildIndex();
     const viaIndex = retriever.retrieve(query, 30);
     expect(viaIndex.map((c) => c.scores.bm25)).toEqual(viaFts.map((c) => expect.closeTo(c.scores.bm25!, 9)));
     expect(new Set(viaIndex.map((c) => c.chunkId))).toEqual(new Set(viaFts.map((c) => c.chunkId)));
   });
 
   it('scopes both ways alike: only allowed chunks, scored as in the whole corpus, best k of them', () => {
-    const weights = { heading: 2, body: 1 };
-    let serving: Bm25Index | null = null;
-    const retriever = new Bm25Retriever(store, () => serving, weights);
-    const query = parseQuery('vitamin D deficiency and bone density in elderly patients');
+    const { retriever, query, buildIndex, weights } = ftsThenIndex();
     const everything = retriever.retrieve(query, 10_000);
     // Every third matching chunk, so the scope's best are not the corpus's best.
     const allowed = new Set(everything.filter((_, i) => i % 3 === 2).map((c) => c.chunkId));
     expect(allowed.size).toBeGreaterThan(20);
     const expected = everything.filter((c) => allowed.has(c.chunkId)).slice(0, 15);
     const viaFts = retriever.retrieve({ ...query, allowedChunks: allowed }, 15);
-    serving = Bm25Index.build(store);
+    buildIndex();
     const viaIndex = retriever.retrieve({ ...query, allowedChunks: allowed }, 15);
     for (const got of [viaFts, viaIndex]) {
       expect(got.map((c) => c.chunkId)).toEqual(expected.map((c) => c.chunkId));

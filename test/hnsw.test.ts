@@ -32,6 +32,17 @@ function normalised(v: Float32Array): Float32Array {
   return v.map((x) => x / norm);
 }
 
+/** An index holding `vectors` as labels 1…n (room for all of them), and the same vectors by label. */
+function indexed(vectors: readonly Float32Array[]): { index: HnswIndex; byId: Map<number, Float32Array> } {
+  const index = HnswIndex.create(vectors[0]!.length, {}, vectors.length);
+  const byId = new Map<number, Float32Array>();
+  vectors.forEach((v, i) => {
+    index.add(i + 1, v);
+    byId.set(i + 1, v);
+  });
+  return { index, byId };
+}
+
 let tmp: ReturnType<typeof tempDir>;
 beforeEach(() => {
   tmp = tempDir('hnsw');
@@ -43,12 +54,7 @@ describe('HNSW recall', () => {
     const random = new SeededRandom(7);
     const vectors = gaussianVectors(random, 3000, 256);
     const queries = gaussianVectors(random, 100, 256);
-    const index = HnswIndex.create(256, {}, vectors.length);
-    const byId = new Map<number, Float32Array>();
-    vectors.forEach((v, i) => {
-      index.add(i + 1, v);
-      byId.set(i + 1, v);
-    });
+    const { index, byId } = indexed(vectors);
     const report = measureRecall(index, byId, queries, 10);
     expect(report.queries).toBe(100);
     expect(report.recall).toBeGreaterThanOrEqual(0.98);
@@ -153,12 +159,7 @@ describe('HnswIndex', () => {
   it('searches within a scope of labels: the exact top k of the allowed, deleted ones left out', () => {
     const random = new SeededRandom(11);
     const vectors = gaussianVectors(random, 2000, 32);
-    const index = HnswIndex.create(32, {}, vectors.length);
-    const byId = new Map<number, Float32Array>();
-    vectors.forEach((v, i) => {
-      index.add(i + 1, v);
-      byId.set(i + 1, v);
-    });
+    const { index, byId } = indexed(vectors);
     const allowed = new Set(Array.from({ length: 60 }, (_, i) => 1 + i * 33)); // 60 labels scattered over the graph
     index.remove(1 + 5 * 33);
     const exact = new ExactSearch(new Map([...byId].filter(([id]) => id !== 1 + 5 * 33)));
