@@ -366,6 +366,7 @@ export class Engine {
       source: c.chunk.source,
       title: c.chunk.title,
       headingPath: c.chunk.headingPath,
+      ...(c.chunk.pages ? { pages: c.chunk.pages } : {}),
       text: c.chunk.text,
       score: c.score,
     }));

@@ -17,9 +17,17 @@ export interface LoadedDocument {
   metadata: Record<string, unknown>;
   /** Structural blocks of `text` found by the loader, in order; the chunker packs them. */
   blocks: Block[];
+  /** For paged formats (PDF): where each page starts in `text`, page 1 first. Chunks then record their pages. */
+  pageStarts?: number[];
 }
 
-export type DocumentKind = 'markdown' | 'text' | 'code' | 'html' | 'beir';
+/** The pages a passage spans in a paged document, 1-based and inclusive. */
+export interface PageSpan {
+  first: number;
+  last: number;
+}
+
+export type DocumentKind = 'markdown' | 'text' | 'code' | 'html' | 'pdf' | 'docx' | 'beir';
 
 /** A structural unit of a document (paragraph, list, code block, definition…) with its heading path. */
 export interface Block {
@@ -40,6 +48,8 @@ export interface ChunkDraft {
   tokenCount: number;
   charStart: number;
   charEnd: number;
+  /** Pages of a paged document (PDF) the chunk's text lies on; absent for other documents. */
+  pages?: PageSpan;
 }
 
 /** A stored chunk with its document's identity, as rank and answer read it. */
@@ -78,6 +88,8 @@ export interface ContextItem {
   source: string;
   title: string;
   headingPath: string[];
+  /** Pages of a paged document (PDF) the item's text lies on. */
+  pages?: PageSpan;
   text: string;
   score: number;
   tokenCount: number;
@@ -119,6 +131,8 @@ export interface SearchHit {
   source: string;
   title: string;
   headingPath: string[];
+  /** Pages of a paged document (PDF) the chunk lies on. */
+  pages?: PageSpan;
   text: string;
   score: number;
 }

@@ -40,7 +40,9 @@ beforeAll(() => {
   write('model.onnx');
   write('archive.tar.gz');
   write('fonts/inter.woff2');
-  write('report.pdf');
+  write('report.xlsx');
+  write('paper.pdf'); // PDF and .docx have loaders: walked, not skipped as binary
+  write('notes.docx');
   write('.env', 'TOKEN=secret\n');
   write('secret/plan.md');
   write('src/index.ts', 'export {};\n');
@@ -68,6 +70,8 @@ describe('walkPaths', () => {
       'README.md',
       'docs/guide.md',
       'keep.log',
+      'notes.docx',
+      'paper.pdf',
       'readme-link.md',
       'src/deep/code.py',
       'src/deep/kept.tmp.ts',
@@ -96,7 +100,7 @@ describe('walkPaths', () => {
 
   it('applies extra exclude patterns relative to the given directory', async () => {
     const { files } = await walkPaths([root], { maxFileBytes: 1000, extraExcludes: ['docs/', '*.py'] });
-    expect(relativeFiles(files)).toEqual(['README.md', 'keep.log', 'readme-link.md', 'src/deep/kept.tmp.ts', 'src/index.ts']);
+    expect(relativeFiles(files)).toEqual(['README.md', 'keep.log', 'notes.docx', 'paper.pdf', 'readme-link.md', 'src/deep/kept.tmp.ts', 'src/index.ts']);
   });
 
   it('takes explicitly named files as they are, rooted at themselves, and de-duplicates', async () => {

@@ -13,6 +13,7 @@ import { FEATURE_NAMES } from '../rank/features.js';
 import { evaluateBeir } from '../train/evaluate.js';
 import { registerTrainEmbedderCommand } from './train-embedder.js';
 import type { AskResult, Scope } from '../types.js';
+import { passageLocation } from '../util/pages.js';
 import { registerServeCommand } from './serve.js';
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
@@ -71,8 +72,7 @@ function formatAnswer(r: AskResult, streamed: boolean): string {
   lines.push('Sources:');
   for (const c of r.context) {
     const cited = r.citations.some((x) => x.n === c.n) ? '*' : ' ';
-    const where = [c.title, ...c.headingPath].filter(Boolean).join(' › ');
-    lines.push(`${cited}[${c.n}] ${where}  (${c.source})`);
+    lines.push(`${cited}[${c.n}] ${passageLocation(c)}  (${c.source})`);
     const preview = c.text.replace(/\s+/g, ' ').slice(0, 160);
     lines.push(`     ${preview}${c.text.length > 160 ? '…' : ''}`);
   }
@@ -94,7 +94,7 @@ export function buildProgram(): Command {
 
   program
     .command('ingest')
-    .description('index files and folders (Markdown, text, code, HTML, BEIR corpus.jsonl)')
+    .description('index files and folders (Markdown, text, code, HTML, PDF, Word .docx, BEIR corpus.jsonl)')
     .argument('<paths...>', 'files or folders to ingest')
     .option('--prune', 'remove documents whose files are gone from disk under these paths')
     .option('--json', 'print the summary as JSON')
@@ -162,8 +162,7 @@ export function buildProgram(): Command {
         if (opts.json) return printJson(hits);
         if (hits.length === 0) log('no matches');
         for (const h of hits) {
-          const where = [h.title, ...h.headingPath].filter(Boolean).join(' › ');
-          process.stdout.write(`${h.rank}. ${h.score.toFixed(3)}  ${where}  (${h.source})\n   ${h.text.replace(/\s+/g, ' ').slice(0, 160)}\n`);
+          process.stdout.write(`${h.rank}. ${h.score.toFixed(3)}  ${passageLocation(h)}  (${h.source})\n   ${h.text.replace(/\s+/g, ' ').slice(0, 160)}\n`);
         }
       });
     });

@@ -173,9 +173,10 @@ export function chunkDocument(doc: LoadedDocument, opts: ChunkOptions = {}): Chu
     }
   }
 
+  const pageStarts = doc.pageStarts;
   return spans.map((span, ordinal) => {
     const chunkText = text.slice(span.start, span.end);
-    return {
+    const chunk: ChunkDraft = {
       ordinal,
       text: chunkText,
       headingPath: span.headingPath,
@@ -183,7 +184,23 @@ export function chunkDocument(doc: LoadedDocument, opts: ChunkOptions = {}): Chu
       charStart: span.start,
       charEnd: span.end,
     };
+    if (pageStarts !== undefined && pageStarts.length > 0) {
+      chunk.pages = { first: pageAt(pageStarts, span.start), last: pageAt(pageStarts, span.end - 1) };
+    }
+    return chunk;
   });
+}
+
+/** The 1-based page holding character `offset`: the last page starting at or before it (binary search). */
+export function pageAt(pageStarts: readonly number[], offset: number): number {
+  let lo = 0;
+  let hi = pageStarts.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if ((pageStarts[mid] as number) <= offset) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo + 1;
 }
 
 /** The smallest piece a split may produce: a sentence or line, or a word of one too long to keep whole. */

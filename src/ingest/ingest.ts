@@ -7,7 +7,7 @@ import { isAbsolute, resolve } from 'node:path';
 import type { Store } from '../store/store.js';
 import type { LoadedDocument } from '../types.js';
 import { chunkDocument } from './chunk.js';
-import { loadFile } from './loaders/index.js';
+import { loadAny } from './loaders/index.js';
 import { walkPaths, type IngestProblem } from './walk.js';
 
 export interface IngestOptions {
@@ -46,7 +46,9 @@ function sha256(data: Buffer | string): string {
 
 /** A document's identity for change detection: everything that reaches the index. */
 function documentHash(doc: LoadedDocument): string {
-  return sha256(JSON.stringify([doc.title, doc.text, doc.kind, doc.language, doc.metadata]));
+  // Page starts join the hash only where there are any, so documents stored before they existed keep their hash.
+  const paged = doc.pageStarts !== undefined ? [doc.pageStarts] : [];
+  return sha256(JSON.stringify([doc.title, doc.text, doc.kind, doc.language, doc.metadata, ...paged]));
 }
 
 /** Chunks written in one run after which the FTS index is merged into one segment. */
@@ -62,24 +64,24 @@ export async function ingestPaths(store: Store, paths: string[], opts: IngestOpt
   });
   const summary: IngestSummary = { files: files.length, documents: 0, chunks: 0, skipped: 0, removed: 0, problems, seconds: 0 };
 
-  files.forEach((file, i) => {
+  for (const [i, file] of files.entries()) {
     opts.onProgress?.({ filesDone: i, filesTotal: files.length, path: file.path });
     let bytes: Buffer;
     try {
       bytes = readFileSync(file.path);
     } catch (err) {
       problems.push({ path: file.path, code: 'FILE_UNREADABLE', message: `cannot read ${file.path}: ${(err as Error).message}` });
-      return;
+      continue;
     }
     const contentHash = sha256(bytes);
     const known = store.getSource(file.path);
     if (known && known.contentHash === contentHash) {
       summary.skipped++;
-      return;
+      continue;
     }
-    const loaded = loadFile(file.path, bytes);
+    const loaded = await loadAny(file.path, bytes);
     problems.push(...loaded.problems);
-    if (loaded.documents.length === 0) return; // unreadable/binary/empty: keep whatever was stored before
+    if (loaded.documents.length === 0) continue; // unreadable/binary/empty: keep whatever was stored before
 
     // The source row's hash is only brought up to date after all its documents are written, so a crash
     // mid-file makes the next run revisit this file (its finished documents then skip by document hash).
@@ -108,7 +110,7 @@ export async function ingestPaths(store: Store, paths: string[], opts: IngestOpt
       }
     }
     store.upsertSource({ path: file.path, root: file.root, contentHash, size: file.size, mtimeMs: file.mtimeMs });
-  });
+  }
   opts.onProgress?.({ filesDone: files.length, filesTotal: files.length, path: '' });
 
   if (opts.prune) summary.removed += pruneMissing(store, roots);

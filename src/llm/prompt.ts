@@ -1,6 +1,7 @@
 // The prompt: numbered context the model must answer from and cite with [n], so attribution can read
 // the markers. Deterministic (same inputs → same messages) so traces and tests can compare prompts.
 import type { ContextItem, ConversationTurn } from '../types.js';
+import { pageLabel } from '../util/pages.js';
 
 export type ChatMessage = ConversationTurn;
 
@@ -11,11 +12,12 @@ export const SYSTEM_PROMPT = [
   'Be concise.',
 ].join('\n');
 
-/** `[n] <title> — <heading › path>` then the passage text. */
+/** `[n] <title> — <heading › path> (p. 3)` then the passage text. */
 export function formatContextItem(item: ContextItem): string {
   const title = item.title.trim() || item.source;
   const headings = item.headingPath.filter((h) => h.trim() !== '').join(' › ');
-  const header = headings ? `[${item.n}] ${title} — ${headings}` : `[${item.n}] ${title}`;
+  const pages = pageLabel(item.pages);
+  const header = `[${item.n}] ${title}${headings ? ` — ${headings}` : ''}${pages ? ` (${pages})` : ''}`;
   return `${header}\n${item.text.trim()}`;
 }
 

@@ -41,6 +41,7 @@ export function maybeExplore(context: ContextItem[], ranked: readonly ScoredCand
       source: pick.chunk.source,
       title: pick.chunk.title,
       headingPath: pick.chunk.headingPath,
+      ...(pick.chunk.pages ? { pages: pick.chunk.pages } : {}),
       text: pick.chunk.text,
       score: pick.score,
       tokenCount: pick.chunk.tokenCount,

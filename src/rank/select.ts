@@ -1,6 +1,7 @@
 // Context selection: which ranked chunks the LLM reads, within a token budget, numbered in reading order.
 import { estimateTokens } from '../ingest/tokens.js';
-import type { ContextItem, Query, ScoredCandidate, Selector } from '../types.js';
+import type { ContextItem, PageSpan, Query, ScoredCandidate, Selector } from '../types.js';
+import { joinPages } from '../util/pages.js';
 
 export interface BudgetSelectorOptions {
   /** Candidates scoring below this fraction of the best are not worth their tokens. */
@@ -17,9 +18,9 @@ export const DEFAULT_SELECTOR_OPTIONS: BudgetSelectorOptions = {
   maxConsidered: 60,
 };
 
-/** Tokens the prompt spends on an item's header line ("[n] title — heading path"). */
-export function headerTokens(item: { title: string; headingPath: string[] }): number {
-  return 4 + estimateTokens(item.title) + estimateTokens(item.headingPath.join(' '));
+/** Tokens the prompt spends on an item's header line ("[n] title — heading path (p. 3)"). */
+export function headerTokens(item: { title: string; headingPath: string[]; pages?: PageSpan }): number {
+  return 4 + estimateTokens(item.title) + estimateTokens(item.headingPath.join(' ')) + (item.pages ? 3 : 0);
 }
 
 const NON_ASCII = /[^\x00-\x7f]/;
@@ -177,6 +178,7 @@ function itemFromRun(run: ScoredCandidate[]): Omit<ContextItem, 'n'> {
     end = Math.max(end, c.chunk.charEnd);
   }
   const bestInRun = run.reduce((a, b) => (b.score > a.score ? b : a));
+  const pages = run.reduce<PageSpan | undefined>((span, c) => joinPages(span, c.chunk.pages), undefined);
   return {
     chunkId: first.chunkId,
     chunkIds: run.map((c) => c.chunkId),
@@ -184,6 +186,7 @@ function itemFromRun(run: ScoredCandidate[]): Omit<ContextItem, 'n'> {
     source: first.chunk.source,
     title: first.chunk.title,
     headingPath: first.chunk.headingPath,
+    ...(pages ? { pages } : {}),
     text,
     score: bestInRun.score,
     tokenCount: run.length === 1 ? first.chunk.tokenCount : estimateTokens(text),

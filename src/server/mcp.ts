@@ -10,6 +10,7 @@ import { CitationSchema, ContextItemSchema, ScopeSchema, SearchHitSchema } from 
 import { openEngine, type Engine } from '../engine.js';
 import { toSieveError } from '../errors.js';
 import type { AskResult, ContextItem, SearchHit } from '../types.js';
+import { passageLocation as where } from '../util/pages.js';
 import { packageInfo } from '../util/version.js';
 
 const SearchInput = {
@@ -47,10 +48,6 @@ const AskOutput = {
 };
 const FeedbackOutput = { recorded: z.number() };
 
-/** "Title › Heading › Sub" for a chunk, as the CLI prints it. */
-function where(c: { title: string; headingPath: string[] }): string {
-  return [c.title, ...c.headingPath].filter(Boolean).join(' › ');
-}
 
 export function formatSearchText(hits: SearchHit[]): string {
   if (hits.length === 0) return 'No matches.';

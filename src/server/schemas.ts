@@ -100,6 +100,9 @@ export const ErrorBody = z.object({
   error: z.object({ code: z.string(), message: z.string(), hint: z.string() }),
 });
 
+/** Pages of a PDF a passage lies on (1-based, inclusive). */
+const PageSpanSchema = z.object({ first: z.number().int(), last: z.number().int() });
+
 export const ContextItemSchema = z.object({
   n: z.number().int(),
   chunkId: z.number().int(),
@@ -108,6 +111,7 @@ export const ContextItemSchema = z.object({
   source: z.string(),
   title: z.string(),
   headingPath: z.array(z.string()),
+  pages: PageSpanSchema.optional(),
   text: z.string(),
   score: z.number(),
   tokenCount: z.number().int(),
@@ -134,6 +138,7 @@ export const SearchHitSchema = z.object({
   source: z.string(),
   title: z.string(),
   headingPath: z.array(z.string()),
+  pages: PageSpanSchema.optional(),
   text: z.string(),
   score: z.number(),
 });

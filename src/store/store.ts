@@ -47,6 +47,8 @@ interface RawChunk {
   token_count: number;
   char_start: number;
   char_end: number;
+  page_first: number | null;
+  page_last: number | null;
   uri: string;
   external_id: string | null;
   title: string;
@@ -151,6 +153,8 @@ export class Store {
           tokenCount: c.tokenCount,
           charStart: c.charStart,
           charEnd: c.charEnd,
+          pageFirst: c.pages?.first ?? null,
+          pageLast: c.pages?.last ?? null,
         });
       }
       this.chunkCache.clear();
@@ -244,10 +248,12 @@ function toChunkRecord(raw: RawChunk): ChunkRecord {
     tokenCount: raw.token_count,
     charStart: raw.char_start,
     charEnd: raw.char_end,
+    ...(raw.page_first !== null && raw.page_last !== null ? { pages: { first: raw.page_first, last: raw.page_last } } : {}),
   };
 }
 
 const CHUNK_COLUMNS = `c.id, c.document_id, c.ordinal, c.heading_path, c.text, c.token_count, c.char_start, c.char_end,
+  c.page_first, c.page_last,
   d.uri, d.external_id, d.title, s.path AS source_path
   FROM chunks c JOIN documents d ON d.id = c.document_id JOIN sources s ON s.id = d.source_id`;
 
@@ -290,8 +296,8 @@ function prepare(db: Db) {
        RETURNING id`,
     ),
     insertChunk: db.prepare(
-      `INSERT INTO chunks (document_id, ordinal, heading, heading_path, text, token_count, char_start, char_end)
-       VALUES (@documentId, @ordinal, @heading, @headingPath, @text, @tokenCount, @charStart, @charEnd)`,
+      `INSERT INTO chunks (document_id, ordinal, heading, heading_path, text, token_count, char_start, char_end, page_first, page_last)
+       VALUES (@documentId, @ordinal, @heading, @headingPath, @text, @tokenCount, @charStart, @charEnd, @pageFirst, @pageLast)`,
     ),
     chunksByIds: db.prepare(`SELECT ${CHUNK_COLUMNS} WHERE c.id IN (SELECT value FROM json_each(?))`),
     chunkAt: db.prepare(`SELECT ${CHUNK_COLUMNS} WHERE c.document_id = ? AND c.ordinal = ?`),

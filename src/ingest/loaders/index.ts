@@ -1,18 +1,18 @@
-// Turns one file's bytes into documents: rejects binary, non-UTF-8 and empty files with a problem, then picks a
-// loader by extension (markdown, html, code, BEIR corpus, plain text).
+// Turns one file's bytes into documents. Documents in binary containers (PDF, Word) go to their own loaders;
+// everything else must be UTF-8 text: binary, non-UTF-8 and empty files become a problem, the rest get a loader by
+// extension (markdown, html, code, BEIR corpus, plain text).
 import path from 'node:path';
 import type { LoadedDocument } from '../../types.js';
-import type { IngestProblem } from '../walk.js';
 import { isBeirCorpusLine, loadBeir } from './beir.js';
 import { languageForFile, loadCode } from './code.js';
 import { loadHtml } from './html.js';
+import { loadDocx } from './docx.js';
 import { loadMarkdown } from './markdown.js';
+import { loadPdf } from './pdf.js';
+import { skipped, type LoadResult } from './result.js';
 import { loadText } from './text.js';
 
-export interface LoadResult {
-  documents: LoadedDocument[];
-  problems: IngestProblem[];
-}
+export type { LoadResult } from './result.js';
 
 const MARKDOWN_EXTENSIONS = new Set(['md', 'markdown', 'mdx', 'mdown', 'mkd']);
 const HTML_EXTENSIONS = new Set(['html', 'htm', 'xhtml']);
@@ -20,29 +20,42 @@ const TEXT_EXTENSIONS = new Set(['txt', 'text', 'rst', 'adoc', 'asciidoc', 'org'
 /** How far binary sniffing looks, like git's heuristic. */
 const SNIFF_BYTES = 8192;
 
+/** Formats stored in binary containers that have a loader of their own (all asynchronous). */
+const CONTAINER_LOADERS: Readonly<Record<string, (filePath: string, bytes: Buffer) => Promise<LoadResult>>> = {
+  pdf: loadPdf,
+  docx: loadDocx,
+};
+
+/** Any file sieve can index: container formats by extension, else the text loaders of `loadFile`. */
+export async function loadAny(filePath: string, bytes: Buffer): Promise<LoadResult> {
+  const container = CONTAINER_LOADERS[extensionOf(filePath)];
+  return container ? container(filePath, bytes) : loadFile(filePath, bytes);
+}
+
+/** Lower-cased extension without the dot ('' for none or a dotfile). */
+function extensionOf(filePath: string): string {
+  const name = path.basename(filePath).toLowerCase();
+  const dot = name.lastIndexOf('.');
+  return dot > 0 ? name.slice(dot + 1) : '';
+}
+
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 export function loadFile(filePath: string, bytes: Buffer): LoadResult {
-  const problem = (code: IngestProblem['code'], message: string): LoadResult => ({
-    documents: [],
-    problems: [{ path: filePath, code, message }],
-  });
 
   if (bytes.subarray(0, SNIFF_BYTES).includes(0)) {
-    return problem('FILE_BINARY', `${filePath} looks binary (it has NUL bytes); skipped.`);
+    return skipped(filePath, 'FILE_BINARY', `${filePath} looks binary (it has NUL bytes); skipped.`);
   }
   let text: string;
   try {
     text = utf8.decode(bytes);
   } catch {
-    return problem('FILE_UNREADABLE', `${filePath} is not valid UTF-8 text (re-save it as UTF-8 to index it); skipped.`);
+    return skipped(filePath, 'FILE_UNREADABLE', `${filePath} is not valid UTF-8 text (re-save it as UTF-8 to index it); skipped.`);
   }
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-  if (text.trim() === '') return problem('FILE_EMPTY', `${filePath} is empty or only whitespace; skipped.`);
+  if (text.trim() === '') return skipped(filePath, 'FILE_EMPTY', `${filePath} is empty or only whitespace; skipped.`);
 
-  const name = path.basename(filePath).toLowerCase();
-  const dot = name.lastIndexOf('.');
-  const extension = dot > 0 ? name.slice(dot + 1) : '';
+  const extension = extensionOf(filePath);
 
   if (extension === 'jsonl' && looksLikeBeirCorpus(text)) return loadBeir(filePath, text);
   if (MARKDOWN_EXTENSIONS.has(extension)) return single(loadMarkdown(filePath, text));

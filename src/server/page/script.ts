@@ -128,7 +128,8 @@ function formatNumber(v) {
 }
 
 function where(c) {
-  return [c.title, ...(c.headingPath ?? [])].filter(Boolean).join(' › ');
+  const pages = !c.pages ? '' : c.pages.first === c.pages.last ? ', p. ' + c.pages.first : ', pp. ' + c.pages.first + '–' + c.pages.last;
+  return [c.title, ...(c.headingPath ?? [])].filter(Boolean).join(' › ') + pages;
 }
 
 // ---- asking ----

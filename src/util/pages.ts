@@ -1,0 +1,20 @@
+// How a passage's pages read wherever it is shown (prompt, CLI, MCP): "p. 3" or "pp. 3–5".
+import type { PageSpan } from '../types.js';
+
+export function pageLabel(pages: PageSpan | undefined): string {
+  if (pages === undefined) return '';
+  return pages.first === pages.last ? `p. ${pages.first}` : `pp. ${pages.first}–${pages.last}`;
+}
+
+/** The span covering both (adjacent chunks merged into one context item). */
+export function joinPages(a: PageSpan | undefined, b: PageSpan | undefined): PageSpan | undefined {
+  if (a === undefined) return b;
+  if (b === undefined) return a;
+  return { first: Math.min(a.first, b.first), last: Math.max(a.last, b.last) };
+}
+
+/** "Title › Heading › Sub, p. 3": where a passage is, as the CLI and the MCP tools print it. */
+export function passageLocation(c: { title: string; headingPath: string[]; pages?: PageSpan }): string {
+  const pages = pageLabel(c.pages);
+  return [c.title, ...c.headingPath].filter(Boolean).join(' › ') + (pages ? `, ${pages}` : '');
+}

@@ -1,0 +1,336 @@
+// Documents in binary containers: PDF (text layer rebuilt into headings and paragraphs by layout) and Word .docx
+// (through HTML). The fixtures are written by test/helpers/pdf.ts and docx.ts, so every case states its layout.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { openEngine } from '../src/engine.js';
+import { loadAny } from '../src/ingest/loaders/index.js';
+import { hyphenatedWords, joinLines, layoutPdf, type PdfPageText, type PdfTextRun } from '../src/ingest/loaders/pdf.js';
+import { chunkDocument, pageAt } from '../src/ingest/chunk.js';
+import { formatContextItem } from '../src/llm/prompt.js';
+import type { ContextItem, LoadedDocument } from '../src/types.js';
+import { runSieve } from './helpers/cli.js';
+import { buildDocx } from './helpers/docx.js';
+import { buildPdf, type PdfLine } from './helpers/pdf.js';
+import { tempDir } from './helpers/tmp.js';
+
+const tmp = tempDir('documents');
+afterAll(() => tmp.cleanup());
+
+/** A page of runs, one per line, as pdfjs reports simple text: each line's run ends the line. */
+function page(lines: Array<Partial<PdfTextRun> & { text: string; y: number }>, height = 792): PdfPageText {
+  return {
+    height,
+    runs: lines.map((l) => ({ x: 72, width: l.text.length * 5, size: 11, endOfLine: true, ...l })),
+  };
+}
+
+function blockTexts(layout: { text: string; blocks: Array<{ start: number; end: number; type: string }> }): string[] {
+  return layout.blocks.map((b) => `${b.type}: ${layout.text.slice(b.start, b.end)}`);
+}
+
+/** Body lines 13.2 pt apart starting at `top`, as a typeset paragraph sets them. */
+function paragraphLines(texts: string[], top: number): Array<{ text: string; y: number }> {
+  return texts.map((text, i) => ({ text, y: top - i * 13.2 }));
+}
+
+describe('PDF layout', () => {
+  it('rejoins words hyphenated across a line break and keeps hyphens the document writes elsewhere', () => {
+    expect(joinLines(['the con-', 'ference was well-', 'known'])).toBe('the conference was wellknown');
+    const compounds = hyphenatedWords(['a well-known fact', 'Anglo-Saxon']);
+    expect([...compounds]).toEqual(['well-known', 'anglo-saxon']);
+    expect(joinLines(['the con-', 'ference was well-', 'known'], compounds)).toBe('the conference was well-known');
+    expect(joinLines(['see pages 12-', '14 of the report'])).toBe('see pages 12-14 of the report');
+    expect(joinLines(['the Anglo-', 'Saxon Chronicle'])).toBe('the Anglo-Saxon Chronicle');
+    expect(joinLines(['a pause -', 'then more'])).toBe('a pause - then more');
+  });
+
+  it('builds a heading path from type sizes and splits paragraphs at vertical gaps', () => {
+    const layout = layoutPdf([
+      page([
+        { text: 'Field Guide to Herons', y: 740, size: 20 },
+        { text: 'Habitat', y: 700, size: 14 },
+        ...paragraphLines(['Herons wade in shallow water at the edges', 'of lakes and rivers.'], 680),
+        // A gap of two lines: a new paragraph.
+        ...paragraphLines(['They nest in colonies called heronries.'], 640),
+        { text: 'Diet', y: 600, size: 14 },
+        ...paragraphLines(['Fish, frogs and insects.'], 580),
+      ]),
+    ]);
+    expect(blockTexts(layout)).toEqual([
+      'heading: Field Guide to Herons',
+      'heading: Habitat',
+      'paragraph: Herons wade in shallow water at the edges of lakes and rivers.',
+      'paragraph: They nest in colonies called heronries.',
+      'heading: Diet',
+      'paragraph: Fish, frogs and insects.',
+    ]);
+    expect(layout.blocks.map((b) => b.headingPath)).toEqual([
+      ['Field Guide to Herons'],
+      ['Field Guide to Herons', 'Habitat'],
+      ['Field Guide to Herons', 'Habitat'],
+      ['Field Guide to Herons', 'Habitat'],
+      ['Field Guide to Herons', 'Diet'],
+      ['Field Guide to Herons', 'Diet'],
+    ]);
+    expect(layout.firstHeading).toBe('Field Guide to Herons');
+  });
+
+  it('joins a heading set over two lines, and runs in one line into one line with word breaks', () => {
+    const layout = layoutPdf([
+      {
+        height: 792,
+        runs: [
+          { text: 'A Very Long Title That', x: 72, y: 740, width: 200, size: 18, endOfLine: true },
+          { text: 'Needs Two Lines', x: 72, y: 718, width: 150, size: 18, endOfLine: true },
+          // Two runs on one baseline with a gap between them and no space glyph.
+          { text: 'Body text', x: 72, y: 690, width: 45, size: 11, endOfLine: false },
+          { text: 'continues here.', x: 120, y: 690, width: 70, size: 11, endOfLine: true },
+          { text: 'More body text on the next line.', x: 72, y: 676.8, width: 150, size: 11, endOfLine: true },
+        ],
+      },
+    ]);
+    expect(blockTexts(layout)).toEqual([
+      'heading: A Very Long Title That Needs Two Lines',
+      'paragraph: Body text continues here. More body text on the next line.',
+    ]);
+  });
+
+  it('drops running headers, footers and page numbers, and carries a paragraph over a page break', () => {
+    const pages = [1, 2, 3, 4].map((n) =>
+      page([
+        { text: `Annual Report ${2020 + (n % 2)}`, y: 770, size: 9 }, // running header (digits differ)
+        ...paragraphLines(
+          n === 2 ? ['continued from the page before and ends here.'] : [`Page ${n} body text about budgets and`, 'spending that runs over onto the next'],
+          700,
+        ),
+        // On page 2, a paragraph set off by a blank line's gap.
+        ...(n === 2 ? paragraphLines(['A new paragraph starts on page two.'], 660) : []),
+        { text: String(n), y: 30, size: 9 }, // page number
+      ]),
+    );
+    const layout = layoutPdf(pages);
+    expect(layout.text).not.toMatch(/Annual Report/);
+    expect(layout.text).not.toMatch(/\n\n\d\n\n|\n\d$/);
+    expect(blockTexts(layout).slice(0, 2)).toEqual([
+      'paragraph: Page 1 body text about budgets and spending that runs over onto the next continued from the page before and ends here.',
+      'paragraph: A new paragraph starts on page two.',
+    ]);
+    // Each page's start offset points at the first text of that page.
+    expect(layout.pageStarts).toHaveLength(4);
+    expect(layout.text.slice(layout.pageStarts[0])).toMatch(/^Page 1 body/);
+    expect(layout.text.slice(layout.pageStarts[1])).toMatch(/^continued from/);
+    expect(layout.text.slice(layout.pageStarts[2])).toMatch(/^Page 3 body/);
+    expect(layout.text.slice(layout.pageStarts[3])).toMatch(/^Page 4 body/);
+  });
+
+  it('shortens a table of contents\' dot leaders and keeps each entry on its own, never as a heading', () => {
+    const layout = layoutPdf([
+      page([
+        { text: 'Contents', y: 740, size: 16 },
+        { text: '1 Introduction . . . . . . . . . . . 1', y: 710, size: 12 },
+        { text: '2 Methods ........................ 4', y: 696, size: 12 },
+        ...paragraphLines(['Body text in the usual size, wait... it goes on', 'for a while so that it sets the body size.'], 600),
+      ]),
+    ]);
+    expect(blockTexts(layout)).toEqual([
+      'heading: Contents',
+      'paragraph: 1 Introduction … 1',
+      'paragraph: 2 Methods … 4',
+      'paragraph: Body text in the usual size, wait... it goes on for a while so that it sets the body size.',
+    ]);
+  });
+
+  it('keeps a line that repeats in the body rather than at the page edge', () => {
+    const pages = [1, 2, 3].map(() => page(paragraphLines(['Wash your hands.', 'Then dry them.'], 500)));
+    expect(layoutPdf(pages).text.match(/Wash your hands\./g)).toHaveLength(3);
+  });
+});
+
+describe('PDF loader', () => {
+  const lines = (texts: string[], top: number): PdfLine[] => texts.map((text, i) => ({ text, y: top - i * 13.2 }));
+
+  it('reads the text layer, the title from the document info, and page offsets', async () => {
+    const bytes = buildPdf({
+      title: 'Heron Notes',
+      pages: [
+        [{ text: 'Wading Birds', size: 18, y: 720 }, ...lines(['Herons stand motionless in (shallow) water,', 'waiting for fish.'], 690)],
+        [...lines(['Egrets are herons with white plumage.'], 720)],
+      ],
+    });
+    const { documents, problems } = await loadAny('/notes/herons.pdf', bytes);
+    expect(problems).toEqual([]);
+    const doc = documents[0] as LoadedDocument;
+    expect(doc.kind).toBe('pdf');
+    expect(doc.title).toBe('Heron Notes');
+    // Page 1 ends a sentence and page 2 starts one: a new paragraph, not a run-on.
+    expect(doc.text).toBe('Wading Birds\n\nHerons stand motionless in (shallow) water, waiting for fish.\n\nEgrets are herons with white plumage.');
+    expect(doc.metadata).toEqual({ pages: 2 });
+    expect(doc.pageStarts).toEqual([0, doc.text.indexOf('Egrets')]);
+    // The buffer handed in is left intact (ingest hashes it).
+    expect(bytes.subarray(0, 5).toString('latin1')).toBe('%PDF-');
+  });
+
+  it('falls back to the first large heading, then the file name, for the title', async () => {
+    const headed = await loadAny('/x/a.pdf', buildPdf({ pages: [[{ text: 'Quarterly Plan', size: 20, y: 720 }, ...lines(['The plan covers hiring and the budget.'], 690)]] }));
+    expect(headed.documents[0]?.title).toBe('Quarterly Plan');
+    const plain = await loadAny('/x/b.pdf', buildPdf({ pages: [lines(['Only body text here.'], 720)] }));
+    expect(plain.documents[0]?.title).toBe('b.pdf');
+  });
+
+  it('reports a PDF without text as FILE_EMPTY with what to do, and a damaged one as FILE_UNREADABLE', async () => {
+    const scanned = await loadAny('/x/scan.pdf', buildPdf({ pages: [[], []] }));
+    expect(scanned.documents).toEqual([]);
+    expect(scanned.problems).toEqual([
+      expect.objectContaining({ code: 'FILE_EMPTY', message: expect.stringMatching(/no text layer \(2 pages.*OCR/) }),
+    ]);
+    const damaged = await loadAny('/x/broken.pdf', Buffer.from('%PDF-1.4\nthis is not a pdf body'));
+    expect(damaged.documents).toEqual([]);
+    expect(damaged.problems).toEqual([
+      expect.objectContaining({ code: 'FILE_UNREADABLE', message: expect.stringMatching(/could not be read as a PDF/) }),
+    ]);
+  });
+});
+
+describe('pages of a PDF passage', () => {
+  it('finds the page of a character offset', () => {
+    const starts = [0, 100, 250];
+    expect([0, 99, 100, 249, 250, 9999].map((o) => pageAt(starts, o))).toEqual([1, 1, 2, 2, 3, 3]);
+    expect(pageAt([0], 5)).toBe(1);
+  });
+
+  it('gives each chunk the pages its text lies on, and none to documents without pages', () => {
+    const text = 'Alpha paragraph.\n\nBeta paragraph that runs on.\n\nGamma paragraph.';
+    const blocks = [0, 18, 48].map((start, i) => ({
+      start,
+      end: [16, 46, text.length][i] as number,
+      headingPath: [],
+      type: 'paragraph' as const,
+    }));
+    const doc: LoadedDocument = { uri: '/x.pdf', externalId: null, title: 'x', text, kind: 'pdf', language: null, metadata: {}, blocks };
+    // Small chunks: one per paragraph. Page 2 starts inside the second paragraph.
+    const chunks = chunkDocument({ ...doc, pageStarts: [0, 30, 48] }, { maxTokens: 8, overlapTokens: 0 });
+    expect(chunks.map((c) => [c.text, c.pages])).toEqual([
+      ['Alpha paragraph.', { first: 1, last: 1 }],
+      ['Beta paragraph that runs on.', { first: 1, last: 2 }],
+      ['Gamma paragraph.', { first: 3, last: 3 }],
+    ]);
+    expect(chunkDocument(doc, { maxTokens: 8, overlapTokens: 0 }).every((c) => c.pages === undefined)).toBe(true);
+  });
+
+  it('carries the pages from the store to search hits, the context, the prompt and the CLI', async () => {
+    const docs = join(tmp.dir, 'paged');
+    mkdirSync(docs, { recursive: true });
+    const filler = (topic: string) => Array.from({ length: 6 }, (_, i) => ({ text: `${topic} note ${i + 1} about the survey.`, y: 700 - i * 40 }));
+    writeFileSync(
+      join(docs, 'survey.pdf'),
+      buildPdf({
+        pages: [
+          filler('Budget'),
+          [{ text: 'The heron colony nested on the north island in April.', y: 720 }, ...filler('Staffing').slice(1)],
+          filler('Weather'),
+        ],
+      }),
+    );
+    const home = join(tmp.dir, 'home-paged');
+    const engine = await openEngine({ home, llm: null, chunking: { maxTokens: 32, overlapTokens: 0 } });
+    try {
+      await engine.ingest([docs]);
+      const [hit] = await engine.search('heron colony north island', { k: 1 });
+      expect(hit?.text).toMatch(/heron colony/);
+      expect(hit?.pages).toEqual({ first: 2, last: 2 });
+      const result = await engine.ask('Where did the heron colony nest?', { budgetTokens: 60 });
+      const item = result.context.find((c) => c.text.includes('heron colony'));
+      expect(item?.pages).toEqual({ first: 2, last: 2 });
+      expect(formatContextItem({ ...(item as ContextItem), n: 1 }).split('\n')[0]).toMatch(/\(p\. 2\)$/);
+    } finally {
+      engine.close();
+    }
+    const cli = runSieve(home, 'search', 'heron colony north island', '-k', '1');
+    expect(cli.stdout).toMatch(/survey\.pdf, p\. 2/);
+  });
+});
+
+describe('Word loader', () => {
+  it('maps heading styles to the heading path and paragraphs to blocks', async () => {
+    const bytes = buildDocx([
+      { text: 'Field Guide', heading: 1 },
+      { text: 'Herons & egrets wade.' },
+      { text: 'Nesting', heading: 2 },
+      { text: 'Herons nest in colonies.' },
+    ]);
+    const { documents, problems } = await loadAny('/notes/guide.docx', bytes);
+    expect(problems).toEqual([]);
+    const doc = documents[0] as LoadedDocument;
+    expect(doc.kind).toBe('docx');
+    expect(doc.title).toBe('Field Guide');
+    expect(doc.text).toBe('Field Guide\n\nHerons & egrets wade.\n\nNesting\n\nHerons nest in colonies.');
+    expect(doc.blocks.map((b) => [b.type, b.headingPath])).toEqual([
+      ['heading', ['Field Guide']],
+      ['paragraph', ['Field Guide']],
+      ['heading', ['Field Guide', 'Nesting']],
+      ['paragraph', ['Field Guide', 'Nesting']],
+    ]);
+  });
+
+  it('reports a file that is not a Word document as FILE_UNREADABLE', async () => {
+    const { documents, problems } = await loadAny('/x/fake.docx', Buffer.from('plain text, not a zip'));
+    expect(documents).toEqual([]);
+    expect(problems).toEqual([expect.objectContaining({ code: 'FILE_UNREADABLE', message: expect.stringMatching(/re-save it as \.docx/) })]);
+  });
+});
+
+describe('ingesting PDF and Word files', () => {
+  it('indexes them beside text files, skips them unchanged, and keeps what was stored when one turns bad', async () => {
+    const docs = join(tmp.dir, 'docs');
+    const home = join(tmp.dir, 'home');
+    mkdirSync(docs, { recursive: true });
+    const pdfPath = join(docs, 'kettle.pdf');
+    writeFileSync(
+      pdfPath,
+      buildPdf({ pages: [[{ text: 'Descaling', size: 16, y: 720 }, { text: 'Descale the kettle with citric acid monthly.', y: 690 }]] }),
+    );
+    writeFileSync(join(docs, 'printer.docx'), buildDocx([{ text: 'Printer', heading: 1 }, { text: 'The printer jams when the paper is damp.' }]));
+    writeFileSync(join(docs, 'tea.md'), '# Tea\n\nGreen tea turns bitter in boiling water.\n');
+    const engine = await openEngine({ home, llm: null });
+    try {
+      const first = await engine.ingest([docs]);
+      expect(first).toMatchObject({ files: 3, documents: 3, problems: [] });
+      const kettle = await engine.search('citric acid kettle', { k: 1 });
+      expect(kettle[0]).toMatchObject({ source: pdfPath, title: 'Descaling' });
+      expect(kettle[0]?.headingPath).toEqual(['Descaling']);
+      const printer = await engine.search('printer paper damp', { k: 1 });
+      expect(printer[0]?.source).toBe(join(docs, 'printer.docx'));
+
+      const again = await engine.ingest([docs]);
+      expect(again).toMatchObject({ documents: 0, skipped: 3 });
+
+      // A damaged PDF is a problem; the version stored before stays searchable.
+      writeFileSync(pdfPath, '%PDF-1.4\ntruncated');
+      const bad = await engine.ingest([docs]);
+      expect(bad.problems).toEqual([expect.objectContaining({ path: pdfPath, code: 'FILE_UNREADABLE' })]);
+      expect((await engine.search('citric acid kettle', { k: 1 }))[0]?.source).toBe(pdfPath);
+    } finally {
+      engine.close();
+    }
+  });
+
+  // A PDF's parse awaits, so two ingests of one folder interleave; the document-hash check keeps one copy.
+  it('stores each file once when two ingests of one folder run at the same time', async () => {
+    const docs = join(tmp.dir, 'concurrent');
+    mkdirSync(docs, { recursive: true });
+    for (const n of [1, 2, 3]) {
+      writeFileSync(join(docs, `report-${n}.pdf`), buildPdf({ pages: [[{ text: `Report ${n} covers the heron survey.`, y: 720 }]] }));
+    }
+    const engine = await openEngine({ home: join(tmp.dir, 'home-concurrent'), llm: null });
+    try {
+      const [first, second] = await Promise.all([engine.ingest([docs]), engine.ingest([docs])]);
+      expect(first).toMatchObject({ documents: 3, skipped: 0 });
+      expect(second).toMatchObject({ documents: 0, skipped: 3 });
+      expect(engine.stats()).toMatchObject({ documents: 3 });
+      await expect(engine.ingest([])).rejects.toMatchObject({ code: 'PATH_NOT_FOUND' });
+    } finally {
+      engine.close();
+    }
+  });
+});
