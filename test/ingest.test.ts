@@ -1,4 +1,4 @@
-import { appendFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openEngine, type Engine } from '../src/engine.js';
@@ -102,6 +102,32 @@ describe('ingest', () => {
     const shrunk = await engine.ingest([corpus]);
     expect(shrunk.removed).toBe(2);
     expect(engine.stats().documents).toBe(1);
+  });
+
+  it('streams a BEIR corpus whatever its size, and refuses other files over the size limit', async () => {
+    const big = join(tmp.dir, 'big');
+    mkdirSync(big);
+    const lines = Array.from({ length: 300 }, (_, i) =>
+      JSON.stringify({ _id: `doc-${i}`, title: `Topic ${i}`, text: `Document ${i} is about subject number ${i} and its kestrel${i} details.` }),
+    );
+    writeFileSync(join(big, 'corpus.jsonl'), `\uFEFF${lines.join('\n')}\n`); // with a byte-order mark, as some tools write
+    writeFileSync(join(big, 'events.jsonl'), Array.from({ length: 300 }, (_, i) => JSON.stringify({ event: i, note: 'not a corpus line' })).join('\n'));
+    writeFileSync(join(big, 'notes.txt'), 'kestrel '.repeat(2000));
+    const limited = await openEngine({ home: join(tmp.dir, 'home-limited'), llm: null, ingest: { maxFileMb: 0.01 } });
+    try {
+      const s = await limited.ingest([big]);
+      expect(s.documents).toBe(300);
+      expect(s.problems.map((p) => [p.path.slice(big.length + 1), p.code])).toEqual([
+        ['notes.txt', 'FILE_TOO_LARGE'],
+        ['events.jsonl', 'FILE_TOO_LARGE'],
+      ]);
+      expect((await limited.searchDocuments('kestrel217', 1))[0]?.docId).toBe('doc-217');
+      expect((await limited.searchDocuments('topic 0 subject number 0', 1))[0]?.docId).toBe('doc-0');
+      // Unchanged: one file skipped, nothing read past its hash.
+      expect(await limited.ingest([big])).toMatchObject({ documents: 0, skipped: 1 });
+    } finally {
+      limited.close();
+    }
   });
 
   it('refuses an unknown path with a clear error and stores nothing', async () => {

@@ -2,13 +2,16 @@
 // Every document is written in its own transaction, so a crash at any point leaves only whole documents,
 // and a re-run redoes only what had not been committed.
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { createReadStream, existsSync, readFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
 import type { Store } from '../store/store.js';
 import type { LoadedDocument } from '../types.js';
 import { chunkDocument } from './chunk.js';
-import { loadAny } from './loaders/index.js';
-import { walkPaths, type IngestProblem } from './walk.js';
+import { beirLineReader } from './loaders/beir.js';
+import { loadAny, looksLikeBeirCorpus } from './loaders/index.js';
+import { tooLargeProblem, walkPaths, type IngestProblem, type WalkedFile } from './walk.js';
 
 export interface IngestOptions {
   /** Remove documents whose files are gone from disk under the given roots. */
@@ -66,6 +69,20 @@ export async function ingestPaths(store: Store, paths: string[], opts: IngestOpt
 
   for (const [i, file] of files.entries()) {
     opts.onProgress?.({ filesDone: i, filesTotal: files.length, path: file.path });
+    try {
+      // A BEIR corpus streams line by line whatever its size (the walk lets .jsonl files past the size limit).
+      if (isJsonl(file.path) && (await startsAsBeirCorpus(file.path))) {
+        await ingestCorpusStream(store, file, summary, opts);
+        continue;
+      }
+    } catch (err) {
+      problems.push({ path: file.path, code: 'FILE_UNREADABLE', message: `cannot read ${file.path}: ${(err as Error).message}` });
+      continue;
+    }
+    if (file.size > opts.maxFileBytes) {
+      problems.push(tooLargeProblem(file.path, file.size, opts.maxFileBytes));
+      continue;
+    }
     let bytes: Buffer;
     try {
       bytes = readFileSync(file.path);
@@ -82,34 +99,9 @@ export async function ingestPaths(store: Store, paths: string[], opts: IngestOpt
     const loaded = await loadAny(file.path, bytes);
     problems.push(...loaded.problems);
     if (loaded.documents.length === 0) continue; // unreadable/binary/empty: keep whatever was stored before
-
-    // The source row's hash is only brought up to date after all its documents are written, so a crash
-    // mid-file makes the next run revisit this file (its finished documents then skip by document hash).
-    const sourceId = known?.id ?? store.upsertSource({ path: file.path, root: file.root, contentHash: '', size: file.size, mtimeMs: file.mtimeMs });
-    const existing = new Map(store.documentsOfSource(sourceId).map((d) => [d.uri, d]));
-    for (const doc of loaded.documents) {
-      const hash = documentHash(doc);
-      const prior = existing.get(doc.uri);
-      existing.delete(doc.uri);
-      if (prior && prior.contentHash === hash) {
-        summary.skipped++;
-        continue;
-      }
-      const chunks = chunkDocument(doc, opts.chunking);
-      if (chunks.length === 0) continue;
-      store.replaceDocument(sourceId, doc, hash, file.mtimeMs, chunks);
-      summary.documents++;
-      summary.chunks += chunks.length;
-    }
-    // Documents this file no longer yields (lines removed from a corpus, a changed uri).
-    // Only when the file loaded cleanly: a line that failed to parse must not delete what was stored for it.
-    if (loaded.problems.length === 0) {
-      for (const gone of existing.values()) {
-        store.deleteDocument(gone.id);
-        summary.removed++;
-      }
-    }
-    store.upsertSource({ path: file.path, root: file.root, contentHash, size: file.size, mtimeMs: file.mtimeMs });
+    const writer = documentWriter(store, file, known?.id, summary, opts);
+    for (const doc of loaded.documents) writer.write(doc);
+    writer.finish(contentHash, loaded.problems.length === 0);
   }
   opts.onProgress?.({ filesDone: files.length, filesTotal: files.length, path: '' });
 
@@ -119,6 +111,95 @@ export async function ingestPaths(store: Store, paths: string[], opts: IngestOpt
   if (summary.chunks >= OPTIMIZE_AFTER_CHUNKS) store.optimizeFts();
   summary.seconds = (performance.now() - started) / 1000;
   return summary;
+}
+
+/**
+ * Writes one file's documents: each unchanged one (by document hash) is skipped, each new or changed one replaced
+ * in its own transaction. `finish` removes the documents the file no longer yields (only when it loaded cleanly:
+ * a line that failed to parse must not delete what was stored for it) and records the file's hash last, so a
+ * crash mid-file makes the next run revisit it (its finished documents then skip by document hash).
+ */
+function documentWriter(store: Store, file: WalkedFile, knownId: number | undefined, summary: IngestSummary, opts: IngestOptions) {
+  const source = { path: file.path, root: file.root, size: file.size, mtimeMs: file.mtimeMs };
+  const sourceId = knownId ?? store.upsertSource({ ...source, contentHash: '' });
+  const existing = new Map(store.documentsOfSource(sourceId).map((d) => [d.uri, d]));
+  return {
+    write(doc: LoadedDocument): void {
+      const hash = documentHash(doc);
+      const prior = existing.get(doc.uri);
+      existing.delete(doc.uri);
+      if (prior && prior.contentHash === hash) {
+        summary.skipped++;
+        return;
+      }
+      const chunks = chunkDocument(doc, opts.chunking);
+      if (chunks.length === 0) return;
+      store.replaceDocument(sourceId, doc, hash, file.mtimeMs, chunks);
+      summary.documents++;
+      summary.chunks += chunks.length;
+    },
+    finish(contentHash: string, loadedCleanly: boolean): void {
+      if (loadedCleanly) {
+        for (const gone of existing.values()) {
+          store.deleteDocument(gone.id);
+          summary.removed++;
+        }
+      }
+      store.upsertSource({ ...source, contentHash });
+    },
+  };
+}
+
+function isJsonl(filePath: string): boolean {
+  return /\.jsonl$/i.test(filePath);
+}
+
+/** Bytes read to decide whether a .jsonl file is a BEIR corpus: enough for its first few lines. */
+const PEEK_BYTES = 1 << 20;
+
+/** Whether a .jsonl file's first complete lines are BEIR corpus objects (read without loading the file). */
+async function startsAsBeirCorpus(filePath: string): Promise<boolean> {
+  const handle = await open(filePath, 'r');
+  try {
+    const buffer = Buffer.alloc(PEEK_BYTES);
+    const { bytesRead } = await handle.read(buffer, 0, PEEK_BYTES, 0);
+    const text = buffer.subarray(0, bytesRead).toString('utf8');
+    // Only whole lines: the peek may end inside one.
+    const whole = bytesRead < PEEK_BYTES ? text : text.slice(0, text.lastIndexOf('\n') + 1);
+    return looksLikeBeirCorpus(whole.replace(/^\uFEFF/, ''));
+  } finally {
+    await handle.close();
+  }
+}
+
+async function hashFile(filePath: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(filePath)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+/**
+ * A BEIR corpus, streamed: hashed in one pass (unchanged → skipped), then read line by line, each document written
+ * as it is read, so memory stays flat however large the corpus (BEIR corpora run to gigabytes).
+ */
+async function ingestCorpusStream(store: Store, file: WalkedFile, summary: IngestSummary, opts: IngestOptions): Promise<void> {
+  const contentHash = await hashFile(file.path);
+  const known = store.getSource(file.path);
+  if (known && known.contentHash === contentHash) {
+    summary.skipped++;
+    return;
+  }
+  const reader = beirLineReader(file.path);
+  const writer = documentWriter(store, file, known?.id, summary, opts);
+  const lines = createInterface({ input: createReadStream(file.path, { encoding: 'utf8' }), crlfDelay: Infinity });
+  let lineNumber = 0;
+  for await (const line of lines) {
+    lineNumber++;
+    const doc = reader.read(lineNumber === 1 ? line.replace(/^\uFEFF/, '') : line, lineNumber);
+    if (doc !== null) writer.write(doc);
+  }
+  summary.problems.push(...reader.problems);
+  writer.finish(contentHash, reader.problems.length === 0);
 }
 
 /** Removes sources under these roots whose files no longer exist (cascading to documents and chunks). */

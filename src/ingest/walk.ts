@@ -188,15 +188,20 @@ function addFile(
   problems: IngestProblem[],
 ): void {
   if (files.has(file)) return;
-  if (stats.size > opts.maxFileBytes) {
-    problems.push({
-      path: file,
-      code: 'FILE_TOO_LARGE',
-      message: `${file} is ${formatBytes(stats.size)}, over the ${formatBytes(opts.maxFileBytes)} limit; skipped.`,
-    });
+  // A .jsonl file may be a BEIR corpus, which ingest streams whatever its size; ingest applies the limit to the rest.
+  if (stats.size > opts.maxFileBytes && !/\.jsonl$/i.test(file)) {
+    problems.push(tooLargeProblem(file, stats.size, opts.maxFileBytes));
     return;
   }
   files.set(file, { path: file, root, size: stats.size, mtimeMs: stats.mtimeMs });
+}
+
+export function tooLargeProblem(file: string, size: number, maxFileBytes: number): IngestProblem {
+  return {
+    path: file,
+    code: 'FILE_TOO_LARGE',
+    message: `${file} is ${formatBytes(size)}, over the ${formatBytes(maxFileBytes)} limit; skipped.`,
+  };
 }
 
 /** Git semantics across levels: the deepest .gitignore with an opinion wins; extra excludes always exclude. */

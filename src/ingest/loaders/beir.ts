@@ -23,48 +23,36 @@ export function isBeirCorpusLine(line: string): boolean {
   }
 }
 
-export function loadBeir(filePath: string, content: string): { documents: LoadedDocument[]; problems: IngestProblem[] } {
-  const documents: LoadedDocument[] = [];
+/**
+ * Reads a BEIR corpus one line at a time (a whole file held in memory, or a stream of a large one): `read`
+ * returns the line's document, or null for a blank or bad line, whose problem (with its line number) it keeps.
+ */
+export function beirLineReader(filePath: string): { read(line: string, lineNumber: number): LoadedDocument | null; problems: IngestProblem[] } {
   const problems: IngestProblem[] = [];
   const firstLineById = new Map<string, number>();
-  const report = (line: number, message: string): void => {
+  const report = (line: number, message: string): null => {
     problems.push({ path: filePath, code: 'JSONL_MALFORMED', message: `${filePath}:${line}: ${message}`, line });
+    return null;
   };
-
-  let lineStart = 0;
-  for (let lineNumber = 1; lineStart <= content.length; lineNumber++) {
-    let lineEnd = content.indexOf('\n', lineStart);
-    if (lineEnd === -1) lineEnd = content.length;
-    const raw = content.slice(lineStart, lineEnd).trim();
-    lineStart = lineEnd + 1;
-    if (raw === '') continue;
-
+  const read = (line: string, lineNumber: number): LoadedDocument | null => {
+    const raw = line.trim();
+    if (raw === '') return null;
     let value: unknown;
     try {
       value = JSON.parse(raw);
     } catch (err) {
-      report(lineNumber, `not valid JSON (${err instanceof Error ? err.message : String(err)})`);
-      continue;
+      return report(lineNumber, `not valid JSON (${err instanceof Error ? err.message : String(err)})`);
     }
     const parsed = BeirCorpusLine.safeParse(value);
-    if (!parsed.success) {
-      report(lineNumber, `not a BEIR corpus object: ${describeIssues(parsed.error, value)}`);
-      continue;
-    }
+    if (!parsed.success) return report(lineNumber, `not a BEIR corpus object: ${describeIssues(parsed.error, value)}`);
     const { _id: id, title, metadata } = parsed.data;
     const earlier = firstLineById.get(id);
-    if (earlier !== undefined) {
-      report(lineNumber, `duplicate _id "${id}" (first seen on line ${earlier}); this line was skipped`);
-      continue;
-    }
+    if (earlier !== undefined) return report(lineNumber, `duplicate _id "${id}" (first seen on line ${earlier}); this line was skipped`);
     // A document with only a title (some corpora have empty abstracts) is indexed by its title rather than lost.
     const text = parsed.data.text.trim() !== '' ? parsed.data.text : (title ?? '');
-    if (text.trim() === '') {
-      report(lineNumber, `_id "${id}" has no text and no title`);
-      continue;
-    }
+    if (text.trim() === '') return report(lineNumber, `_id "${id}" has no text and no title`);
     firstLineById.set(id, lineNumber);
-    documents.push({
+    return {
       uri: `${filePath}#${id}`,
       externalId: id,
       title: title ?? '',
@@ -73,9 +61,23 @@ export function loadBeir(filePath: string, content: string): { documents: Loaded
       language: null,
       metadata: metadata ?? {},
       blocks: paragraphBlocks(text, 0, text.length, []),
-    });
+    };
+  };
+  return { read, problems };
+}
+
+export function loadBeir(filePath: string, content: string): { documents: LoadedDocument[]; problems: IngestProblem[] } {
+  const reader = beirLineReader(filePath);
+  const documents: LoadedDocument[] = [];
+  let lineStart = 0;
+  for (let lineNumber = 1; lineStart <= content.length; lineNumber++) {
+    let lineEnd = content.indexOf('\n', lineStart);
+    if (lineEnd === -1) lineEnd = content.length;
+    const document = reader.read(content.slice(lineStart, lineEnd), lineNumber);
+    lineStart = lineEnd + 1;
+    if (document !== null) documents.push(document);
   }
-  return { documents, problems };
+  return { documents, problems: reader.problems };
 }
 
 function describeIssues(error: z.ZodError, value: unknown): string {

@@ -72,7 +72,7 @@ function single(document: LoadedDocument): LoadResult {
 }
 
 /** A .jsonl file is a BEIR corpus when one of its first non-blank lines is a {_id, text} object. */
-function looksLikeBeirCorpus(text: string): boolean {
+export function looksLikeBeirCorpus(text: string): boolean {
   let checked = 0;
   let lineStart = 0;
   while (lineStart < text.length && checked < 5) {
