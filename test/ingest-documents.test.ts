@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openEngine } from '../src/engine.js';
 import { loadAny } from '../src/ingest/loaders/index.js';
-import { hyphenatedWords, joinLines, layoutPdf, type PdfPageText, type PdfTextRun } from '../src/ingest/loaders/pdf.js';
+import { documentWords, joinLines, layoutPdf, type PdfPageText, type PdfTextRun } from '../src/ingest/loaders/pdf.js';
 import { chunkDocument, pageAt } from '../src/ingest/chunk.js';
 import { formatContextItem } from '../src/llm/prompt.js';
 import type { ContextItem, LoadedDocument } from '../src/types.js';
@@ -35,11 +35,20 @@ function paragraphLines(texts: string[], top: number): Array<{ text: string; y: 
 }
 
 describe('PDF layout', () => {
-  it('rejoins words hyphenated across a line break and keeps hyphens the document writes elsewhere', () => {
+  it('rejoins words hyphenated across a line break unless the document says the hyphen is its own', () => {
     expect(joinLines(['the con-', 'ference was well-', 'known'])).toBe('the conference was wellknown');
-    const compounds = hyphenatedWords(['a well-known fact', 'Anglo-Saxon']);
-    expect([...compounds]).toEqual(['well-known', 'anglo-saxon']);
-    expect(joinLines(['the con-', 'ference was well-', 'known'], compounds)).toBe('the conference was well-known');
+    const vocabulary = documentWords(['a well-known fact about the con-', 'ference', 'large and scale', 'the Anglo-Saxon']);
+    expect([...vocabulary.compounds]).toEqual(['well-known', 'anglo-saxon']);
+    // Fragments around a line-end hyphen are not words of the document.
+    expect(vocabulary.words.has('con')).toBe(false);
+    expect(vocabulary.words.has('ference')).toBe(false);
+    expect(vocabulary.words.has('large')).toBe(true);
+    expect(joinLines(['the con-', 'ference was well-', 'known'], vocabulary)).toBe('the conference was well-known');
+    // The joined word written elsewhere wins over the halves.
+    expect(joinLines(['a here-', 'after clause'], documentWords(['hereafter', 'here and after']))).toBe('a hereafter clause');
+    // A suspended hyphen keeps its space; "and" that merely continues a word does not.
+    expect(joinLines(['pro- and anti-inflammatory, drug-', 'or siRNA-induced'])).toBe('pro- and anti-inflammatory, drug- or siRNA-induced');
+    expect(joinLines(['a lig-', 'and binding site'])).toBe('a ligand binding site');
     expect(joinLines(['see pages 12-', '14 of the report'])).toBe('see pages 12-14 of the report');
     expect(joinLines(['the Anglo-', 'Saxon Chronicle'])).toBe('the Anglo-Saxon Chronicle');
     expect(joinLines(['a pause -', 'then more'])).toBe('a pause - then more');
@@ -139,6 +148,13 @@ describe('PDF layout', () => {
       'paragraph: 2 Methods … 4',
       'paragraph: Body text in the usual size, wait... it goes on for a while so that it sets the body size.',
     ]);
+  });
+
+  it('drops a header that heads both pages of a two-page document', () => {
+    const pages = [1, 2].map((n) =>
+      page([{ text: 'Smith et al. - Draft', y: 770, size: 8 }, ...paragraphLines([`Findings on page ${n} of the draft.`], 700)]),
+    );
+    expect(layoutPdf(pages).text).toBe('Findings on page 1 of the draft.\n\nFindings on page 2 of the draft.');
   });
 
   it('keeps a line that repeats in the body rather than at the page edge', () => {

@@ -13,6 +13,8 @@ export interface PdfLine {
 export interface PdfSpec {
   pages: PdfLine[][];
   title?: string;
+  /** Page width and height in points (default US Letter, 612 × 792). */
+  pageSize?: [number, number];
 }
 
 /** PDF string literal escaping: backslash and parentheses; the text must be ASCII (WinAnsi Helvetica). */
@@ -30,13 +32,14 @@ export function buildPdf(spec: PdfSpec): Buffer {
   const pages = add('');
   const font = add('<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>');
   const kids: number[] = [];
+  const [width, height] = spec.pageSize ?? [612, 792];
   for (const lines of spec.pages) {
     const content = lines
       .map((l) => `BT /F1 ${l.size ?? 11} Tf ${l.x ?? 72} ${l.y} Td ${literal(l.text)} Tj ET`)
       .join('\n');
     const stream = add(`<< /Length ${Buffer.byteLength(content, 'latin1')} >>\nstream\n${content}\nendstream`);
     kids.push(
-      add(`<< /Type /Page /Parent ${pages} 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 ${font} 0 R >> >> /Contents ${stream} 0 R >>`),
+      add(`<< /Type /Page /Parent ${pages} 0 R /MediaBox [0 0 ${width} ${height}] /Resources << /Font << /F1 ${font} 0 R >> >> /Contents ${stream} 0 R >>`),
     );
   }
   objects[catalog - 1] = `<< /Type /Catalog /Pages ${pages} 0 R >>`;

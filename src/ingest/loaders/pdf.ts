@@ -53,8 +53,9 @@ const PARAGRAPH_GAP = 1.4;
 /** Headers and footers sit in this share of the page at its top or bottom edge. */
 const EDGE_SHARE = 0.1;
 /**
- * A line at a page's edge repeated on at least this share of the pages (and on 3 or more) is a running header or
- * footer. Not a half: a book's "Chapter 4: Reference" heads only that chapter's pages.
+ * A line at a page's edge repeated on at least this share of the pages (and on 3 or more), or on every page of a
+ * shorter document, is a running header or footer. Not a half: a book's "Chapter 4: Reference" heads only that
+ * chapter's pages.
  */
 const RUNNING_SHARE = 0.2;
 
@@ -122,7 +123,9 @@ export function dropRunningLines(pages: Line[][], heights: number[]): Line[][] {
   const threshold = Math.max(3, Math.ceil(RUNNING_SHARE * pages.length));
   const running = (line: Line): boolean => {
     if (!atEdge(line)) return false;
-    if ((pagesWith.get(runningKey(line.text))?.size ?? 0) >= threshold) return true;
+    // On enough pages, or on every page of a short document (two pages or more).
+    const count = pagesWith.get(runningKey(line.text))?.size ?? 0;
+    if (count >= threshold || (count >= 2 && count === pages.length)) return true;
     // A bare page number ("12", "- 12 -", "Page 12 of 40") at the edge, even where numbering is irregular.
     return /^(?:page\s+)?[-–—\s]*\d+(?:\s*(?:of|\/)\s*\d+)?[-–—\s]*$/i.test(line.text) && pages.length > 1;
   };
@@ -173,19 +176,44 @@ function isHeading(line: Line, body: number): boolean {
   return !isBodySize(line.size, body) && !isContentsEntry(line) && line.text.length <= HEADING_MAX_CHARS && /\p{L}/u.test(line.text);
 }
 
-/** Hyphenated words written within a line anywhere in the document ("well-known"), lower-cased. */
-export function hyphenatedWords(lines: readonly string[]): Set<string> {
+/** What a document writes within its lines, for deciding what a hyphen at a line's end was. */
+export interface DocumentWords {
+  /** Hyphenated words written within a line ("well-known"), lower-cased. */
+  compounds: Set<string>;
+  /** Words written whole, lower-cased: the fragments around a line-end hyphen do not count. */
+  words: Set<string>;
+}
+
+export function documentWords(lines: readonly string[]): DocumentWords {
+  const compounds = new Set<string>();
   const words = new Set<string>();
-  for (const line of lines) for (const m of line.matchAll(/\p{L}+(?:-\p{L}+)+/gu)) words.add(m[0].toLowerCase());
-  return words;
+  let continuesWord = false;
+  for (const line of lines) {
+    for (const m of line.matchAll(/\p{L}+(?:-\p{L}+)+/gu)) compounds.add(m[0].toLowerCase());
+    const tokens = line.match(/\p{L}+-?/gu) ?? [];
+    tokens.forEach((token, i) => {
+      const fragment = (i === 0 && continuesWord) || (i === tokens.length - 1 && token.endsWith('-') && line.endsWith(token));
+      if (!fragment) words.add(token.replace(/-$/, '').toLowerCase());
+    });
+    continuesWord = /\p{L}-$/u.test(line);
+  }
+  return { compounds, words };
 }
 
 /**
- * Joins a paragraph's lines; other breaks become spaces. A word split by a hyphen at a line's end is rejoined
- * ("con-" + "ference"), unless the document writes the hyphenated form within a line elsewhere ("well-known").
- * Before a capital or a digit the hyphen is the text's own ("Anglo-Saxon", "12-14").
+ * A line-end hyphen before "and"/"or" and a hyphenated word is suspended ("pro- and anti-inflammatory"), not a
+ * split word ("lig-" + "and binding").
  */
-export function joinLines(lines: readonly string[], compounds: ReadonlySet<string> = new Set()): string {
+const SUSPENDED_BEFORE = new Set(['and', 'or', 'nor', 'to']);
+const SUSPENDED_AFTER = /^\s+(?:\S+\s+){0,3}\S*\p{L}-\p{L}/u;
+
+/**
+ * Joins a paragraph's lines; other breaks become spaces. A word split by a hyphen at a line's end ("con-" +
+ * "ference") is rejoined unless the document writes the hyphenated form within a line ("well-known") and never the
+ * joined word, or the hyphen is suspended ("pro- and anti-inflammatory"). Before a capital or a digit the hyphen
+ * is the text's own ("Anglo-Saxon", "12-14").
+ */
+export function joinLines(lines: readonly string[], vocabulary: DocumentWords = { compounds: new Set(), words: new Set() }): string {
   let out = '';
   for (const line of lines) {
     const split = /(\p{L}+)-$/u.exec(out);
@@ -193,8 +221,12 @@ export function joinLines(lines: readonly string[], compounds: ReadonlySet<strin
     if (out === '') {
       out = line;
     } else if (split !== null && next !== null && /\p{Ll}$/u.test(split[1] as string)) {
-      const keepHyphen = compounds.has(`${split[1]}-${next[0]}`.toLowerCase());
-      out = keepHyphen ? out + line : out.slice(0, -1) + line;
+      const before = (split[1] as string).toLowerCase();
+      const after = next[0];
+      if (vocabulary.words.has(before + after)) out = out.slice(0, -1) + line;
+      else if (vocabulary.compounds.has(`${before}-${after}`)) out += line;
+      else if (SUSPENDED_BEFORE.has(after) && SUSPENDED_AFTER.test(line.slice(after.length))) out += ` ${line}`;
+      else out = out.slice(0, -1) + line;
     } else if (/[\p{L}\p{N}]-$/u.test(out) && /^[\p{L}\p{N}]/u.test(line)) {
       out += line; // a hyphen before a capital or a digit is real ("Anglo-Saxon", "12-14"): kept, no space
     } else {
@@ -211,7 +243,7 @@ export function layoutPdf(pages: readonly PdfPageText[]): PdfLayout {
     pages.map((page) => page.height),
   );
   const lines = perPage.flat();
-  const compounds = hyphenatedWords(lines.map((l) => l.text));
+  const vocabulary = documentWords(lines.map((l) => l.text));
   const body = bodySize(lines);
   const spacing = bodyLineSpacing(lines, body);
   // Heading levels: the distinct heading sizes, largest first (level 1), at most six.
@@ -239,12 +271,12 @@ export function layoutPdf(pages: readonly PdfPageText[]): PdfLayout {
     blocks.push({ start, end: text.length, headingPath: headings.map((h) => h.text), type });
   };
   const flushParagraph = (): void => {
-    if (paragraph.length > 0) append(joinLines(paragraph, compounds), 'paragraph');
+    if (paragraph.length > 0) append(joinLines(paragraph, vocabulary), 'paragraph');
     paragraph = [];
   };
   const flushHeading = (): void => {
     if (heading === null) return;
-    const headingText = joinLines(heading.lines, compounds);
+    const headingText = joinLines(heading.lines, vocabulary);
     const level = levelOf(heading.size);
     while (headings.length > 0 && (headings[headings.length - 1] as { level: number }).level >= level) headings.pop();
     headings.push({ level, text: headingText });
@@ -256,7 +288,7 @@ export function layoutPdf(pages: readonly PdfPageText[]): PdfLayout {
   // Where the next line's text will land: after the separator of a new block, or inside the open paragraph.
   const nextOffset = (): number => {
     const blockStart = text.length + (text === '' ? 0 : 2);
-    return paragraph.length === 0 ? blockStart : blockStart + joinLines(paragraph, compounds).length + 1;
+    return paragraph.length === 0 ? blockStart : blockStart + joinLines(paragraph, vocabulary).length + 1;
   };
   let previous: Line | null = null;
   for (const line of lines) {
