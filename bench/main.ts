@@ -131,6 +131,33 @@ program
     );
   });
 
+program
+  .command('pdf')
+  .description('PDF reading: every corpus document typeset into a PDF and read back (word fidelity), ingest speed, and retrieval against the same text as JSONL')
+  .requiredOption('--data <dir>', 'BEIR folder')
+  .option('--split <name>', 'queries to compare retrieval on', 'test')
+  .option('--limit <n>', 'only the first n corpus documents', (v) => Number(v))
+  .option('--home <dir>', 'folder for the PDFs and both homes (default: a fresh temp folder, removed after)')
+  .option('--json', 'print JSON')
+  .action(async (o: { data: string; split: string; limit?: number; home?: string; json?: boolean }) => {
+    const { benchPdf } = await import('./pdf.js');
+    out(await benchPdf(o), o.json);
+  });
+
+program
+  .command('synth')
+  .description('write a large BEIR corpus for speed and memory at scale: the source corpus, then documents of sentences drawn from it (seeded)')
+  .requiredOption('--data <dir>', 'source BEIR folder (its corpus and test queries)')
+  .requiredOption('--docs <n>', 'documents in all', (v) => Number(v))
+  .requiredOption('--out <dir>', 'folder to write (corpus.jsonl, queries.jsonl, qrels/scale.tsv)')
+  .option('--sentences <n>', 'sentences per synthetic document', (v) => Number(v), 8)
+  .option('--seed <n>', 'seed', (v) => Number(v), 1)
+  .option('--json', 'print JSON')
+  .action(async (o: { data: string; docs: number; out: string; sentences: number; seed: number; json?: boolean }) => {
+    const { benchSynth } = await import('./synthetic.js');
+    out(await benchSynth(o), o.json);
+  });
+
 function out(result: object, json?: boolean): void {
   if (json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   else process.stderr.write(`${JSON.stringify(result, null, 2)}\n`);
