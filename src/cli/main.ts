@@ -9,6 +9,7 @@ import { SieveError, toSieveError } from '../errors.js';
 import { listTraces } from '../feedback/traces.js';
 import { registerMcpCommand } from './mcp.js';
 import type { IngestSummary } from '../ingest/ingest.js';
+import { DEFAULT_DEBOUNCE_MS, watchPaths } from '../ingest/watch.js';
 import { FEATURE_NAMES } from '../rank/features.js';
 import { evaluateBeir } from '../train/evaluate.js';
 import { registerTrainEmbedderCommand } from './train-embedder.js';
@@ -123,6 +124,42 @@ export function buildProgram(): Command {
       else if (summary.files === 0) {
         log('no ingestible files found under the given paths');
         process.exitCode = 1;
+      }
+    });
+
+  program
+    .command('watch')
+    .description('ingest files and folders, then keep the index in step with them: re-ingest after each change (Ctrl-C stops)')
+    .argument('<paths...>', 'files or folders to keep indexed')
+    .option('--no-prune', 'keep the documents of deleted files (by default a deletion removes them)')
+    .option('--debounce <ms>', 'quiet time after a change before re-ingesting', positiveInt('--debounce'), DEFAULT_DEBOUNCE_MS)
+    .option('--json', 'print each ingest summary as one JSON line')
+    .action(async (paths: string[], opts: { prune: boolean; debounce: number; json?: boolean }, cmd: Command) => {
+      const { home } = cmd.optsWithGlobals<GlobalOpts>();
+      const engine = await openEngine({ home });
+      const report = (summary: IngestSummary): void => {
+        for (const p of summary.problems) log(`${p.code}: ${p.path}${p.line ? `:${p.line}` : ''}: ${p.message}`);
+        if (opts.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
+        else log(`${new Date().toLocaleTimeString()} ${summaryLine(summary)}`);
+      };
+      let watcher: Awaited<ReturnType<typeof watchPaths>> | null = null;
+      try {
+        report(await engine.ingest(paths, { prune: opts.prune }));
+        watcher = await watchPaths(paths, {
+          debounceMs: opts.debounce,
+          ignore: [engine.stats().home],
+          onSettled: async () => report(await engine.ingest(paths, { prune: opts.prune })),
+          onError: (err) => log(`watch: ${toSieveError(err).message}`),
+        });
+        log(`watching ${paths.join(', ')} (Ctrl-C to stop)`);
+        await new Promise<void>((resolve) => {
+          process.once('SIGINT', resolve);
+          process.once('SIGTERM', resolve);
+        });
+      } finally {
+        watcher?.close();
+        await watcher?.idle();
+        engine.close();
       }
     });
 
