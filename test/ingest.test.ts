@@ -107,7 +107,7 @@ describe('ingest', () => {
   it('streams a BEIR corpus whatever its size, and refuses other files over the size limit', async () => {
     const big = join(tmp.dir, 'big');
     mkdirSync(big);
-    const lines = Array.from({ length: 300 }, (_, i) =>
+    const lines = Array.from({ length: 5000 }, (_, i) =>
       JSON.stringify({ _id: `doc-${i}`, title: `Topic ${i}`, text: `Document ${i} is about subject number ${i} and its kestrel${i} details.` }),
     );
     writeFileSync(join(big, 'corpus.jsonl'), `\uFEFF${lines.join('\n')}\n`); // with a byte-order mark, as some tools write
@@ -115,8 +115,10 @@ describe('ingest', () => {
     writeFileSync(join(big, 'notes.txt'), 'kestrel '.repeat(2000));
     const limited = await openEngine({ home: join(tmp.dir, 'home-limited'), llm: null, ingest: { maxFileMb: 0.01 } });
     try {
-      const s = await limited.ingest([big]);
-      expect(s.documents).toBe(300);
+      const progress: number[] = [];
+      const s = await limited.ingest([big], { onProgress: (p) => p.corpusLines && progress.push(p.corpusLines) });
+      expect(s.documents).toBe(5000);
+      expect(progress).toEqual([5000]); // a streamed corpus reports the lines read, every 5,000
       expect(s.problems.map((p) => [p.path.slice(big.length + 1), p.code])).toEqual([
         ['notes.txt', 'FILE_TOO_LARGE'],
         ['events.jsonl', 'FILE_TOO_LARGE'],

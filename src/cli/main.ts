@@ -111,7 +111,7 @@ export function buildProgram(): Command {
               bar.start(p.filesTotal, 0, { file: '' });
               started = true;
             }
-            bar.update(p.filesDone, { file: p.path.slice(-40) });
+            bar.update(p.filesDone, { file: p.path.slice(-40) + (p.corpusLines ? ` (${p.corpusLines.toLocaleString('en')} lines)` : '') });
           },
         });
         if (bar && started) bar.stop();

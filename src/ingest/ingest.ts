@@ -28,7 +28,12 @@ export interface IngestProgress {
   filesDone: number;
   filesTotal: number;
   path: string;
+  /** Lines read so far of a BEIR corpus being streamed (reported every few thousand). */
+  corpusLines?: number;
 }
+
+/** How often a streamed corpus reports progress, in lines. */
+const PROGRESS_EVERY_LINES = 5000;
 
 export interface IngestSummary {
   files: number;
@@ -72,7 +77,9 @@ export async function ingestPaths(store: Store, paths: string[], opts: IngestOpt
     try {
       // A BEIR corpus streams line by line whatever its size (the walk lets .jsonl files past the size limit).
       if (isJsonl(file.path) && (await startsAsBeirCorpus(file.path))) {
-        await ingestCorpusStream(store, file, summary, opts);
+        await ingestCorpusStream(store, file, summary, opts, (corpusLines) =>
+          opts.onProgress?.({ filesDone: i, filesTotal: files.length, path: file.path, corpusLines }),
+        );
         continue;
       }
     } catch (err) {
@@ -182,7 +189,13 @@ async function hashFile(filePath: string): Promise<string> {
  * A BEIR corpus, streamed: hashed in one pass (unchanged → skipped), then read line by line, each document written
  * as it is read, so memory stays flat however large the corpus (BEIR corpora run to gigabytes).
  */
-async function ingestCorpusStream(store: Store, file: WalkedFile, summary: IngestSummary, opts: IngestOptions): Promise<void> {
+async function ingestCorpusStream(
+  store: Store,
+  file: WalkedFile,
+  summary: IngestSummary,
+  opts: IngestOptions,
+  onLines: (lines: number) => void,
+): Promise<void> {
   const contentHash = await hashFile(file.path);
   const known = store.getSource(file.path);
   if (known && known.contentHash === contentHash) {
@@ -194,7 +207,7 @@ async function ingestCorpusStream(store: Store, file: WalkedFile, summary: Inges
   const lines = createInterface({ input: createReadStream(file.path, { encoding: 'utf8' }), crlfDelay: Infinity });
   let lineNumber = 0;
   for await (const line of lines) {
-    lineNumber++;
+    if (++lineNumber % PROGRESS_EVERY_LINES === 0) onLines(lineNumber);
     const doc = reader.read(lineNumber === 1 ? line.replace(/^\uFEFF/, '') : line, lineNumber);
     if (doc !== null) writer.write(doc);
   }
