@@ -133,6 +133,32 @@ describe('Bm25IndexCache and the retriever', () => {
     expect(cache.warm()).toBe(rebuilt);
   });
 
+  it('builds a large corpus in slices between queries, FTS5 serving meanwhile, and the same index as a blocking build', async () => {
+    const cache = new Bm25IndexCache(store, 0); // every corpus counts as large
+    expect(cache.get()).toBeNull();
+    expect(cache.get()).toBeNull(); // the build has started; this query is FTS5's
+    await cache.settled();
+    const sliced = cache.get()!;
+    expect(sliced).not.toBeNull();
+    const blocking = Bm25Index.build(store);
+    expect(sliced.size).toBe(blocking.size);
+    const terms = lexicalTerms(parseQuery('vitamin D deficiency and bone density in elderly patients'));
+    expect(sliced.search(terms, 20, { heading: 2, body: 1 })).toEqual(blocking.search(terms, 20, { heading: 2, body: 1 }));
+  });
+
+  it('drops a sliced build whose store changed meanwhile', async () => {
+    const extra = join(tmp.dir, 'during-build.md');
+    let ingested = false;
+    const index = await Bm25Index.buildInSlices(store, async () => {
+      if (ingested) return;
+      ingested = true;
+      writeFileSync(extra, '# During\n\nA paragraph written while the index was being built.\n');
+      await ingestPaths(store, [extra], { prune: false, maxFileBytes: 10 << 20, chunking: resolveConfig({ home: tmp.dir }).chunking });
+    });
+    expect(ingested).toBe(true);
+    expect(index).toBeNull();
+  });
+
   it('returns the same candidates whether FTS5 or the in-memory index serves', () => {
     const { retriever, query, buildIndex } = ftsThenIndex();
     const viaFts = retriever.retrieve(query, 30);

@@ -6,7 +6,7 @@
 // from the chunks table (FTS5 stays the stored index and the fallback), with FTS5's tokenizer (unicode61,
 // diacritics removed, Porter stems — see porter.ts) and FTS5's bm25 formula, so scores and rankings are the
 // same as `bm25(chunks_fts, wHeading, wBody)`; a test holds the two to 1e-9.
-import { allChunkTexts, generations } from '../store/history.js';
+import { chunkTextPages, generations } from '../store/history.js';
 import type { Store } from '../store/store.js';
 import { porterStem } from './porter.js';
 
@@ -32,48 +32,232 @@ export interface FieldWeights {
   body: number;
 }
 
-/** Postings of one term: rows in ascending order with the term's count in each field. */
-interface Postings {
+/** A typed array that grows by doubling: the index's build buffers, sized before anything is known. */
+class Growable<A extends Int32Array | Uint16Array | Float64Array> {
+  length = 0;
+  private data: A;
+
+  constructor(private readonly make: (n: number) => A, capacity = 1024) {
+    this.data = make(capacity);
+  }
+
+  push(value: number): void {
+    if (this.length === this.data.length) {
+      const grown = this.make(this.data.length * 2);
+      grown.set(this.data);
+      this.data = grown;
+    }
+    this.data[this.length++] = value;
+  }
+
+  /** The filled part (a copy, so the spare capacity is freed with the buffer). */
+  take(): A {
+    return this.data.slice(0, this.length) as A;
+  }
+
+  /** The filled part without copying, for buffers read once and dropped. */
+  view(): A {
+    return this.data.subarray(0, this.length) as A;
+  }
+}
+
+/** One chunk's text, as the index reads it. */
+export interface IndexRow {
+  id: number;
+  heading: string;
+  text: string;
+}
+
+/**
+ * Builds an index row by row: each row's distinct terms with their per-field counts go to a forward buffer of
+ * typed arrays, which `finish` inverts into postings by counting (no per-term JS arrays, whose boxed numbers took
+ * ~2 GB of heap at 360k chunks).
+ */
+class Bm25Builder {
+  readonly vocab = new Map<string, number>();
+  readonly stemCache = new Map<string, string>();
+  /** Surface word → term id: most tokens are repeats, so one map lookup instead of stem + vocabulary lookups. */
+  private readonly wordIds = new Map<string, number>();
+  private readonly ids = new Growable((n) => new Int32Array(n));
+  private readonly lengths = new Growable((n) => new Float64Array(n));
+  /** Forward entries: per row, its distinct terms and their counts; `rowEnds[r]` is one past row r's last entry. */
+  private readonly entryTerms = new Growable((n) => new Int32Array(n), 1 << 16);
+  private readonly entryHeading = new Growable((n) => new Uint16Array(n), 1 << 16);
+  private readonly entryBody = new Growable((n) => new Uint16Array(n), 1 << 16);
+  private readonly rowEnds = new Growable((n) => new Int32Array(n));
+  private total = 0;
+  // Per-row scratch counts indexed by term id (heading and body), with the row's distinct terms.
+  private headingCounts = new Uint32Array(1 << 16);
+  private bodyCounts = new Uint32Array(1 << 16);
+  private readonly distinct: number[] = [];
+
+  stem(word: string): string {
+    let s = this.stemCache.get(word);
+    if (s === undefined) {
+      s = porterStem(word);
+      // Bounded: a corpus's vocabulary plus what queries bring; long-running servers must not grow forever.
+      if (this.stemCache.size < 1_000_000) this.stemCache.set(word, s);
+    }
+    return s;
+  }
+
+  private termId(word: string): number {
+    let id = this.wordIds.get(word);
+    if (id !== undefined) return id;
+    const stem = this.stem(word);
+    id = this.vocab.get(stem);
+    if (id === undefined) {
+      id = this.vocab.size;
+      this.vocab.set(stem, id);
+    }
+    this.wordIds.set(word, id);
+    return id;
+  }
+
+  private count(words: string[], heading: boolean): void {
+    for (const w of words) {
+      const id = this.termId(w);
+      if (id >= this.headingCounts.length) {
+        const grownHeading = new Uint32Array(this.headingCounts.length * 2);
+        grownHeading.set(this.headingCounts);
+        this.headingCounts = grownHeading;
+        const grownBody = new Uint32Array(this.bodyCounts.length * 2);
+        grownBody.set(this.bodyCounts);
+        this.bodyCounts = grownBody;
+      }
+      if (this.headingCounts[id] === 0 && this.bodyCounts[id] === 0) this.distinct.push(id);
+      if (heading) this.headingCounts[id]!++;
+      else this.bodyCounts[id]!++;
+    }
+  }
+
+  add(row: IndexRow): void {
+    const headingWords = ftsWords(row.heading);
+    const bodyWords = ftsWords(row.text);
+    this.ids.push(row.id);
+    this.lengths.push(headingWords.length + bodyWords.length);
+    this.total += headingWords.length + bodyWords.length;
+    this.distinct.length = 0;
+    this.count(headingWords, true);
+    this.count(bodyWords, false);
+    for (const id of this.distinct) {
+      this.entryTerms.push(id);
+      this.entryHeading.push(Math.min(0xffff, this.headingCounts[id]!));
+      this.entryBody.push(Math.min(0xffff, this.bodyCounts[id]!));
+      this.headingCounts[id] = 0;
+      this.bodyCounts[id] = 0;
+    }
+    this.rowEnds.push(this.entryTerms.length);
+  }
+
+  /** Inverts the forward buffer: postings of each term are its rows in ascending order (a counting sort). */
+  finish(generation: number): Bm25Index {
+    const terms = this.entryTerms.view();
+    const heading = this.entryHeading.view();
+    const body = this.entryBody.view();
+    const rowEnds = this.rowEnds.view();
+    const termCount = this.vocab.size;
+    const start = new Int32Array(termCount + 1);
+    for (let e = 0; e < terms.length; e++) start[terms[e]! + 1]!++;
+    for (let t = 0; t < termCount; t++) start[t + 1]! += start[t]!;
+    const cursor = start.slice(0, termCount);
+    const postingRows = new Int32Array(terms.length);
+    const postingHeading = new Uint16Array(terms.length);
+    const postingBody = new Uint16Array(terms.length);
+    let e = 0;
+    for (let r = 0; r < rowEnds.length; r++) {
+      for (; e < rowEnds[r]!; e++) {
+        const at = cursor[terms[e]!]!++;
+        postingRows[at] = r;
+        postingHeading[at] = heading[e]!;
+        postingBody[at] = body[e]!;
+      }
+    }
+    const rows = rowEnds.length;
+    return new Bm25Index(generation, {
+      vocab: this.vocab,
+      stemCache: this.stemCache,
+      postings: { start, rows: postingRows, heading: postingHeading, body: postingBody },
+      chunkIds: this.ids.take(),
+      rowLength: this.lengths.take(),
+      avgLength: rows > 0 ? Math.max(this.total / rows, 1e-9) : 1,
+    });
+  }
+}
+
+/** Every term's postings in one flat layout: term t's rows are rows[start[t] .. start[t+1]), ascending. */
+interface FlatPostings {
+  start: Int32Array;
   rows: Int32Array;
   heading: Uint16Array;
   body: Uint16Array;
 }
 
-interface GrowingPostings {
-  rows: number[];
-  heading: number[];
-  body: number[];
+interface IndexParts {
+  vocab: Map<string, number>;
+  stemCache: Map<string, string>;
+  postings: FlatPostings;
+  chunkIds: Int32Array;
+  rowLength: Float64Array;
+  avgLength: number;
 }
+
 
 export class Bm25Index {
   readonly generation: number;
-  private readonly vocab = new Map<string, number>();
-  private readonly postings: Postings[] = [];
-  private chunkIds = new Int32Array(0);
+  private readonly vocab: Map<string, number>;
+  private readonly postings: FlatPostings;
+  private readonly chunkIds: Int32Array;
   /** Tokens per row over both fields (FTS5's document length). */
-  private rowLength = new Float64Array(0);
-  private avgLength = 1;
-  private readonly stemCache = new Map<string, string>();
+  private readonly rowLength: Float64Array;
+  private readonly avgLength: number;
+  private readonly stemCache: Map<string, string>;
   /** Scratch score accumulators, one per row, reused across queries (zeroed after each). */
-  private scores = new Float64Array(0);
-  /** Which rows the current query matched: a row can match with score 0 (a term only in a zero-weight field). */
-  private matched = new Uint8Array(0);
+  private readonly scores: Float64Array;
+  /** Scratch marks per row: 0 untouched, 1 scored, 2 outside the query's scope. */
+  private readonly matched: Uint8Array;
 
-  private constructor(generation: number) {
+  /** Made by `build`, `buildInSlices` or `fromRows` (through the builder). */
+  constructor(generation: number, parts: IndexParts) {
     this.generation = generation;
+    this.vocab = parts.vocab;
+    this.stemCache = parts.stemCache;
+    this.postings = parts.postings;
+    this.chunkIds = parts.chunkIds;
+    this.rowLength = parts.rowLength;
+    this.avgLength = parts.avgLength;
+    this.scores = new Float64Array(parts.chunkIds.length);
+    this.matched = new Uint8Array(parts.chunkIds.length);
   }
 
+  /** Reads every chunk of the store, a page at a time, and builds the index in one go (blocking). */
   static build(store: Store): Bm25Index {
-    const index = new Bm25Index(generations(store).chunks);
-    index.load(allChunkTexts(store));
-    return index;
+    const generation = generations(store).chunks;
+    const builder = new Bm25Builder();
+    for (const page of chunkTextPages(store)) for (const row of page) builder.add(row);
+    return builder.finish(generation);
+  }
+
+  /**
+   * The same build, yielding to the event loop after every page, so a service keeps answering (from FTS5) while a
+   * large corpus is indexed. Null when the store changed meanwhile: the caller builds again for the new generation.
+   */
+  static async buildInSlices(store: Store, yieldNow: () => Promise<void> = () => new Promise((r) => setImmediate(r))): Promise<Bm25Index | null> {
+    const generation = generations(store).chunks;
+    const builder = new Bm25Builder();
+    for (const page of chunkTextPages(store)) {
+      for (const row of page) builder.add(row);
+      await yieldNow();
+      if (generations(store).chunks !== generation) return null;
+    }
+    return builder.finish(generation);
   }
 
   /** Builds from rows directly (tests and callers that already hold the texts). */
-  static fromRows(rows: ReadonlyArray<{ id: number; heading: string; text: string }>, generation = 0): Bm25Index {
-    const index = new Bm25Index(generation);
-    index.load(rows);
-    return index;
+  static fromRows(rows: ReadonlyArray<IndexRow>, generation = 0): Bm25Index {
+    const builder = new Bm25Builder();
+    for (const row of rows) builder.add(row);
+    return builder.finish(generation);
   }
 
   get size(): number {
@@ -84,77 +268,9 @@ export class Bm25Index {
     let s = this.stemCache.get(word);
     if (s === undefined) {
       s = porterStem(word);
-      // Bounded: a corpus's vocabulary plus what queries bring; long-running servers must not grow forever.
       if (this.stemCache.size < 1_000_000) this.stemCache.set(word, s);
     }
     return s;
-  }
-
-  private load(rows: ReadonlyArray<{ id: number; heading: string; text: string }>): void {
-    const growing: GrowingPostings[] = [];
-    this.chunkIds = new Int32Array(rows.length);
-    this.rowLength = new Float64Array(rows.length);
-    this.scores = new Float64Array(rows.length);
-    this.matched = new Uint8Array(rows.length);
-    let total = 0;
-    // Surface word → term id: most tokens are repeats, so one map lookup instead of stem + vocabulary lookups.
-    const wordIds = new Map<string, number>();
-    const termId = (word: string): number => {
-      let id = wordIds.get(word);
-      if (id !== undefined) return id;
-      const stem = this.stem(word);
-      id = this.vocab.get(stem);
-      if (id === undefined) {
-        id = growing.length;
-        this.vocab.set(stem, id);
-        growing.push({ rows: [], heading: [], body: [] });
-      }
-      wordIds.set(word, id);
-      return id;
-    };
-    // Per-row counts in scratch arrays indexed by term id (heading and body), with the row's distinct terms.
-    let headingCounts = new Uint32Array(1 << 16);
-    let bodyCounts = new Uint32Array(1 << 16);
-    const distinct: number[] = [];
-    const count = (words: string[], heading: boolean) => {
-      for (const w of words) {
-        const id = termId(w);
-        if (id >= headingCounts.length) {
-          const grownHeading = new Uint32Array(headingCounts.length * 2);
-          grownHeading.set(headingCounts);
-          headingCounts = grownHeading;
-          const grownBody = new Uint32Array(bodyCounts.length * 2);
-          grownBody.set(bodyCounts);
-          bodyCounts = grownBody;
-        }
-        if (headingCounts[id] === 0 && bodyCounts[id] === 0) distinct.push(id);
-        if (heading) headingCounts[id]!++;
-        else bodyCounts[id]!++;
-      }
-    };
-    for (let r = 0; r < rows.length; r++) {
-      const row = rows[r]!;
-      this.chunkIds[r] = row.id;
-      const headingWords = ftsWords(row.heading);
-      const bodyWords = ftsWords(row.text);
-      this.rowLength[r] = headingWords.length + bodyWords.length;
-      total += headingWords.length + bodyWords.length;
-      distinct.length = 0;
-      count(headingWords, true);
-      count(bodyWords, false);
-      for (const id of distinct) {
-        const p = growing[id]!;
-        p.rows.push(r);
-        p.heading.push(Math.min(0xffff, headingCounts[id]!));
-        p.body.push(Math.min(0xffff, bodyCounts[id]!));
-        headingCounts[id] = 0;
-        bodyCounts[id] = 0;
-      }
-    }
-    for (const p of growing) {
-      this.postings.push({ rows: Int32Array.from(p.rows), heading: Uint16Array.from(p.heading), body: Uint16Array.from(p.body) });
-    }
-    this.avgLength = rows.length > 0 ? Math.max(total / rows.length, 1e-9) : 1;
   }
 
   /**
@@ -174,11 +290,13 @@ export class Bm25Index {
       for (const word of ftsWords(term)) {
         const id = this.vocab.get(this.stem(word));
         if (id === undefined) continue;
-        const p = this.postings[id]!;
-        const hits = p.rows.length;
+        const p = this.postings;
+        const first = p.start[id]!;
+        const end = p.start[id + 1]!;
+        const hits = end - first;
         let idf = Math.log((n - hits + 0.5) / (hits + 0.5));
         if (idf <= 0) idf = 1e-6;
-        for (let j = 0; j < hits; j++) {
+        for (let j = first; j < end; j++) {
           const r = p.rows[j]!;
           if (matched[r] === 0) {
             if (allowed && !allowed.has(this.chunkIds[r]!)) {
@@ -244,21 +362,46 @@ function topK(rows: number[], scores: Float64Array, chunkIds: Int32Array, k: num
  * Keeps a Bm25Index current with the store's chunk generation (any process's ingest). Building costs about as
  * much as fifty FTS5 queries, so it is built on the second query against a generation, not the first: a one-shot
  * CLI ask (or the one query after an ingest) is served by FTS5, which ranks the same; `warm()` builds now.
+ * A large corpus (over `syncBuildMaxChunks`) is built in slices between requests instead: about 60 µs a chunk,
+ * 20 s at 360k chunks, which must not stall a service; FTS5 answers until the index is ready.
  */
 export class Bm25IndexCache {
   private current: Bm25Index | null = null;
   private staleQueries = 0;
+  private building: Promise<void> | null = null;
 
-  constructor(private readonly store: Store) {}
+  constructor(
+    private readonly store: Store,
+    private readonly syncBuildMaxChunks = SYNC_BUILD_MAX_CHUNKS,
+  ) {}
 
-  /** The index if it is current or worth building now; null means "use FTS5 for this query". */
+  /** The index if it is current (or small enough to build now); null means "use FTS5 for this query". */
   get(): Bm25Index | null {
     const gen = generations(this.store).chunks;
     if (this.current && this.current.generation === gen) return this.current;
-    if (++this.staleQueries < 2) return null;
-    return this.warm();
+    if (++this.staleQueries < 2 || this.building) return null;
+    const { chunks } = this.store.statement('SELECT count(*) AS chunks FROM chunks').get() as { chunks: number };
+    if (chunks <= this.syncBuildMaxChunks) return this.warm();
+    this.building = Bm25Index.buildInSlices(this.store)
+      .then((index) => {
+        // Null: the store changed while building; the next query starts a build of the new generation.
+        if (index) {
+          this.current = index;
+          this.staleQueries = 0;
+        }
+      })
+      .finally(() => {
+        this.building = null;
+      });
+    return null;
   }
 
+  /** Resolves when no build is running (tests, and callers that want the index before they go on). */
+  async settled(): Promise<void> {
+    while (this.building) await this.building;
+  }
+
+  /** Builds now, blocking, if the index is not current: for startup and batch jobs. */
   warm(): Bm25Index {
     const gen = generations(this.store).chunks;
     if (!this.current || this.current.generation !== gen) {
@@ -268,3 +411,6 @@ export class Bm25IndexCache {
     return this.current;
   }
 }
+
+/** Chunks up to which a stale index is rebuilt in the query that needs it (about 1 s on this machine). */
+export const SYNC_BUILD_MAX_CHUNKS = 20_000;

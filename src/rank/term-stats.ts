@@ -1,7 +1,7 @@
 // In-memory term statistics over every chunk: what the relevance features read (per-field BM25, query-term
 // coverage, matched IDF mass, bigram matches). Built once from the store and rebuilt when its chunk
 // generation moves, so features cost microseconds per candidate instead of re-tokenising text per request.
-import { allChunkTexts, generations } from '../store/history.js';
+import { chunkTextPages, generations, type ChunkText } from '../store/history.js';
 import type { Store } from '../store/store.js';
 import { LUCENE_ENGLISH_STOPWORDS } from './stopwords.js';
 
@@ -156,7 +156,7 @@ export class TermStats {
       return { ids: Int32Array.from(distinct), counts, length: ids.length };
     };
     let index = 0;
-    for (const row of allChunkTexts(store)) {
+    for (const row of chunkRows(store)) {
       const headingIds = termIdsOf(row.heading);
       const bodyIds = termIdsOf(row.text);
       const keys = new Uint32Array(Math.max(0, bodyIds.length - 1));
@@ -337,4 +337,9 @@ export class TermStatsCache {
     if (!this.current || this.current.generation !== gen) this.current = TermStats.build(this.store);
     return this.current;
   }
+}
+
+/** Every chunk's text, read a page at a time (the corpus's text is never all in memory at once). */
+function* chunkRows(store: Store): Generator<ChunkText> {
+  for (const page of chunkTextPages(store)) yield* page;
 }

@@ -150,14 +150,34 @@ export function generations(store: Store): Generations {
   return { chunks: get('chunks_generation'), history: get('history_generation'), historyDeletions: get('history_deletions') };
 }
 
-/** All chunks with their text, for in-memory term statistics. */
-export function allChunkTexts(store: Store): Array<{ id: number; heading: string; text: string; docId: string; ordinal: number; tokenCount: number }> {
-  return store.db
-    .prepare(
-      `SELECT c.id, c.heading, c.text, coalesce(d.external_id, d.uri) AS docId, c.ordinal, c.token_count AS tokenCount
-       FROM chunks c JOIN documents d ON d.id = c.document_id ORDER BY c.id`,
-    )
-    .all() as Array<{ id: number; heading: string; text: string; docId: string; ordinal: number; tokenCount: number }>;
+/** A chunk's text with what the in-memory indexes keep of it. */
+export interface ChunkText {
+  id: number;
+  heading: string;
+  text: string;
+  docId: string;
+  ordinal: number;
+  tokenCount: number;
+}
+
+/** Rows per page of `chunkTextPages`. */
+const CHUNK_PAGE_ROWS = 2000;
+
+/**
+ * Every chunk with its text, by id, a page at a time: each page is its own short statement, so a caller may use
+ * the connection (or yield to other requests) between pages, and never holds the whole corpus's text at once.
+ */
+export function* chunkTextPages(store: Store): Generator<ChunkText[]> {
+  const page = store.statement(
+    `SELECT c.id, c.heading, c.text, coalesce(d.external_id, d.uri) AS docId, c.ordinal, c.token_count AS tokenCount
+     FROM chunks c JOIN documents d ON d.id = c.document_id WHERE c.id > ? ORDER BY c.id LIMIT ${CHUNK_PAGE_ROWS}`,
+  );
+  for (let rows = page.all(0) as ChunkText[]; rows.length > 0; rows = page.all(rows[rows.length - 1]!.id) as ChunkText[]) yield rows;
+}
+
+/** All chunks with their text (tests and small corpora; the indexes read `chunkTextPages`). */
+export function allChunkTexts(store: Store): ChunkText[] {
+  return [...chunkTextPages(store)].flat();
 }
 
 /** Chunk ids of a document by its caller-facing id (external id, or uri). */
