@@ -8,6 +8,7 @@
 // same as `bm25(chunks_fts, wHeading, wBody)`; a test holds the two to 1e-9.
 import { chunkTextPages, generations } from '../store/history.js';
 import type { Store } from '../store/store.js';
+import { Growable } from '../util/growable.js';
 import { porterStem } from './porter.js';
 
 const K1 = 1.2;
@@ -30,35 +31,6 @@ export interface Bm25Hit {
 export interface FieldWeights {
   heading: number;
   body: number;
-}
-
-/** A typed array that grows by doubling: the index's build buffers, sized before anything is known. */
-class Growable<A extends Int32Array | Uint16Array | Float64Array> {
-  length = 0;
-  private data: A;
-
-  constructor(private readonly make: (n: number) => A, capacity = 1024) {
-    this.data = make(capacity);
-  }
-
-  push(value: number): void {
-    if (this.length === this.data.length) {
-      const grown = this.make(this.data.length * 2);
-      grown.set(this.data);
-      this.data = grown;
-    }
-    this.data[this.length++] = value;
-  }
-
-  /** The filled part (a copy, so the spare capacity is freed with the buffer). */
-  take(): A {
-    return this.data.slice(0, this.length) as A;
-  }
-
-  /** The filled part without copying, for buffers read once and dropped. */
-  view(): A {
-    return this.data.subarray(0, this.length) as A;
-  }
 }
 
 /** One chunk's text, as the index reads it. */
