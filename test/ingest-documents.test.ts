@@ -157,6 +157,23 @@ describe('PDF layout', () => {
     expect(layoutPdf(pages).text).toBe('Findings on page 1 of the draft.\n\nFindings on page 2 of the draft.');
   });
 
+  it('carries a paragraph from the foot of one column to the top of the next, and starts one after a full stop', () => {
+    const column = (x: number, texts: string[]) => texts.map((text, i) => ({ text, x, y: 700 - i * 13.2 }));
+    const layout = layoutPdf([
+      page([
+        ...column(72, ['Herons wade in shallow water', 'and the results were']),
+        ...column(320, ['confirmed by later surveys.', 'Egrets feed the same way.']),
+        ...column(72, []),
+      ]),
+      page([...column(72, ['They nest in colonies.']), ...column(320, ['Colonies can hold hundreds of nests.'])]),
+    ]);
+    expect(blockTexts(layout)).toEqual([
+      'paragraph: Herons wade in shallow water and the results were confirmed by later surveys. Egrets feed the same way.',
+      'paragraph: They nest in colonies.',
+      'paragraph: Colonies can hold hundreds of nests.',
+    ]);
+  });
+
   it('keeps a line that repeats in the body rather than at the page edge', () => {
     const pages = [1, 2, 3].map(() => page(paragraphLines(['Wash your hands.', 'Then dry them.'], 500)));
     expect(layoutPdf(pages).text.match(/Wash your hands\./g)).toHaveLength(3);

@@ -319,13 +319,13 @@ export function layoutPdf(pages: readonly PdfPageText[]): PdfLayout {
 /** Does `line` begin a new paragraph after `previous` (both body text)? */
 function startsParagraph(previous: Line, line: Line, spacing: number): boolean {
   if (isContentsEntry(previous) || isContentsEntry(line)) return true;
-  if (line.page !== previous.page) {
-    // A paragraph runs on over a page break unless the page ended a sentence and the next starts anew.
+  const drop = previous.y - line.y;
+  // A page break, or a move up the page (the next column): a paragraph runs on across it unless the text before
+  // ended a sentence and the text after starts anew.
+  if (line.page !== previous.page || drop <= 0) {
     return /[.!?:;)"'”’]$/.test(previous.text) && /^[\p{Lu}\p{N}•\-–(["“‘]/u.test(line.text);
   }
-  const drop = previous.y - line.y;
-  // Moving up the page (a new column) or a gap wider than the usual line spacing.
-  if (drop <= 0 || drop > spacing * PARAGRAPH_GAP) return true;
+  if (drop > spacing * PARAGRAPH_GAP) return true;
   // Indented first line of a new paragraph after a line that ended a sentence.
   return line.x > previous.x + 0.75 * line.size && /[.!?:]$/.test(previous.text);
 }
