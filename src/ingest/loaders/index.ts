@@ -8,6 +8,7 @@ import { languageForFile, loadCode } from './code.js';
 import { loadHtml } from './html.js';
 import { loadDocx } from './docx.js';
 import { loadMarkdown } from './markdown.js';
+import { loadNotebook } from './notebook.js';
 import { loadPdf } from './pdf.js';
 import { skipped, type LoadResult } from './result.js';
 import { loadText } from './text.js';
@@ -58,6 +59,7 @@ export function loadFile(filePath: string, bytes: Buffer): LoadResult {
   const extension = extensionOf(filePath);
 
   if (extension === 'jsonl' && looksLikeBeirCorpus(text)) return loadBeir(filePath, text);
+  if (extension === 'ipynb') return loadNotebook(filePath, text);
   if (MARKDOWN_EXTENSIONS.has(extension)) return single(loadMarkdown(filePath, text));
   if (HTML_EXTENSIONS.has(extension)) return single(loadHtml(filePath, text));
   if (TEXT_EXTENSIONS.has(extension)) return single(loadText(filePath, text));
