@@ -10,7 +10,7 @@ import { chunkDocument, pageAt } from '../src/ingest/chunk.js';
 import { formatContextItem } from '../src/llm/prompt.js';
 import type { ContextItem, LoadedDocument } from '../src/types.js';
 import { runSieve } from './helpers/cli.js';
-import { buildDocx } from './helpers/docx.js';
+import { buildDocx, storedZip } from './helpers/docx.js';
 import { buildPdf, type PdfLine } from './helpers/pdf.js';
 import { tempDir } from './helpers/tmp.js';
 
@@ -340,6 +340,51 @@ describe('Jupyter notebook loader', () => {
     const { documents, problems } = await loadAny('/nb/broken.ipynb', Buffer.from('{"cells": 3}'));
     expect(documents).toEqual([]);
     expect(problems).toEqual([expect.objectContaining({ code: 'FILE_UNREADABLE', message: expect.stringMatching(/not a readable Jupyter notebook/) })]);
+  });
+});
+
+describe('EPUB loader', () => {
+  const xhtml = (title: string, body: string) =>
+    `<?xml version="1.0" encoding="UTF-8"?><html xmlns="http://www.w3.org/1999/xhtml"><head><title>${title}</title></head><body>${body}</body></html>`;
+  const epub = (spine: string[]) =>
+    storedZip([
+      { name: 'mimetype', data: 'application/epub+zip' },
+      {
+        name: 'META-INF/container.xml',
+        data: '<?xml version="1.0"?><container version="1.0" xmlns="urn:oasis:names:tc:opendocument:xmlns:container"><rootfiles><rootfile full-path="OEBPS/content.opf" media-type="application/oebps-package+xml"/></rootfiles></container>',
+      },
+      {
+        name: 'OEBPS/content.opf',
+        data:
+          '<?xml version="1.0"?><package xmlns="http://www.idpf.org/2007/opf" version="3.0"><metadata xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:title>Birds of the Marsh</dc:title></metadata>' +
+          '<manifest><item id="c1" href="text/one.xhtml" media-type="application/xhtml+xml"/><item id="c2" href="text/two%20b.xhtml" media-type="application/xhtml+xml"/><item id="nav" href="nav.xhtml" media-type="application/xhtml+xml"/></manifest>' +
+          `<spine>${spine.map((id) => `<itemref idref="${id}"${id === 'nav' ? ' linear="no"' : ''}/>`).join('')}</spine></package>`,
+      },
+      { name: 'OEBPS/text/one.xhtml', data: xhtml('One', '<h1>Herons</h1><p>Herons stand still in shallow water.</p>') },
+      { name: 'OEBPS/text/two b.xhtml', data: xhtml('Two', '<h1>Egrets</h1><h2>Plumage</h2><p>Egrets grow long plumes when breeding.</p>') },
+      { name: 'OEBPS/nav.xhtml', data: xhtml('Contents', '<nav><ol><li>Herons</li><li>Egrets</li></ol></nav>') },
+    ]);
+
+  it('reads the chapters in spine order, each under its own headings, with the book title', async () => {
+    const { documents, problems } = await loadAny('/books/marsh.epub', epub(['nav', 'c2', 'c1']));
+    expect(problems).toEqual([]);
+    const doc = documents[0] as LoadedDocument;
+    expect(doc).toMatchObject({ kind: 'epub', title: 'Birds of the Marsh', metadata: { chapters: 2 } });
+    expect(doc.text).toBe('Egrets\n\nPlumage\n\nEgrets grow long plumes when breeding.\n\nHerons\n\nHerons stand still in shallow water.');
+    expect(doc.blocks.map((b) => [doc.text.slice(b.start, b.end), b.headingPath])).toEqual([
+      ['Egrets', ['Egrets']],
+      ['Plumage', ['Egrets', 'Plumage']],
+      ['Egrets grow long plumes when breeding.', ['Egrets', 'Plumage']],
+      ['Herons', ['Herons']],
+      ['Herons stand still in shallow water.', ['Herons']],
+    ]);
+  });
+
+  it('reports a file that is not an EPUB as FILE_UNREADABLE', async () => {
+    const notZip = await loadAny('/books/fake.epub', Buffer.from('not a zip at all'));
+    expect(notZip.problems).toEqual([expect.objectContaining({ code: 'FILE_UNREADABLE', message: expect.stringMatching(/could not be read as an EPUB/) })]);
+    const noContainer = await loadAny('/books/bare.epub', storedZip([{ name: 'mimetype', data: 'application/epub+zip' }]));
+    expect(noContainer.problems).toEqual([expect.objectContaining({ code: 'FILE_UNREADABLE', message: expect.stringMatching(/container\.xml/) })]);
   });
 });
 

@@ -95,7 +95,7 @@ export function buildProgram(): Command {
 
   program
     .command('ingest')
-    .description('index files and folders (Markdown, text, code, HTML, PDF, Word .docx, Jupyter .ipynb, BEIR corpus.jsonl)')
+    .description('index files and folders (Markdown, text, code, HTML, PDF, Word .docx, EPUB, Jupyter .ipynb, BEIR corpus.jsonl)')
     .argument('<paths...>', 'files or folders to ingest')
     .option('--prune', 'remove documents whose files are gone from disk under these paths')
     .option('--json', 'print the summary as JSON')

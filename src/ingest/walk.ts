@@ -66,8 +66,8 @@ export const BINARY_EXTENSIONS: ReadonlySet<string> = new Set([
   'woff', 'woff2', 'ttf', 'otf', 'eot',
   // executables, objects, bytecode
   'exe', 'dll', 'so', 'dylib', 'a', 'o', 'obj', 'lib', 'class', 'pyc', 'pyo', 'pyd', 'node', 'wasm', 'bin', 'elf', 'out',
-  // documents stored in binary containers (PDF and .docx have loaders of their own)
-  'doc', 'xls', 'xlsx', 'ppt', 'pptx', 'odt', 'ods', 'odp', 'epub', 'mobi',
+  // documents stored in binary containers (PDF, .docx and .epub have loaders of their own)
+  'doc', 'xls', 'xlsx', 'ppt', 'pptx', 'odt', 'ods', 'odp', 'mobi',
   // databases, models, arrays
   'sqlite', 'sqlite3', 'db', 'db-wal', 'db-shm', 'mdb', 'onnx', 'pt', 'pth', 'ckpt', 'safetensors', 'h5', 'hdf5', 'pkl',
   'pickle', 'npy', 'npz', 'parquet', 'arrow', 'feather', 'tflite', 'pb', 'gguf', 'mlmodel',

@@ -7,6 +7,7 @@ import { isBeirCorpusLine, loadBeir } from './beir.js';
 import { languageForFile, loadCode } from './code.js';
 import { loadHtml } from './html.js';
 import { loadDocx } from './docx.js';
+import { loadEpub } from './epub.js';
 import { loadMarkdown } from './markdown.js';
 import { loadNotebook } from './notebook.js';
 import { loadPdf } from './pdf.js';
@@ -25,6 +26,7 @@ const SNIFF_BYTES = 8192;
 const CONTAINER_LOADERS: Readonly<Record<string, (filePath: string, bytes: Buffer) => Promise<LoadResult>>> = {
   pdf: loadPdf,
   docx: loadDocx,
+  epub: loadEpub,
 };
 
 /** Any file sieve can index: container formats by extension, else the text loaders of `loadFile`. */
