@@ -334,7 +334,7 @@ export class Engine {
     let allowed: Set<number> | undefined;
     if (sources) allowed = new Set(sources.flatMap((source) => this.store.chunkIdsUnder(source)));
     if (docIds) {
-      const stats = this.resources.termStats();
+      const stats = this.resources.freshTermStats();
       const inDocs = new Set<number>();
       for (const docId of docIds) for (const id of stats.chunksOfDoc(docId)) if (!allowed || allowed.has(id)) inDocs.add(id);
       allowed = inDocs;

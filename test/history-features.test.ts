@@ -4,7 +4,7 @@ import { openEngine, type Engine } from '../src/engine.js';
 import { extractFeatures, FEATURE_COUNT, FEATURE_NAMES } from '../src/rank/features.js';
 import { parseQuery } from '../src/rank/query.js';
 import { tfidfVector } from '../src/rank/history-index.js';
-import { lightStem, TermStats } from '../src/rank/term-stats.js';
+import { lightStem, TermStats, TermStatsCache } from '../src/rank/term-stats.js';
 import { recordHistory } from '../src/store/history.js';
 import { tempDir } from './helpers/tmp.js';
 import { writeFileSync } from 'node:fs';
@@ -45,6 +45,34 @@ describe('term statistics', () => {
     expect(stats.idfOfTerm('heart')).toBeCloseTo(Math.log(1 + 3.5 / 1.5), 10);
     // "lower" (lowers/lower) is in 3 of 4: log(1 + 1.5 / 3.5).
     expect(stats.idfOfTerm('lower')).toBeCloseTo(Math.log(1 + 1.5 / 3.5), 10);
+  });
+});
+
+describe('keeping term statistics current', () => {
+  it('rebuilds a large corpus\'s statistics between requests, serving the previous ones meanwhile', async () => {
+    const home = join(tmp.dir, 'home-cache');
+    const local = await openEngine({ home, llm: null, embed: { enabled: false } });
+    try {
+      await local.ingest([corpus]);
+      const cache = new TermStatsCache(local.store, 0); // every corpus counts as large
+      const first = cache.fresh();
+      expect(first.size).toBe(4);
+      const extra = join(tmp.dir, 'extra.jsonl');
+      writeFileSync(extra, JSON.stringify({ _id: 'tea', title: 'Tea', text: 'Green tea contains catechins.' }));
+      await local.ingest([extra]);
+      // Stale: the request is served from the statistics it had, and the new chunk is not in them yet.
+      expect(cache.get()).toBe(first);
+      await cache.settled();
+      const next = cache.get();
+      expect(next).not.toBe(first);
+      expect(next.size).toBe(5);
+      expect(next.chunksOfDoc('tea')).toHaveLength(1);
+      // A small corpus (the default threshold) is rebuilt in the request itself.
+      const small = new TermStatsCache(local.store);
+      expect(small.get().size).toBe(5);
+    } finally {
+      local.close();
+    }
   });
 });
 

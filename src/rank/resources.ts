@@ -28,13 +28,19 @@ export class RankingResources {
   /** Builds the in-memory indexes now (a server before it takes traffic; benchmarks before they time). */
   warm(): void {
     this.bm25Cache.warm();
-    this.stats.get();
+    this.stats.fresh();
   }
 
   private frozen: { stats: TermStats; history: HistoryIndex } | null = null;
 
+  /** Term statistics for ranking: on a large corpus just ingested, the previous generation's while new ones build. */
   termStats(): TermStats {
     return this.frozen?.stats ?? this.stats.get();
+  }
+
+  /** Term statistics of the store as it is now (what must see every chunk: a scope's documents). */
+  freshTermStats(): TermStats {
+    return this.frozen?.stats ?? this.stats.fresh();
   }
 
   history(): HistoryIndex {
@@ -47,7 +53,8 @@ export class RankingResources {
    */
   async withSnapshot<T>(fn: () => Promise<T> | T): Promise<T> {
     if (this.frozen) return fn();
-    this.frozen = { stats: this.stats.get(), history: this.historyCache.get(() => this.stats.get()) };
+    const stats = this.stats.fresh();
+    this.frozen = { stats, history: this.historyCache.get(() => stats) };
     try {
       return await fn();
     } finally {

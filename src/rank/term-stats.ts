@@ -4,6 +4,7 @@
 import { chunkTextPages, generations, type ChunkText } from '../store/history.js';
 import type { Store } from '../store/store.js';
 import { Growable } from '../util/growable.js';
+import { SYNC_BUILD_MAX_CHUNKS } from './bm25-index.js';
 import { LUCENE_ENGLISH_STOPWORDS } from './stopwords.js';
 
 const WORD = /[\p{L}\p{M}\p{N}]+/gu;
@@ -152,8 +153,30 @@ export class TermStats {
     this.generation = generation;
   }
 
+  /** Reads every chunk of the store, a page at a time, and builds the statistics in one go (blocking). */
   static build(store: Store): TermStats {
-    const stats = new TermStats(generations(store).chunks);
+    const builder = TermStats.builder(generations(store).chunks);
+    for (const page of chunkTextPages(store)) for (const chunk of page) builder.add(chunk);
+    return builder.finish();
+  }
+
+  /**
+   * The same build, yielding to the event loop after every page (see Bm25Index.buildInSlices). Null when the store
+   * changed meanwhile.
+   */
+  static async buildInSlices(store: Store, yieldNow: () => Promise<void> = () => new Promise((r) => setImmediate(r))): Promise<TermStats | null> {
+    const generation = generations(store).chunks;
+    const builder = TermStats.builder(generation);
+    for (const page of chunkTextPages(store)) {
+      for (const chunk of page) builder.add(chunk);
+      await yieldNow();
+      if (generations(store).chunks !== generation) return null;
+    }
+    return builder.finish();
+  }
+
+  private static builder(generation: number): { add(chunk: ChunkText): void; finish(): TermStats } {
+    const stats = new TermStats(generation);
     const df: number[] = [];
     let headingTotal = 0;
     let bodyTotal = 0;
@@ -223,7 +246,7 @@ export class TermStats {
       }
     };
     let row = 0;
-    for (const chunk of chunkRows(store)) {
+    const add = (chunk: ChunkText): void => {
       const headingIds = termIdsOf(chunk.heading);
       const bodyIds = termIdsOf(chunk.text);
       appendField(headingIds, { ids: t.headingIds, counts: t.headingCounts }, row);
@@ -255,33 +278,36 @@ export class TermStats {
       if (siblings) siblings.push(chunk.id);
       else stats.docChunks.set(chunk.docId, [chunk.id]);
       row++;
-    }
-    stats.table = {
-      rowOf,
-      headingStart: t.headingStart.take(),
-      headingIds: t.headingIds.take(),
-      headingCounts: t.headingCounts.take(),
-      headingLength: t.headingLength.take(),
-      bodyStart: t.bodyStart.take(),
-      bodyIds: t.bodyIds.take(),
-      bodyCounts: t.bodyCounts.take(),
-      bodyLength: t.bodyLength.take(),
-      bigramStart: t.bigramStart.take(),
-      bigrams: t.bigrams.take(),
-      sequenceStart: t.sequenceStart.take(),
-      sequence: t.sequence.take(),
-      docIndex: t.docIndex.take(),
-      docNames,
-      ordinal: t.ordinal.take(),
-      tokenCount: t.tokenCount.take(),
     };
-    const ordinal = stats.table.ordinal;
-    for (const ids of stats.docChunks.values()) ids.sort((a, b) => ordinal[rowOf.get(a)!]! - ordinal[rowOf.get(b)!]!);
-    stats.df = Int32Array.from(df);
-    const n = Math.max(1, row);
-    stats.avgHeading = Math.max(1, headingTotal / n);
-    stats.avgBody = Math.max(1, bodyTotal / n);
-    return stats;
+    const finish = (): TermStats => {
+      stats.table = {
+        rowOf,
+        headingStart: t.headingStart.take(),
+        headingIds: t.headingIds.take(),
+        headingCounts: t.headingCounts.take(),
+        headingLength: t.headingLength.take(),
+        bodyStart: t.bodyStart.take(),
+        bodyIds: t.bodyIds.take(),
+        bodyCounts: t.bodyCounts.take(),
+        bodyLength: t.bodyLength.take(),
+        bigramStart: t.bigramStart.take(),
+        bigrams: t.bigrams.take(),
+        sequenceStart: t.sequenceStart.take(),
+        sequence: t.sequence.take(),
+        docIndex: t.docIndex.take(),
+        docNames,
+        ordinal: t.ordinal.take(),
+        tokenCount: t.tokenCount.take(),
+      };
+      const ordinal = stats.table.ordinal;
+      for (const ids of stats.docChunks.values()) ids.sort((a, b) => ordinal[rowOf.get(a)!]! - ordinal[rowOf.get(b)!]!);
+      stats.df = Int32Array.from(df);
+      const n = Math.max(1, row);
+      stats.avgHeading = Math.max(1, headingTotal / n);
+      stats.avgBody = Math.max(1, bodyTotal / n);
+      return stats;
+    };
+    return { add, finish };
   }
 
   get size(): number {
@@ -430,19 +456,49 @@ export class TermStats {
 }
 
 /** Keeps a TermStats current: rebuilt when the store's chunk generation moves (any process's ingest). */
+/**
+ * Keeps the statistics current with the store's chunk generation. A small corpus is rebuilt in the request that
+ * finds them stale (about a second at 10k chunks); a large one (over `syncBuildMaxChunks`) keeps serving the
+ * statistics it has while new ones are built between requests (26 s at 360k chunks must not stall a service),
+ * so chunks added meanwhile rank on their retrievers' scores alone until the build lands.
+ */
 export class TermStatsCache {
   private current: TermStats | null = null;
+  private building: Promise<void> | null = null;
 
-  constructor(private readonly store: Store) {}
+  constructor(
+    private readonly store: Store,
+    private readonly syncBuildMaxChunks = SYNC_BUILD_MAX_CHUNKS,
+  ) {}
 
+  /** Statistics for serving: current, or (large corpus, rebuild under way) the previous generation's. */
   get(): TermStats {
+    const gen = generations(this.store).chunks;
+    if (this.current && this.current.generation === gen) return this.current;
+    if (!this.current || (this.building === null && this.chunkCount() <= this.syncBuildMaxChunks)) return this.fresh();
+    this.building ??= TermStats.buildInSlices(this.store)
+      .then((stats) => {
+        if (stats) this.current = stats; // null: the store moved on; the next request starts over
+      })
+      .finally(() => {
+        this.building = null;
+      });
+    return this.current;
+  }
+
+  /** Statistics of the store as it is now, built here if need be (training, scopes, warming). */
+  fresh(): TermStats {
     const gen = generations(this.store).chunks;
     if (!this.current || this.current.generation !== gen) this.current = TermStats.build(this.store);
     return this.current;
   }
-}
 
-/** Every chunk's text, read a page at a time (the corpus's text is never all in memory at once). */
-function* chunkRows(store: Store): Generator<ChunkText> {
-  for (const page of chunkTextPages(store)) yield* page;
+  /** Resolves when no background build is running. */
+  async settled(): Promise<void> {
+    while (this.building) await this.building;
+  }
+
+  private chunkCount(): number {
+    return (this.store.statement('SELECT count(*) AS n FROM chunks').get() as { n: number }).n;
+  }
 }
