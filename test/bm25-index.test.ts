@@ -159,6 +159,11 @@ describe('Bm25IndexCache and the retriever', () => {
     expect(index).toBeNull();
   });
 
+  it('drops a sliced build whose store is closed meanwhile (an engine shut down mid-build) without throwing', async () => {
+    const second = new Store(join(tmp.dir, 'sieve.db'));
+    await expect(Bm25Index.buildInSlices(second, async () => second.close())).resolves.toBeNull();
+  });
+
   it('returns the same candidates whether FTS5 or the in-memory index serves', () => {
     const { retriever, query, buildIndex } = ftsThenIndex();
     const viaFts = retriever.retrieve(query, 30);

@@ -220,7 +220,8 @@ export class Bm25Index {
     for (const page of chunkTextPages(store)) {
       for (const row of page) builder.add(row);
       await yieldNow();
-      if (generations(store).chunks !== generation) return null;
+      // Closed meanwhile (the engine shut down), or outdated by a write: drop the build.
+      if (!store.db.open || generations(store).chunks !== generation) return null;
     }
     return builder.finish(generation);
   }
@@ -362,6 +363,9 @@ export class Bm25IndexCache {
           this.staleQueries = 0;
         }
       })
+      // A build that fails leaves things as they were (FTS5, or the previous statistics, serving); the next
+      // stale request starts another. Never an unhandled rejection in a background task.
+      .catch(() => undefined)
       .finally(() => {
         this.building = null;
       });

@@ -170,7 +170,8 @@ export class TermStats {
     for (const page of chunkTextPages(store)) {
       for (const chunk of page) builder.add(chunk);
       await yieldNow();
-      if (generations(store).chunks !== generation) return null;
+      // Closed meanwhile (the engine shut down), or outdated by a write: drop the build.
+      if (!store.db.open || generations(store).chunks !== generation) return null;
     }
     return builder.finish();
   }
@@ -480,6 +481,9 @@ export class TermStatsCache {
       .then((stats) => {
         if (stats) this.current = stats; // null: the store moved on; the next request starts over
       })
+      // A build that fails leaves things as they were (FTS5, or the previous statistics, serving); the next
+      // stale request starts another. Never an unhandled rejection in a background task.
+      .catch(() => undefined)
       .finally(() => {
         this.building = null;
       });
