@@ -2,6 +2,7 @@
 import { splitSentences } from '../ingest/sentences.js';
 import { lightStem as stem } from '../rank/term-stats.js';
 import type { AnswerOutput, AnswerRequest, Answerer, ContextItem } from '../types.js';
+import { cjkBigrams } from '../util/cjk.js';
 
 const WORD = /[\p{L}\p{M}\p{N}]+/gu;
 
@@ -16,9 +17,9 @@ const STOPWORDS = new Set(
 
 const NON_ASCII = /[^\x00-\x7f]/;
 
-/** Lower-cased words; NFKC only where it can change something (non-ASCII text). */
+/** Lower-cased words; NFKC (and CJK runs as bigrams, as retrieval reads them) only for non-ASCII text. */
 function wordsOf(text: string): string[] {
-  return ((NON_ASCII.test(text) ? text.normalize('NFKC') : text).toLowerCase().match(WORD) ?? []);
+  return ((NON_ASCII.test(text) ? cjkBigrams(text.normalize('NFKC')) : text).toLowerCase().match(WORD) ?? []);
 }
 
 export function contentTerms(text: string): string[] {

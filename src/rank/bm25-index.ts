@@ -8,6 +8,7 @@
 // same as `bm25(chunks_fts, wHeading, wBody)`; a test holds the two to 1e-9.
 import { chunkTextPages, generations } from '../store/history.js';
 import type { Store } from '../store/store.js';
+import { cjkBigrams } from '../util/cjk.js';
 import { Growable } from '../util/growable.js';
 import { porterStem } from './porter.js';
 
@@ -17,10 +18,13 @@ const TOKEN = /[\p{L}\p{N}]+/gu;
 const NON_ASCII = /[^\x00-\x7f]/;
 const MARKS = /\p{M}+/gu;
 
-/** unicode61 with remove_diacritics: fold case, drop combining marks, split on anything not a letter or digit. */
+/**
+ * The words FTS5 indexes for a text: CJK runs as bigrams (as the FTS triggers write them, src/util/cjk.ts), then
+ * unicode61 with remove_diacritics: fold case, drop combining marks, split on anything not a letter or digit.
+ */
 export function ftsWords(text: string): string[] {
-  const folded = NON_ASCII.test(text) ? text.normalize('NFKD').replace(MARKS, '') : text;
-  return folded.toLowerCase().match(TOKEN) ?? [];
+  if (NON_ASCII.test(text)) text = cjkBigrams(text).normalize('NFKD').replace(MARKS, '');
+  return text.toLowerCase().match(TOKEN) ?? [];
 }
 
 export interface Bm25Hit {

@@ -1,6 +1,7 @@
 // Turning user text into a Query, and a Query into an FTS5 expression that cannot fail or change meaning.
 import { SieveError } from '../errors.js';
 import type { Query } from '../types.js';
+import { cjkBigrams } from '../util/cjk.js';
 import { LUCENE_ENGLISH_STOPWORDS } from './stopwords.js';
 
 // Letters, marks and numbers: the same classes FTS5's unicode61 tokenizer keeps as token characters,
@@ -11,7 +12,8 @@ const TERM = /[\p{L}\p{M}\p{N}]+/gu;
 export const MAX_QUERY_TERMS = 64;
 
 export function parseQuery(text: string): Query {
-  const terms = (text.normalize('NFKC').toLowerCase().match(TERM) ?? []).slice(0, MAX_QUERY_TERMS);
+  // CJK runs become bigrams, as they are indexed (src/util/cjk.ts).
+  const terms = (cjkBigrams(text.normalize('NFKC').toLowerCase()).match(TERM) ?? []).slice(0, MAX_QUERY_TERMS);
   if (terms.length === 0) {
     throw new SieveError('QUESTION_EMPTY', `the question ${JSON.stringify(text.slice(0, 80))} has no words or numbers to search for`);
   }

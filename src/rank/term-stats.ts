@@ -3,6 +3,7 @@
 // generation moves, so features cost microseconds per candidate instead of re-tokenising text per request.
 import { chunkTextPages, generations, type ChunkText } from '../store/history.js';
 import type { Store } from '../store/store.js';
+import { cjkBigrams } from '../util/cjk.js';
 import { Growable } from '../util/growable.js';
 import { SYNC_BUILD_MAX_CHUNKS } from './bm25-index.js';
 import { LUCENE_ENGLISH_STOPWORDS } from './stopwords.js';
@@ -18,9 +19,9 @@ export function lightStem(word: string): string {
   return word;
 }
 
-/** Lower-cased, NFKC, stemmed word tokens, stopwords kept (bigrams need them; callers filter). */
+/** Lower-cased, NFKC, stemmed word tokens (CJK runs as bigrams), stopwords kept (bigrams need them; callers filter). */
 export function analyze(text: string): string[] {
-  return (text.normalize('NFKC').toLowerCase().match(WORD) ?? []).map(lightStem);
+  return (cjkBigrams(text.normalize('NFKC').toLowerCase()).match(WORD) ?? []).map(lightStem);
 }
 
 export function isStopword(term: string): boolean {
@@ -186,7 +187,7 @@ export class TermStats {
     let scratch = new Int32Array(1 << 16);
     let lastSeen = new Int32Array(1 << 16).fill(-1);
     const termIdsOf = (text: string): number[] => {
-      const words = text.normalize('NFKC').toLowerCase().match(WORD) ?? [];
+      const words = cjkBigrams(text.normalize('NFKC').toLowerCase()).match(WORD) ?? [];
       const ids = new Array<number>(words.length);
       for (let i = 0; i < words.length; i++) {
         const w = words[i]!;

@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SieveError } from '../errors.js';
+import { cjkBigrams } from '../util/cjk.js';
 
 export type Db = Database.Database;
 
@@ -56,6 +57,8 @@ export function openDatabase(path: string, opts: { readonly?: boolean } = {}): D
     db.pragma('busy_timeout = 5000');
     db.pragma('cache_size = -65536');
     db.pragma('temp_store = MEMORY');
+    // The FTS triggers (migration 011) index CJK text as bigrams through this function.
+    db.function('sieve_fts_text', { deterministic: true }, (text: unknown) => (typeof text === 'string' ? cjkBigrams(text) : text));
     migrate(db);
   } catch (err) {
     db.close();
