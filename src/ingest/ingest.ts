@@ -83,7 +83,9 @@ export async function ingestPaths(store: Store, paths: string[], opts: IngestOpt
         continue;
       }
     } catch (err) {
-      problems.push({ path: file.path, code: 'FILE_UNREADABLE', message: `cannot read ${file.path}: ${(err as Error).message}` });
+      // The file could not be read (gone, unreadable): a problem, as for any file. Anything else is sieve's own.
+      if (!isFileSystemError(err)) throw err;
+      problems.push({ path: file.path, code: 'FILE_UNREADABLE', message: `cannot read ${file.path}: ${err.message}` });
       continue;
     }
     if (file.size > opts.maxFileBytes) {
@@ -155,6 +157,10 @@ function documentWriter(store: Store, file: WalkedFile, knownId: number | undefi
       store.upsertSource({ ...source, contentHash });
     },
   };
+}
+
+function isFileSystemError(err: unknown): err is NodeJS.ErrnoException {
+  return err instanceof Error && typeof (err as NodeJS.ErrnoException).syscall === 'string';
 }
 
 function isJsonl(filePath: string): boolean {
