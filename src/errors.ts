@@ -6,7 +6,7 @@ const CATALOGUE = {
   PATH_NOT_FOUND: { exit: 2, http: 404, hint: 'Check the path exists and is readable.' },
   FILE_UNREADABLE: { exit: 1, http: 422, hint: 'Check file permissions; the file was skipped and nothing stored was changed.' },
   FILE_BINARY: { exit: 1, http: 422, hint: 'Binary files are not indexed; the file was skipped.' },
-  FILE_TOO_LARGE: { exit: 1, http: 413, hint: 'Raise --max-file-mb to index it; the file was skipped.' },
+  FILE_TOO_LARGE: { exit: 1, http: 413, hint: 'Raise the limit to index it (sieve ingest --max-file-mb N, or "ingest": {"maxFileMb": N} in the home\'s config.json); the file was skipped.' },
   FILE_EMPTY: { exit: 1, http: 422, hint: 'The file has no text to index; it was skipped.' },
   JSONL_MALFORMED: { exit: 1, http: 422, hint: 'Fix the reported lines; the other lines were ingested.' },
   QUESTION_EMPTY: { exit: 2, http: 400, hint: 'Ask a question with at least one word or number in it.' },
@@ -54,6 +54,11 @@ export class SieveError extends Error {
   get httpStatus(): number {
     return CATALOGUE[this.code].http;
   }
+}
+
+/** What to do about an error with this code (for problems reported per file, which carry no SieveError). */
+export function hintFor(code: ErrorCode): string {
+  return CATALOGUE[code].hint;
 }
 
 /** True for a code in the catalogue; used where a code crosses a thread or process boundary as a string. */

@@ -1,3 +1,4 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runSieve } from './helpers/cli.js';
@@ -23,6 +24,24 @@ describe('sieve CLI', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toBe('');
     expect(r.stderr).toMatch(/ingested 0 documents \(0 chunks\) from 5 files; 5 unchanged, 0 removed, 0 problems in [\d.]+ s/);
+  });
+
+  it('ingest skips a file over the size limit with what to do, and --max-file-mb raises the limit', () => {
+    const dir = join(tmp.dir, 'big');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'log.txt'), 'kestrel sighting '.repeat(2000)); // 34 KB
+    const sizedHome = join(tmp.dir, 'home-sized');
+    mkdirSync(sizedHome, { recursive: true });
+    writeFileSync(join(sizedHome, 'config.json'), JSON.stringify({ ingest: { maxFileMb: 0.01 } }));
+    const skipped = runSieve(sizedHome, 'ingest', dir, '--json');
+    const summary = JSON.parse(skipped.stdout) as { documents: number; problems: Array<{ code: string }> };
+    expect(summary.documents).toBe(0);
+    expect(summary.problems.map((p) => p.code)).toEqual(['FILE_TOO_LARGE']);
+    expect(skipped.stderr).toMatch(/FILE_TOO_LARGE: .*log\.txt.*over the 10\.2 KB limit/);
+    expect(skipped.stderr).toMatch(/hint \(FILE_TOO_LARGE\): .*--max-file-mb/);
+    const raised = runSieve(sizedHome, 'ingest', dir, '--max-file-mb', '0.1', '--json');
+    expect(JSON.parse(raised.stdout)).toMatchObject({ documents: 1, problems: [] });
+    expect(runSieve(sizedHome, 'ingest', dir, '--max-file-mb', '-1').stderr).toMatch(/--max-file-mb must be a positive number/);
   });
 
   it('ask prints the answer, numbered sources and timings; --json parses', () => {

@@ -4,8 +4,8 @@
 import { isEntryPoint } from '../util/entry.js';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { SingleBar } from 'cli-progress';
-import { openEngine, type Engine } from '../engine.js';
-import { SieveError, toSieveError } from '../errors.js';
+import { openEngine, type Engine, type OpenEngineOptions } from '../engine.js';
+import { hintFor, SieveError, toSieveError } from '../errors.js';
 import { listTraces } from '../feedback/traces.js';
 import { registerMcpCommand } from './mcp.js';
 import type { IngestSummary } from '../ingest/ingest.js';
@@ -19,6 +19,19 @@ import { registerServeCommand } from './serve.js';
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 const printJson = (value: unknown) => process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+
+function positiveNumber(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a positive number`);
+    return n;
+  };
+}
+
+/** Engine options for a --max-file-mb given on the command line (none: the home's config decides). */
+function sizeLimit(maxFileMb: number | undefined): OpenEngineOptions {
+  return maxFileMb === undefined ? {} : { ingest: { maxFileMb } };
+}
 
 function positiveInt(name: string) {
   return (value: string): number => {
@@ -47,9 +60,9 @@ interface GlobalOpts {
   home: string;
 }
 
-async function withEngine<T>(cmd: Command, fn: (engine: Engine) => Promise<T>): Promise<T> {
+async function withEngine<T>(cmd: Command, fn: (engine: Engine) => Promise<T>, overrides: OpenEngineOptions = {}): Promise<T> {
   const { home } = cmd.optsWithGlobals<GlobalOpts>();
-  const engine = await openEngine({ home });
+  const engine = await openEngine({ ...overrides, home });
   try {
     return await fn(engine);
   } finally {
@@ -62,6 +75,12 @@ function summaryLine(s: IngestSummary): string {
     `ingested ${s.documents} documents (${s.chunks} chunks) from ${s.files} files; ` +
     `${s.skipped} unchanged, ${s.removed} removed, ${s.problems.length} problems in ${s.seconds.toFixed(2)} s`
   );
+}
+
+/** Each skipped file with why, then once per kind of problem what to do about it. */
+function logProblems(summary: IngestSummary): void {
+  for (const p of summary.problems) log(`${p.code}: ${p.path}${p.line ? `:${p.line}` : ''}: ${p.message}`);
+  for (const code of new Set(summary.problems.map((p) => p.code))) log(`hint (${code}): ${hintFor(code)}`);
 }
 
 // Problems that mean input was lost (not merely skipped by policy) make the command fail.
@@ -98,8 +117,9 @@ export function buildProgram(): Command {
     .description('index files and folders (Markdown, text, code, HTML, PDF, Word .docx, EPUB, Jupyter .ipynb, BEIR corpus.jsonl)')
     .argument('<paths...>', 'files or folders to ingest')
     .option('--prune', 'remove documents whose files are gone from disk under these paths')
+    .option('--max-file-mb <n>', 'skip files larger than this (default: ingest.maxFileMb in the home\'s config.json, else 20; a BEIR corpus streams whatever its size)', positiveNumber('--max-file-mb'))
     .option('--json', 'print the summary as JSON')
-    .action(async (paths: string[], opts: { prune?: boolean; json?: boolean }, cmd: Command) => {
+    .action(async (paths: string[], opts: { prune?: boolean; maxFileMb?: number; json?: boolean }, cmd: Command) => {
       const summary = await withEngine(cmd, async (engine) => {
         const bar = process.stderr.isTTY && !opts.json ? new SingleBar({ format: 'ingest [{bar}] {value}/{total} files {file}', hideCursor: true, clearOnComplete: true }) : null;
         let started = false;
@@ -116,8 +136,8 @@ export function buildProgram(): Command {
         });
         if (bar && started) bar.stop();
         return result;
-      });
-      for (const p of summary.problems) log(`${p.code}: ${p.path}${p.line ? `:${p.line}` : ''}: ${p.message}`);
+      }, sizeLimit(opts.maxFileMb));
+      logProblems(summary);
       if (opts.json) printJson(summary);
       else log(summaryLine(summary));
       if (summary.problems.some((p) => FAILING_PROBLEMS.has(p.code))) process.exitCode = 1;
@@ -133,12 +153,13 @@ export function buildProgram(): Command {
     .argument('<paths...>', 'files or folders to keep indexed')
     .option('--no-prune', 'keep the documents of deleted files (by default a deletion removes them)')
     .option('--debounce <ms>', 'quiet time after a change before re-ingesting', positiveInt('--debounce'), DEFAULT_DEBOUNCE_MS)
+    .option('--max-file-mb <n>', 'skip files larger than this (as for ingest)', positiveNumber('--max-file-mb'))
     .option('--json', 'print each ingest summary as one JSON line')
-    .action(async (paths: string[], opts: { prune: boolean; debounce: number; json?: boolean }, cmd: Command) => {
+    .action(async (paths: string[], opts: { prune: boolean; debounce: number; maxFileMb?: number; json?: boolean }, cmd: Command) => {
       const { home } = cmd.optsWithGlobals<GlobalOpts>();
-      const engine = await openEngine({ home });
+      const engine = await openEngine({ ...sizeLimit(opts.maxFileMb), home });
       const report = (summary: IngestSummary): void => {
-        for (const p of summary.problems) log(`${p.code}: ${p.path}${p.line ? `:${p.line}` : ''}: ${p.message}`);
+        logProblems(summary);
         if (opts.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
         else log(`${new Date().toLocaleTimeString()} ${summaryLine(summary)}`);
       };
