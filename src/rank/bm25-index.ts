@@ -6,10 +6,11 @@
 // from the chunks table (FTS5 stays the stored index and the fallback), with FTS5's tokenizer (unicode61,
 // diacritics removed, Porter stems — see porter.ts) and FTS5's bm25 formula, so scores and rankings are the
 // same as `bm25(chunks_fts, wHeading, wBody)`; a test holds the two to 1e-9.
-import { chunkTextPages, generations } from '../store/history.js';
+import { generations } from '../store/history.js';
 import type { Store } from '../store/store.js';
 import { cjkBigrams } from '../util/cjk.js';
 import { Growable } from '../util/growable.js';
+import { BackgroundBuild, buildFromChunks, buildFromChunksInSlices, SYNC_BUILD_MAX_CHUNKS, type ChunkIndexBuilder } from './index-build.js';
 import { porterStem } from './porter.js';
 
 const K1 = 1.2;
@@ -49,7 +50,7 @@ export interface IndexRow {
  * typed arrays, which `finish` inverts into postings by counting (no per-term JS arrays, whose boxed numbers took
  * ~2 GB of heap at 360k chunks).
  */
-class Bm25Builder {
+class Bm25Builder implements ChunkIndexBuilder<Bm25Index> {
   readonly vocab = new Map<string, number>();
   readonly stemCache = new Map<string, string>();
   /** Surface word → term id: most tokens are repeats, so one map lookup instead of stem + vocabulary lookups. */
@@ -67,20 +68,12 @@ class Bm25Builder {
   private bodyCounts = new Uint32Array(1 << 16);
   private readonly distinct: number[] = [];
 
-  stem(word: string): string {
-    let s = this.stemCache.get(word);
-    if (s === undefined) {
-      s = porterStem(word);
-      // Bounded: a corpus's vocabulary plus what queries bring; long-running servers must not grow forever.
-      if (this.stemCache.size < 1_000_000) this.stemCache.set(word, s);
-    }
-    return s;
-  }
+  constructor(private readonly generation: number) {}
 
   private termId(word: string): number {
     let id = this.wordIds.get(word);
     if (id !== undefined) return id;
-    const stem = this.stem(word);
+    const stem = cachedStem(this.stemCache, word);
     id = this.vocab.get(stem);
     if (id === undefined) {
       id = this.vocab.size;
@@ -127,7 +120,7 @@ class Bm25Builder {
   }
 
   /** Inverts the forward buffer: postings of each term are its rows in ascending order (a counting sort). */
-  finish(generation: number): Bm25Index {
+  finish(): Bm25Index {
     const terms = this.entryTerms.view();
     const heading = this.entryHeading.view();
     const body = this.entryBody.view();
@@ -150,7 +143,7 @@ class Bm25Builder {
       }
     }
     const rows = rowEnds.length;
-    return new Bm25Index(generation, {
+    return new Bm25Index(this.generation, {
       vocab: this.vocab,
       stemCache: this.stemCache,
       postings: { start, rows: postingRows, heading: postingHeading, body: postingBody },
@@ -178,6 +171,15 @@ interface IndexParts {
   avgLength: number;
 }
 
+/** Porter stems through a cache bounded to a corpus's vocabulary plus what queries bring (servers run for long). */
+function cachedStem(cache: Map<string, string>, word: string): string {
+  let s = cache.get(word);
+  if (s === undefined) {
+    s = porterStem(word);
+    if (cache.size < 1_000_000) cache.set(word, s);
+  }
+  return s;
+}
 
 export class Bm25Index {
   readonly generation: number;
@@ -208,46 +210,23 @@ export class Bm25Index {
 
   /** Reads every chunk of the store, a page at a time, and builds the index in one go (blocking). */
   static build(store: Store): Bm25Index {
-    const generation = generations(store).chunks;
-    const builder = new Bm25Builder();
-    for (const page of chunkTextPages(store)) for (const row of page) builder.add(row);
-    return builder.finish(generation);
+    return buildFromChunks(store, (generation) => new Bm25Builder(generation));
   }
 
-  /**
-   * The same build, yielding to the event loop after every page, so a service keeps answering (from FTS5) while a
-   * large corpus is indexed. Null when the store changed meanwhile: the caller builds again for the new generation.
-   */
-  static async buildInSlices(store: Store, yieldNow: () => Promise<void> = () => new Promise((r) => setImmediate(r))): Promise<Bm25Index | null> {
-    const generation = generations(store).chunks;
-    const builder = new Bm25Builder();
-    for (const page of chunkTextPages(store)) {
-      for (const row of page) builder.add(row);
-      await yieldNow();
-      // Closed meanwhile (the engine shut down), or outdated by a write: drop the build.
-      if (!store.db.open || generations(store).chunks !== generation) return null;
-    }
-    return builder.finish(generation);
+  /** The same build between requests (see buildFromChunksInSlices); null when the store changed or closed meanwhile. */
+  static buildInSlices(store: Store, yieldNow?: () => Promise<void>): Promise<Bm25Index | null> {
+    return buildFromChunksInSlices(store, (generation) => new Bm25Builder(generation), yieldNow);
   }
 
   /** Builds from rows directly (tests and callers that already hold the texts). */
   static fromRows(rows: ReadonlyArray<IndexRow>, generation = 0): Bm25Index {
-    const builder = new Bm25Builder();
+    const builder = new Bm25Builder(generation);
     for (const row of rows) builder.add(row);
-    return builder.finish(generation);
+    return builder.finish();
   }
 
   get size(): number {
     return this.chunkIds.length;
-  }
-
-  private stem(word: string): string {
-    let s = this.stemCache.get(word);
-    if (s === undefined) {
-      s = porterStem(word);
-      if (this.stemCache.size < 1_000_000) this.stemCache.set(word, s);
-    }
-    return s;
   }
 
   /**
@@ -265,7 +244,7 @@ export class Bm25Index {
     const matched = this.matched;
     for (const term of terms) {
       for (const word of ftsWords(term)) {
-        const id = this.vocab.get(this.stem(word));
+        const id = this.vocab.get(cachedStem(this.stemCache, word));
         if (id === undefined) continue;
         const p = this.postings;
         const first = p.start[id]!;
@@ -345,7 +324,7 @@ function topK(rows: number[], scores: Float64Array, chunkIds: Int32Array, k: num
 export class Bm25IndexCache {
   private current: Bm25Index | null = null;
   private staleQueries = 0;
-  private building: Promise<void> | null = null;
+  private readonly rebuild = new BackgroundBuild<Bm25Index>();
 
   constructor(
     private readonly store: Store,
@@ -356,29 +335,21 @@ export class Bm25IndexCache {
   get(): Bm25Index | null {
     const gen = generations(this.store).chunks;
     if (this.current && this.current.generation === gen) return this.current;
-    if (++this.staleQueries < 2 || this.building) return null;
-    const { chunks } = this.store.statement('SELECT count(*) AS chunks FROM chunks').get() as { chunks: number };
-    if (chunks <= this.syncBuildMaxChunks) return this.warm();
-    this.building = Bm25Index.buildInSlices(this.store)
-      .then((index) => {
-        // Null: the store changed while building; the next query starts a build of the new generation.
-        if (index) {
-          this.current = index;
-          this.staleQueries = 0;
-        }
-      })
-      // A build that fails leaves things as they were (FTS5, or the previous statistics, serving); the next
-      // stale request starts another. Never an unhandled rejection in a background task.
-      .catch(() => undefined)
-      .finally(() => {
-        this.building = null;
-      });
+    if (++this.staleQueries < 2 || this.rebuild.busy) return null;
+    if (this.store.chunkCount() <= this.syncBuildMaxChunks) return this.warm();
+    this.rebuild.start(
+      () => Bm25Index.buildInSlices(this.store),
+      (index) => {
+        this.current = index;
+        this.staleQueries = 0;
+      },
+    );
     return null;
   }
 
   /** Resolves when no build is running (tests, and callers that want the index before they go on). */
-  async settled(): Promise<void> {
-    while (this.building) await this.building;
+  settled(): Promise<void> {
+    return this.rebuild.settled();
   }
 
   /** Builds now, blocking, if the index is not current: for startup and batch jobs. */
@@ -391,6 +362,3 @@ export class Bm25IndexCache {
     return this.current;
   }
 }
-
-/** Chunks up to which a stale index is rebuilt in the query that needs it (about 1 s on this machine). */
-export const SYNC_BUILD_MAX_CHUNKS = 20_000;

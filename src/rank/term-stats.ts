@@ -1,11 +1,11 @@
 // In-memory term statistics over every chunk: what the relevance features read (per-field BM25, query-term
 // coverage, matched IDF mass, bigram matches). Built once from the store and rebuilt when its chunk
 // generation moves, so features cost microseconds per candidate instead of re-tokenising text per request.
-import { chunkTextPages, generations, type ChunkText } from '../store/history.js';
+import { generations, type ChunkText } from '../store/history.js';
 import type { Store } from '../store/store.js';
 import { cjkBigrams } from '../util/cjk.js';
 import { Growable } from '../util/growable.js';
-import { SYNC_BUILD_MAX_CHUNKS } from './bm25-index.js';
+import { BackgroundBuild, buildFromChunks, buildFromChunksInSlices, SYNC_BUILD_MAX_CHUNKS, type ChunkIndexBuilder } from './index-build.js';
 import { LUCENE_ENGLISH_STOPWORDS } from './stopwords.js';
 
 const WORD = /[\p{L}\p{M}\p{N}]+/gu;
@@ -156,28 +156,11 @@ export class TermStats {
 
   /** Reads every chunk of the store, a page at a time, and builds the statistics in one go (blocking). */
   static build(store: Store): TermStats {
-    const builder = TermStats.builder(generations(store).chunks);
-    for (const page of chunkTextPages(store)) for (const chunk of page) builder.add(chunk);
-    return builder.finish();
+    return buildFromChunks(store, TermStats.builder);
   }
 
-  /**
-   * The same build, yielding to the event loop after every page (see Bm25Index.buildInSlices). Null when the store
-   * changed meanwhile.
-   */
-  static async buildInSlices(store: Store, yieldNow: () => Promise<void> = () => new Promise((r) => setImmediate(r))): Promise<TermStats | null> {
-    const generation = generations(store).chunks;
-    const builder = TermStats.builder(generation);
-    for (const page of chunkTextPages(store)) {
-      for (const chunk of page) builder.add(chunk);
-      await yieldNow();
-      // Closed meanwhile (the engine shut down), or outdated by a write: drop the build.
-      if (!store.db.open || generations(store).chunks !== generation) return null;
-    }
-    return builder.finish();
-  }
-
-  private static builder(generation: number): { add(chunk: ChunkText): void; finish(): TermStats } {
+  /** Takes a generation's chunks one by one; `finish` makes the statistics (see index-build.ts). */
+  static builder(this: void, generation: number): ChunkIndexBuilder<TermStats> {
     const stats = new TermStats(generation);
     const df: number[] = [];
     let headingTotal = 0;
@@ -457,16 +440,15 @@ export class TermStats {
   }
 }
 
-/** Keeps a TermStats current: rebuilt when the store's chunk generation moves (any process's ingest). */
 /**
- * Keeps the statistics current with the store's chunk generation. A small corpus is rebuilt in the request that
- * finds them stale (about a second at 10k chunks); a large one (over `syncBuildMaxChunks`) keeps serving the
- * statistics it has while new ones are built between requests (26 s at 360k chunks must not stall a service),
- * so chunks added meanwhile rank on their retrievers' scores alone until the build lands.
+ * Keeps the statistics current with the store's chunk generation (any process's ingest). A small corpus is
+ * rebuilt in the request that finds them stale (about a second at 10k chunks); a large one (over
+ * `syncBuildMaxChunks`) keeps serving the statistics it has while new ones are built between requests (26 s at 360k
+ * chunks must not stall a service), so chunks added meanwhile rank on their retrievers' scores until the build lands.
  */
 export class TermStatsCache {
   private current: TermStats | null = null;
-  private building: Promise<void> | null = null;
+  private readonly rebuild = new BackgroundBuild<TermStats>();
 
   constructor(
     private readonly store: Store,
@@ -477,17 +459,11 @@ export class TermStatsCache {
   get(): TermStats {
     const gen = generations(this.store).chunks;
     if (this.current && this.current.generation === gen) return this.current;
-    if (!this.current || (this.building === null && this.chunkCount() <= this.syncBuildMaxChunks)) return this.fresh();
-    this.building ??= TermStats.buildInSlices(this.store)
-      .then((stats) => {
-        if (stats) this.current = stats; // null: the store moved on; the next request starts over
-      })
-      // A build that fails leaves things as they were (FTS5, or the previous statistics, serving); the next
-      // stale request starts another. Never an unhandled rejection in a background task.
-      .catch(() => undefined)
-      .finally(() => {
-        this.building = null;
-      });
+    if (!this.current || (!this.rebuild.busy && this.store.chunkCount() <= this.syncBuildMaxChunks)) return this.fresh();
+    this.rebuild.start(
+      () => buildFromChunksInSlices(this.store, TermStats.builder),
+      (stats) => (this.current = stats),
+    );
     return this.current;
   }
 
@@ -499,11 +475,7 @@ export class TermStatsCache {
   }
 
   /** Resolves when no background build is running. */
-  async settled(): Promise<void> {
-    while (this.building) await this.building;
-  }
-
-  private chunkCount(): number {
-    return (this.store.statement('SELECT count(*) AS n FROM chunks').get() as { n: number }).n;
+  settled(): Promise<void> {
+    return this.rebuild.settled();
   }
 }

@@ -221,6 +221,10 @@ export class Store {
     return this.stmts.anyChunk.get() === undefined;
   }
 
+  chunkCount(): number {
+    return (this.stmts.chunkCount.get() as { n: number }).n;
+  }
+
   stats(): StoreStats {
     return this.stmts.stats.get() as StoreStats;
   }
@@ -306,6 +310,7 @@ function prepare(db: Db) {
        FROM chunks_fts WHERE chunks_fts MATCH @match ORDER BY score LIMIT @k`,
     ),
     anyChunk: db.prepare(`SELECT 1 FROM chunks LIMIT 1`),
+    chunkCount: db.prepare(`SELECT count(*) AS n FROM chunks`),
     listSources: db.prepare(
       `SELECT s.path, s.ingested_at AS ingestedAt, count(DISTINCT d.id) AS documents, count(c.id) AS chunks
        FROM sources s LEFT JOIN documents d ON d.source_id = s.id LEFT JOIN chunks c ON c.document_id = d.id
