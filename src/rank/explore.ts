@@ -2,7 +2,7 @@
 // labels for chunks it would not show on its own (without it, the loop only ever confirms its own ranking).
 import type { SeededRandom } from '../util/random.js';
 import type { ContextItem, ScoredCandidate } from '../types.js';
-import { headerTokens } from './select.js';
+import { contextItemOf, headerTokens } from './select.js';
 
 export interface ExploreOptions {
   rate: number;
@@ -33,20 +33,7 @@ export function maybeExplore(context: ContextItem[], ranked: readonly ScoredCand
   if (used + cost(pick.chunk) > opts.budgetTokens) return context;
   return [
     ...kept.map((c, i) => ({ ...c, n: i + 1 })),
-    {
-      n: kept.length + 1,
-      chunkId: pick.chunkId,
-      chunkIds: [pick.chunkId],
-      docId: pick.chunk.docId,
-      source: pick.chunk.source,
-      title: pick.chunk.title,
-      headingPath: pick.chunk.headingPath,
-      ...(pick.chunk.pages ? { pages: pick.chunk.pages } : {}),
-      text: pick.chunk.text,
-      score: pick.score,
-      tokenCount: pick.chunk.tokenCount,
-      explored: true,
-    },
+    { n: kept.length + 1, ...contextItemOf([pick]), explored: true },
   ];
 }
 

@@ -155,7 +155,7 @@ export function mergeAdjacent(chosen: readonly ScoredCandidate[]): Array<Omit<Co
     list.sort((a, b) => a.chunk.ordinal - b.chunk.ordinal);
     let run: ScoredCandidate[] = [];
     const flush = () => {
-      if (run.length > 0) items.push(itemFromRun(run));
+      if (run.length > 0) items.push(contextItemOf(run));
       run = [];
     };
     for (const c of list) {
@@ -168,7 +168,8 @@ export function mergeAdjacent(chosen: readonly ScoredCandidate[]): Array<Omit<Co
   return items.sort((a, b) => b.score - a.score || a.chunkId - b.chunkId);
 }
 
-function itemFromRun(run: ScoredCandidate[]): Omit<ContextItem, 'n'> {
+/** One context item from a run of adjacent chunks of a document (one chunk, or several merged), unnumbered. */
+export function contextItemOf(run: readonly ScoredCandidate[]): Omit<ContextItem, 'n'> {
   const first = run[0]!;
   let text = first.chunk.text;
   let end = first.chunk.charEnd;
