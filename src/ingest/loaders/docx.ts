@@ -1,19 +1,15 @@
 // Word (.docx): mammoth turns the document's paragraphs, headings (by paragraph style), lists and tables into
 // HTML, and the HTML loader turns that into blocks with heading paths. mammoth is imported only when a .docx is met.
 import { skipped, type LoadResult } from './result.js';
+import { lazy } from '../../util/lazy.js';
 import { loadHtml } from './html.js';
 
 interface Mammoth {
   convertToHtml(input: { buffer: Buffer }): Promise<{ value: string }>;
 }
 
-let mammothModule: Promise<Mammoth> | null = null;
-
-function loadMammoth(): Promise<Mammoth> {
-  // mammoth is CommonJS: its functions arrive on the default export.
-  mammothModule ??= import('mammoth').then((m) => (m as unknown as { default: Mammoth }).default);
-  return mammothModule;
-}
+// mammoth is CommonJS: its functions arrive on the default export.
+const loadMammoth = lazy(() => import('mammoth').then((m) => (m as unknown as { default: Mammoth }).default));
 
 export async function loadDocx(filePath: string, bytes: Buffer): Promise<LoadResult> {
   let html: string;

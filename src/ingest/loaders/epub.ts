@@ -4,6 +4,7 @@
 import path from 'node:path';
 import { parseDocument } from 'htmlparser2';
 import type { Block, LoadedDocument } from '../../types.js';
+import { lazy } from '../../util/lazy.js';
 import { loadHtml } from './html.js';
 import { skipped, type LoadResult } from './result.js';
 
@@ -14,13 +15,8 @@ interface JsZip {
   loadAsync(data: Uint8Array): Promise<ZipArchive>;
 }
 
-let jszipModule: Promise<JsZip> | null = null;
-
-function loadJsZip(): Promise<JsZip> {
-  // jszip is CommonJS: its class arrives on the default export.
-  jszipModule ??= import('jszip').then((m) => (m as unknown as { default: JsZip }).default);
-  return jszipModule;
-}
+// jszip is CommonJS: its class arrives on the default export.
+const loadJsZip = lazy(() => import('jszip').then((m) => (m as unknown as { default: JsZip }).default));
 
 /** Elements of an XML document by local name (namespace prefixes like `dc:` or `opf:` ignored). */
 function elements(xml: string, localName: string): Array<{ attribs: Record<string, string>; text: string }> {

@@ -1,6 +1,6 @@
-// Turns one file's bytes into documents. Documents in binary containers (PDF, Word) go to their own loaders;
+// Turns one file's bytes into documents. Documents in binary containers (PDF, Word, EPUB) go to their own loaders;
 // everything else must be UTF-8 text: binary, non-UTF-8 and empty files become a problem, the rest get a loader by
-// extension (markdown, html, code, BEIR corpus, plain text).
+// extension (markdown, html, code, notebook, BEIR corpus, plain text).
 import path from 'node:path';
 import type { LoadedDocument } from '../../types.js';
 import { isBeirCorpusLine, loadBeir } from './beir.js';
@@ -45,7 +45,6 @@ function extensionOf(filePath: string): string {
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 export function loadFile(filePath: string, bytes: Buffer): LoadResult {
-
   if (bytes.subarray(0, SNIFF_BYTES).includes(0)) {
     return skipped(filePath, 'FILE_BINARY', `${filePath} looks binary (it has NUL bytes); skipped.`);
   }

@@ -4,6 +4,7 @@
 // page's edge. pdfjs-dist reads the file; it is imported only when a PDF is met, so other ingests never load it.
 import path from 'node:path';
 import type { Block, LoadedDocument } from '../../types.js';
+import { lazy } from '../../util/lazy.js';
 import { skipped, type LoadResult } from './result.js';
 
 /** One run of text as the PDF placed it (pdfjs's TextItem, reduced to what layout needs). */
@@ -345,13 +346,8 @@ interface PdfjsDocument {
   destroy(): Promise<void>;
 }
 
-let pdfjsModule: Promise<PdfjsModule> | null = null;
-
-function loadPdfjs(): Promise<PdfjsModule> {
-  // The legacy build is the one pdfjs supports on Node (no DOM, no web worker: it runs a fake worker in-process).
-  pdfjsModule ??= import('pdfjs-dist/legacy/build/pdf.mjs') as unknown as Promise<PdfjsModule>;
-  return pdfjsModule;
-}
+// The legacy build is the one pdfjs supports on Node (no DOM, no web worker: it runs a fake worker in-process).
+const loadPdfjs = lazy(() => import('pdfjs-dist/legacy/build/pdf.mjs') as unknown as Promise<PdfjsModule>);
 
 /** Reads the text layer of every page with pdfjs-dist. Throws what pdfjs throws for a damaged or locked file. */
 async function readPdf(bytes: Uint8Array): Promise<{ pages: PdfPageText[]; title: string | null }> {
