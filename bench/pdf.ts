@@ -7,14 +7,15 @@
 //    queries are run through both; the nDCG@10 difference is what PDF extraction costs retrieval;
 // 3. speed: ingest seconds for the PDF folder (pages/s, files/s) against the JSONL.
 // PDFs carry WinAnsi Helvetica here, so both sides use the text folded to ASCII: the comparison isolates layout.
-import { createReadStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { openEngine, type Engine } from '../src/engine.js';
+import { beirLineReader } from '../src/ingest/loaders/beir.js';
 import { loadAny } from '../src/ingest/loaders/index.js';
 import { readBeirDataset } from '../src/train/beir.js';
 import { evaluateRun } from '../src/train/metrics.js';
+import { readLines } from '../src/util/lines.js';
 import { buildPdf, type PdfLine } from '../test/helpers/pdf.js';
 
 export interface PdfBenchOptions {
@@ -101,10 +102,10 @@ interface CorpusDoc {
 
 async function readCorpus(path: string, limit: number): Promise<CorpusDoc[]> {
   const docs: CorpusDoc[] = [];
-  for await (const line of createInterface({ input: createReadStream(path), crlfDelay: Infinity })) {
-    if (line.trim() === '') continue;
-    const raw = JSON.parse(line) as { _id: string | number; title?: string; text: string };
-    docs.push({ id: String(raw._id), title: ascii(raw.title ?? ''), text: ascii(raw.text) });
+  const reader = beirLineReader(path);
+  for await (const [lineNumber, line] of readLines(path)) {
+    const doc = reader.read(line, lineNumber);
+    if (doc !== null) docs.push({ id: doc.externalId!, title: ascii(doc.title), text: ascii(doc.text) });
     if (docs.length >= limit) break;
   }
   return docs;

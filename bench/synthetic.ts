@@ -3,12 +3,13 @@
 // while the corpus grows past any data set here; the source's queries come along (split `scale`, each judged
 // against its first relevant document when that document was copied whole, else against none). It measures
 // speed and memory at size (`bench ingest`, `bench ask --split scale`), not quality.
-import { createReadStream, createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { once } from 'node:events';
+import { beirLineReader } from '../src/ingest/loaders/beir.js';
 import { splitSentences } from '../src/ingest/sentences.js';
 import { readBeirDataset } from '../src/train/beir.js';
+import { readLines } from '../src/util/lines.js';
 import { SeededRandom } from '../src/util/random.js';
 
 export interface SynthOptions {
@@ -25,10 +26,11 @@ export async function benchSynth(o: SynthOptions) {
   const source = await readBeirDataset(o.data, 'test');
   const originals: Array<{ _id: string; title: string; text: string }> = [];
   const sentences: string[] = [];
-  for await (const line of createInterface({ input: createReadStream(source.corpusPath), crlfDelay: Infinity })) {
-    if (line.trim() === '') continue;
-    const doc = JSON.parse(line) as { _id: string | number; title?: string; text: string };
-    originals.push({ _id: String(doc._id), title: doc.title ?? '', text: doc.text });
+  const reader = beirLineReader(source.corpusPath);
+  for await (const [lineNumber, line] of readLines(source.corpusPath)) {
+    const doc = reader.read(line, lineNumber);
+    if (doc === null) continue;
+    originals.push({ _id: doc.externalId!, title: doc.title, text: doc.text });
     for (const s of splitSentences(doc.text)) sentences.push(doc.text.slice(s.start, s.end));
   }
   mkdirSync(join(o.out, 'qrels'), { recursive: true });

@@ -5,13 +5,13 @@ import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, readFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
 import type { Store } from '../store/store.js';
 import type { LoadedDocument } from '../types.js';
+import { readLines } from '../util/lines.js';
 import { chunkDocument } from './chunk.js';
 import { beirLineReader } from './loaders/beir.js';
 import { loadAny, looksLikeBeirCorpus } from './loaders/index.js';
-import { tooLargeProblem, walkPaths, type IngestProblem, type WalkedFile } from './walk.js';
+import { isJsonl, tooLargeProblem, walkPaths, type IngestProblem, type WalkedFile } from './walk.js';
 
 export interface IngestOptions {
   /** Remove documents whose files are gone from disk under the given roots. */
@@ -163,10 +163,6 @@ function isFileSystemError(err: unknown): err is NodeJS.ErrnoException {
   return err instanceof Error && typeof (err as NodeJS.ErrnoException).syscall === 'string';
 }
 
-function isJsonl(filePath: string): boolean {
-  return /\.jsonl$/i.test(filePath);
-}
-
 /** Bytes read to decide whether a .jsonl file is a BEIR corpus: enough for its first few lines. */
 const PEEK_BYTES = 1 << 20;
 
@@ -179,7 +175,7 @@ async function startsAsBeirCorpus(filePath: string): Promise<boolean> {
     const text = buffer.subarray(0, bytesRead).toString('utf8');
     // Only whole lines: the peek may end inside one.
     const whole = bytesRead < PEEK_BYTES ? text : text.slice(0, text.lastIndexOf('\n') + 1);
-    return looksLikeBeirCorpus(whole.replace(/^\uFEFF/, ''));
+    return looksLikeBeirCorpus(whole); // each line is trimmed there, a byte-order mark with it
   } finally {
     await handle.close();
   }
@@ -210,11 +206,9 @@ async function ingestCorpusStream(
   }
   const reader = beirLineReader(file.path);
   const writer = documentWriter(store, file, known?.id, summary, opts);
-  const lines = createInterface({ input: createReadStream(file.path, { encoding: 'utf8' }), crlfDelay: Infinity });
-  let lineNumber = 0;
-  for await (const line of lines) {
-    if (++lineNumber % PROGRESS_EVERY_LINES === 0) onLines(lineNumber);
-    const doc = reader.read(lineNumber === 1 ? line.replace(/^\uFEFF/, '') : line, lineNumber);
+  for await (const [lineNumber, line] of readLines(file.path)) {
+    if (lineNumber % PROGRESS_EVERY_LINES === 0) onLines(lineNumber);
+    const doc = reader.read(line, lineNumber); // trimmed there, a byte-order mark with it
     if (doc !== null) writer.write(doc);
   }
   summary.problems.push(...reader.problems);

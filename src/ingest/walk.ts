@@ -189,11 +189,16 @@ function addFile(
 ): void {
   if (files.has(file)) return;
   // A .jsonl file may be a BEIR corpus, which ingest streams whatever its size; ingest applies the limit to the rest.
-  if (stats.size > opts.maxFileBytes && !/\.jsonl$/i.test(file)) {
+  if (stats.size > opts.maxFileBytes && !isJsonl(file)) {
     problems.push(tooLargeProblem(file, stats.size, opts.maxFileBytes));
     return;
   }
   files.set(file, { path: file, root, size: stats.size, mtimeMs: stats.mtimeMs });
+}
+
+/** A .jsonl file: possibly a BEIR corpus, which ingest streams (and sizes) itself. */
+export function isJsonl(filePath: string): boolean {
+  return /\.jsonl$/i.test(filePath);
 }
 
 export function tooLargeProblem(file: string, size: number, maxFileBytes: number): IngestProblem {

@@ -2,12 +2,11 @@
 // The corpus itself is only located here (ingest streams it); queries and qrels are small and read whole.
 // Everything read from disk is validated; any problem is a DATASET_INVALID naming the file and line.
 
-import { createReadStream } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { z } from 'zod';
 import { SieveError } from '../errors.js';
+import { readLines } from '../util/lines.js';
 
 export interface BeirQuery {
   text: string;
@@ -56,16 +55,6 @@ export async function listSplits(dir: string): Promise<string[]> {
     .filter((name) => name.endsWith('.tsv'))
     .map((name) => name.slice(0, -'.tsv'.length))
     .sort();
-}
-
-/** Yields [1-based line number, line] for each line of a text file, streaming. */
-async function* readLines(filePath: string): AsyncGenerator<[number, string]> {
-  const lines = createInterface({ input: createReadStream(filePath, { encoding: 'utf8' }), crlfDelay: Infinity });
-  let lineNumber = 0;
-  for await (const line of lines) {
-    lineNumber += 1;
-    yield [lineNumber, line];
-  }
 }
 
 function invalid(message: string, details: Record<string, unknown>): SieveError {
