@@ -156,32 +156,34 @@ export function buildProgram(): Command {
     .option('--max-file-mb <n>', 'skip files larger than this (as for ingest)', positiveNumber('--max-file-mb'))
     .option('--json', 'print each ingest summary as one JSON line')
     .action(async (paths: string[], opts: { prune: boolean; debounce: number; maxFileMb?: number; json?: boolean }, cmd: Command) => {
-      const { home } = cmd.optsWithGlobals<GlobalOpts>();
-      const engine = await openEngine({ ...sizeLimit(opts.maxFileMb), home });
-      const report = (summary: IngestSummary): void => {
-        logProblems(summary);
-        if (opts.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
-        else log(`${new Date().toLocaleTimeString()} ${summaryLine(summary)}`);
-      };
-      let watcher: Awaited<ReturnType<typeof watchPaths>> | null = null;
-      try {
-        report(await engine.ingest(paths, { prune: opts.prune }));
-        watcher = await watchPaths(paths, {
-          debounceMs: opts.debounce,
-          ignore: [engine.stats().home],
-          onSettled: async () => report(await engine.ingest(paths, { prune: opts.prune })),
-          onError: (err) => log(`watch: ${toSieveError(err).message}`),
-        });
-        log(`watching ${paths.join(', ')} (Ctrl-C to stop)`);
-        await new Promise<void>((resolve) => {
-          process.once('SIGINT', resolve);
-          process.once('SIGTERM', resolve);
-        });
-      } finally {
-        watcher?.close();
-        await watcher?.idle();
-        engine.close();
-      }
+      await withEngine(
+        cmd,
+        async (engine) => {
+          const report = (summary: IngestSummary): void => {
+            logProblems(summary);
+            if (opts.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
+            else log(`${new Date().toLocaleTimeString()} ${summaryLine(summary)}`);
+          };
+          report(await engine.ingest(paths, { prune: opts.prune }));
+          const watcher = await watchPaths(paths, {
+            debounceMs: opts.debounce,
+            ignore: [engine.config.home],
+            onSettled: async () => report(await engine.ingest(paths, { prune: opts.prune })),
+            onError: (err) => log(`watch: ${toSieveError(err).message}`),
+          });
+          try {
+            log(`watching ${paths.join(', ')} (Ctrl-C to stop)`);
+            await new Promise<void>((resolve) => {
+              process.once('SIGINT', resolve);
+              process.once('SIGTERM', resolve);
+            });
+          } finally {
+            watcher.close();
+            await watcher.idle();
+          }
+        },
+        sizeLimit(opts.maxFileMb),
+      );
     });
 
   program
