@@ -8,7 +8,8 @@ import { ingestPaths } from '../src/ingest/ingest.js';
 import { Bm25Index } from '../src/rank/bm25-index.js';
 import { lexicalTerms, parseQuery, toFtsMatch } from '../src/rank/query.js';
 import { Store } from '../src/store/store.js';
-import { cjkBigrams } from '../src/util/cjk.js';
+import { attribute } from '../src/feedback/attribution.js';
+import { cjkBigrams, cjkTerms } from '../src/util/cjk.js';
 import { tempDir } from './helpers/tmp.js';
 
 const tmp = tempDir('cjk');
@@ -45,6 +46,40 @@ describe('cjkBigrams', () => {
     expect(cjkBigrams('ラーメン')).toBe(' ラー ーメ メン ');
     const plain = 'Plain English, unchanged.';
     expect(cjkBigrams(plain)).toBe(plain);
+  });
+
+  it('gives the same terms with their offsets, across mixed scripts and characters outside the BMP', () => {
+    const word = 'DNA复制𠀋字';
+    const terms = cjkTerms(word);
+    expect(terms.map((t) => [t.text, t.cjk])).toEqual([['DNA', false], ['复制', true], ['制𠀋', true], ['𠀋字', true]]);
+    for (const t of terms) expect(word.slice(t.start, t.end)).toBe(t.text);
+    expect(cjkTerms('茶')).toEqual([{ text: '茶', start: 0, end: 1, cjk: true }]);
+    expect(cjkTerms('plain')).toEqual([{ text: 'plain', start: 0, end: 5, cjk: false }]);
+  });
+});
+
+describe('attribution of CJK answers without citation markers', () => {
+  const shown = [
+    { n: 1, chunkId: 11, text: '咖啡因是一种中枢神经系统兴奋剂，能够暂时驱走睡意并恢复精力。咖啡因存在于咖啡、茶和可可中。' },
+    { n: 2, chunkId: 12, text: '长城是中国古代的军事防御工程，修筑历史可上溯到西周时期。明长城全长约八千八百公里。' },
+    { n: 3, chunkId: 13, text: '富士山は日本最高峰の山であり、標高は三七七六メートルである。' },
+  ];
+  const used = (answer: string) => attribute(answer, shown).filter((a) => a.used).map((a) => a.n);
+
+  it('credits the chunk a Chinese or Japanese sentence draws on, and only that one', () => {
+    // Before CJK runs were split into bigrams, each clause was one token and none of these was credited.
+    expect(used('明长城全长约八千八百公里，修筑历史可上溯到西周时期。')).toEqual([2]);
+    expect(used('咖啡因能够暂时驱走睡意。')).toEqual([1]);
+    expect(used('富士山の標高は三七七六メートルです。')).toEqual([3]);
+    expect(used('咖啡因能够驱走睡意。长城全长约八千八百公里。')).toEqual([1, 2]);
+  });
+
+  it('credits nothing for an answer drawn from none of them, and points the evidence at the quoted characters', () => {
+    expect(used('我不知道答案。')).toEqual([]);
+    const [first] = attribute('咖啡因是一种中枢神经系统兴奋剂。', shown);
+    expect(first!.used).toBe(true);
+    const span = shown[0]!.text.slice(first!.evidence!.start, first!.evidence!.end);
+    expect(span).toBe('咖啡因是一种中枢神经系统兴奋剂');
   });
 });
 

@@ -6,6 +6,7 @@
 // Only the visible answer is read: thinking was stripped before it got here.
 import { splitSentences } from '../ingest/sentences.js';
 import { analyze, isStopword, lightStem } from '../rank/term-stats.js';
+import { cjkTerms } from '../util/cjk.js';
 import { findMarkers } from './markers.js';
 
 export interface ShownChunk {
@@ -70,15 +71,29 @@ type TermIds = Map<string, number>;
 
 function tokens(text: string, ids: TermIds = new Map()): Token[] {
   const out: Token[] = [];
-  for (const m of text.matchAll(WORD)) {
-    const word = m[0];
-    // analyze() normalises and re-splits; plain ASCII words (nearly all of them) need only folding and stemming.
-    const term = NON_ASCII.test(word) ? analyze(word)[0] : lightStem(word.toLowerCase());
-    if (term === undefined) continue;
-    const key = isStopword(term) ? term : term.slice(0, TRUNCATE);
+  const push = (key: string, start: number, end: number): void => {
     let id = ids.get(key);
     if (id === undefined) ids.set(key, (id = ids.size));
-    out.push({ term: key, id, start: m.index, end: m.index + word.length });
+    out.push({ term: key, id, start, end });
+  };
+  const pushWord = (word: string, start: number): void => {
+    // analyze() normalises and re-splits; plain ASCII words (nearly all of them) need only folding and stemming.
+    const term = NON_ASCII.test(word) ? analyze(word)[0] : lightStem(word.toLowerCase());
+    if (term === undefined) return;
+    push(isStopword(term) ? term : term.slice(0, TRUNCATE), start, start + word.length);
+  };
+  for (const m of text.matchAll(WORD)) {
+    const word = m[0];
+    if (!NON_ASCII.test(word)) {
+      pushWord(word, m.index);
+      continue;
+    }
+    // Chinese, Japanese and Korean are written without spaces: a whole clause is one "word". Their terms are
+    // character bigrams, as in the search index, each pointing at its own two characters.
+    for (const piece of cjkTerms(word)) {
+      if (piece.cjk) push(piece.text.normalize('NFKC'), m.index + piece.start, m.index + piece.end);
+      else pushWord(piece.text, m.index + piece.start);
+    }
   }
   return out;
 }
