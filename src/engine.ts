@@ -14,6 +14,7 @@ import { maybeExplore, withoutUnused } from './rank/explore.js';
 import { FEATURE_NAMES } from './rank/features.js';
 import { SeededRandom } from './util/random.js';
 import { ingestPaths, type IngestProgress, type IngestSummary } from './ingest/ingest.js';
+import { forgetPaths, type ForgetSummary } from './ingest/forget.js';
 import { llmConfigFromEnv, type LlmConfig } from './llm/config.js';
 import { ExtractiveAnswerer } from './llm/extractive.js';
 import { rankDocuments } from './rank/documents.js';
@@ -289,6 +290,16 @@ export class Engine {
     });
     // New chunks get vectors (and removed ones leave the index) before the next query.
     if (this.embedding && (summary.chunks > 0 || summary.removed > 0)) await this.syncIndex(this.embedding);
+    return summary;
+  }
+
+  /**
+   * Takes what was ingested from these files or folders out of the index (the files stay on disk); their vectors
+   * leave the vector index before this returns. Nothing is removed when any path matches no ingested file.
+   */
+  async forget(paths: readonly string[]): Promise<ForgetSummary> {
+    const summary = forgetPaths(this.store, paths);
+    if (this.embedding && summary.documents > 0) await this.syncIndex(this.embedding);
     return summary;
   }
 

@@ -18,6 +18,7 @@ const CATALOGUE = {
   LLM_TIMEOUT: { exit: 1, http: 504, hint: 'The LLM did not answer in time; raise SIEVE_LLM_TIMEOUT_MS or check the server.' },
   LLM_BAD_RESPONSE: { exit: 1, http: 502, hint: 'The server is not speaking the OpenAI chat completions protocol; check the base URL (it usually ends in /v1).' },
   DATASET_INVALID: { exit: 2, http: 400, hint: 'Point --data at a BEIR folder holding corpus.jsonl, queries.jsonl and qrels/<split>.tsv.' },
+  FEEDBACK_INVALID: { exit: 2, http: 400, hint: 'Label only the sources the answer showed ([1] to [k]; `sieve traces` lists each ask), each either up or down, and call the answer helpful or not, not both.' },
   MODEL_INVALID: { exit: 1, http: 422, hint: 'The model file breaks a rule named above; re-export it.' },
   // The HTTP service (sieve serve).
   REQUEST_INVALID: { exit: 2, http: 400, hint: 'Fix the field named above; every request body is described at /openapi.json.' },

@@ -6,6 +6,7 @@ export type { SieveConfig, SieveConfigInput } from './config.js';
 export { SieveError, isSieveError } from './errors.js';
 export type { ErrorCode } from './errors.js';
 export type { IngestSummary, IngestProgress } from './ingest/ingest.js';
+export type { ForgetSummary } from './ingest/forget.js';
 export type { LlmConfig } from './llm/config.js';
 export { createMcpServer, runMcpStdio } from './server/mcp.js';
 export type { RunMcpStdioOptions } from './server/mcp.js';

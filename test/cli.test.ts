@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runSieve } from './helpers/cli.js';
@@ -70,6 +70,45 @@ describe('sieve CLI', () => {
     const report = JSON.parse(r.stdout) as Record<string, unknown>;
     for (const key of ['ndcg@10', 'recall@100', 'mrr@10', 'recall@1', 'queries', 'latency_ms']) expect(report).toHaveProperty(key);
     expect(report.queries).toBeGreaterThan(0);
+  });
+
+  it('feedback records labels for an ask and refuses contradictions or numbers the answer never showed', () => {
+    const asked = JSON.parse(sieve('ask', 'What does a used chunk become?', '--json').stdout) as { traceId: string; context: unknown[] };
+    expect(asked.context.length).toBeGreaterThan(1);
+    const recorded = sieve('feedback', asked.traceId, '--helpful', '--up', '1', '--down', '2', '--json');
+    expect(recorded.code).toBe(0);
+    expect(JSON.parse(recorded.stdout)).toEqual({ recorded: 3 });
+    expect(sieve('feedback', asked.traceId, '--up', '1,2').stderr).toMatch(/recorded 2 labels/);
+    const shownNot = sieve('feedback', asked.traceId, '--up', String(asked.context.length + 1));
+    expect(shownNot.code).toBe(2);
+    expect(shownNot.stderr).toMatch(/FEEDBACK_INVALID.*there is no \[/);
+    expect(sieve('feedback', asked.traceId, '--up', '1', '--down', '1').stderr).toMatch(/FEEDBACK_INVALID.*both --up and --down/);
+    expect(sieve('feedback', asked.traceId, '--helpful', '--not-helpful').stderr).toMatch(/FEEDBACK_INVALID/);
+    expect(sieve('feedback', asked.traceId).stderr).toMatch(/nothing to record/);
+    expect(sieve('feedback', asked.traceId, '--up', 'first').stderr).toMatch(/--up takes the numbers/);
+    expect(sieve('feedback', 'no-such-trace', '--helpful').stderr).toMatch(/TRACE_NOT_FOUND/);
+  });
+
+  it('forget takes a file out of the index, keeps it on disk, and removes nothing when a path was never ingested', () => {
+    const dir = join(tmp.dir, 'forget');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'otters.md'), '# Otters\n\nSea otters crack shellfish open with stones.\n');
+    writeFileSync(join(dir, 'herons.md'), '# Herons\n\nGrey herons stand still in shallow water.\n');
+    const forgetHome = join(tmp.dir, 'forget-home');
+    const run = (...args: string[]) => runSieve(forgetHome, ...args);
+    expect(run('ingest', dir).code).toBe(0);
+    const typo = run('forget', join(dir, 'otters.md'), join(dir, 'otter.md'));
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toMatch(/PATH_NOT_FOUND.*otter\.md.*sieve sources/);
+    expect(JSON.parse(run('search', 'shellfish stones', '--json').stdout)).toHaveLength(1);
+    const forgot = run('forget', join(dir, 'otters.md'), '--json');
+    expect(JSON.parse(forgot.stdout)).toEqual({ sources: 1, documents: 1, chunks: 1 });
+    expect(JSON.parse(run('search', 'shellfish stones', '--json').stdout)).toEqual([]);
+    expect(JSON.parse(run('search', 'herons shallow water', '--json').stdout)).toHaveLength(1);
+    expect(existsSync(join(dir, 'otters.md'))).toBe(true);
+    // An unchanged file forgotten is new again to the next ingest.
+    expect(JSON.parse(run('ingest', dir, '--json').stdout)).toMatchObject({ documents: 1, skipped: 1 });
+    expect(JSON.parse(run('search', 'shellfish stones', '--json').stdout)).toHaveLength(1);
   });
 
   it('fails clearly: unknown path, empty question, missing data set, bad option', () => {

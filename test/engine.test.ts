@@ -129,6 +129,18 @@ describe('hybrid retrieval with a registered embedder', () => {
     expect(dense.every((c) => (c.scores.dense ?? -2) >= -1.001 && (c.scores.dense ?? 2) <= 1.001)).toBe(true);
     const r = await hybrid.ask('How are answers attributed to chunks?');
     expect(r.models.retrievers).toBe('bm25+dense+history');
+
+    // Forgetting a file takes its chunks out of the vector index too, before forget returns.
+    const forgotten = join(EXAMPLES, 'attribution.md');
+    const itsChunks = new Set(hybrid.store.chunkIdsUnder(forgotten));
+    expect(itsChunks.size).toBeGreaterThan(0);
+    const denseIds = async () => (await hybrid.candidatesFor('How are answers attributed to chunks?', 200)).candidates.filter((c) => c.ranks.dense !== undefined).map((c) => c.chunkId);
+    expect((await denseIds()).some((id) => itsChunks.has(id))).toBe(true);
+    const summary = await hybrid.forget([forgotten]);
+    expect(summary).toMatchObject({ sources: 1, documents: 1, chunks: itsChunks.size });
+    const after = await denseIds();
+    expect(after.length).toBeGreaterThan(0);
+    expect(after.some((id) => itsChunks.has(id))).toBe(false);
     hybrid.close();
   }, 120_000);
 });

@@ -1,9 +1,9 @@
 // The HTTP service over real HTTP on an ephemeral loopback port: every route, limits, errors, concurrency.
-import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openEngine, type Engine } from '../src/engine.js';
-import { AskResultSchema, ChatCompletionResponse, IngestSummarySchema, ModelsResponse, SearchResponse, SourcesResponse } from '../src/server/schemas.js';
+import { AskResultSchema, ChatCompletionResponse, ForgetSummarySchema, IngestSummarySchema, ModelsResponse, SearchResponse, SourcesResponse } from '../src/server/schemas.js';
 import { serve, type RunningService } from '../src/server/serve.js';
 import { activateModel } from '../src/train/registry.js';
 import { parseSse, postJson, registerRandomRelevanceModel } from './helpers/server.js';
@@ -244,6 +244,34 @@ describe('POST /v1/ingest (confined to --root)', () => {
   });
 });
 
+describe('POST /v1/forget (confined to --root)', () => {
+  const forget = (paths: string[]) => postJson(`${url}/v1/forget`, { paths });
+  const code = async (res: Response) => ((await res.json()) as { error: { code: string } }).error.code;
+  const walrusHits = async () =>
+    SearchResponse.parse(await (await postJson(`${url}/v1/search`, { query: 'walruses', k: 5 })).json()).hits.filter((h) => h.text.includes('walruses'));
+
+  it('takes an ingested folder out of the index (the files stay), and refuses the whole request when one path matches nothing', async () => {
+    expect((await postJson(`${url}/v1/ingest`, { paths: ['mixed'] })).status).toBe(200);
+    expect((await walrusHits()).length).toBe(1);
+    const before = engine.stats();
+    const mixed = await forget(['mixed', 'never-ingested']);
+    expect(mixed.status).toBe(404);
+    expect(await code(mixed)).toBe('PATH_NOT_FOUND');
+    expect(engine.stats()).toEqual(before);
+    expect(await code(await forget(['../outside']))).toBe('PATH_OUTSIDE_ROOT');
+    expect(await code(await forget([join(outside, 'secret.md')]))).toBe('PATH_OUTSIDE_ROOT');
+
+    const res = await forget(['mixed']);
+    expect(res.status).toBe(200);
+    expect(ForgetSummarySchema.parse(await res.json())).toEqual({ sources: 1, documents: 1, chunks: 1 });
+    expect(await walrusHits()).toEqual([]);
+    const sources = SourcesResponse.parse(await (await fetch(`${url}/v1/sources`)).json()).sources.map((s) => s.path);
+    expect(sources.some((p) => p.startsWith(join(root, 'mixed')))).toBe(false);
+    expect(existsSync(join(root, 'mixed', 'own.md'))).toBe(true);
+    expect(engine.stats().documents).toBe(before.documents - 1);
+  });
+});
+
 describe('POST /v1/feedback', () => {
   it('stores explicit labels for a trace', async () => {
     const ask = (await (await postJson(`${url}/v1/ask`, { question: 'How does attribution work?' })).json()) as { traceId: string; context: unknown[] };
@@ -359,7 +387,7 @@ describe('health, metrics, openapi, page', () => {
       components: { schemas: Record<string, { properties?: Record<string, { maxLength?: number }>; required?: string[] }> };
     };
     expect(doc.openapi).toBe('3.1.0');
-    for (const p of ['/v1/ask', '/v1/search', '/v1/ingest', '/v1/feedback', '/v1/sources', '/v1/models', '/v1/models/{id}/activate', '/v1/chat/completions', '/healthz', '/metrics']) {
+    for (const p of ['/v1/ask', '/v1/search', '/v1/ingest', '/v1/forget', '/v1/feedback', '/v1/sources', '/v1/models', '/v1/models/{id}/activate', '/v1/chat/completions', '/healthz', '/metrics']) {
       expect(doc.paths[p], p).toBeDefined();
     }
     expect(doc.components.schemas.AskRequest?.properties?.question?.maxLength).toBe(4000);

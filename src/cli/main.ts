@@ -6,7 +6,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { SingleBar } from 'cli-progress';
 import { openEngine, type Engine, type OpenEngineOptions } from '../engine.js';
 import { hintFor, SieveError, toSieveError } from '../errors.js';
-import { listTraces } from '../feedback/traces.js';
+import { listTraces, type ExplicitFeedback } from '../feedback/traces.js';
 import { registerMcpCommand } from './mcp.js';
 import type { IngestSummary } from '../ingest/ingest.js';
 import { DEFAULT_DEBOUNCE_MS, watchPaths } from '../ingest/watch.js';
@@ -49,6 +49,32 @@ function featureNames(value: string): string[] {
     throw new InvalidArgumentError(`${unknown.length > 0 ? `unknown feature ${unknown.join(', ')}` : 'no feature named'}; the features are: ${FEATURE_NAMES.join(', ')}`);
   }
   return names;
+}
+
+/** Commander's parser for a variadic list of shown-item numbers ([n]), accumulating across repeats. */
+function itemNumbers(name: string) {
+  return (value: string, previous: number[] = []): number[] => {
+    const numbers = value.split(',').filter((v) => v.trim() !== '').map((v) => Number(v.trim()));
+    if (numbers.length === 0 || numbers.some((n) => !Number.isInteger(n) || n <= 0)) {
+      throw new InvalidArgumentError(`${name} takes the numbers [n] of the sources shown with the answer (1, 2, …)`);
+    }
+    return [...previous, ...numbers];
+  };
+}
+
+/** The feedback flags as the engine takes them; contradictions are refused rather than resolved silently. */
+export function explicitFeedback(opts: { helpful?: boolean; notHelpful?: boolean; up?: number[]; down?: number[] }): ExplicitFeedback {
+  if (opts.helpful && opts.notHelpful) throw new SieveError('FEEDBACK_INVALID', 'give --helpful or --not-helpful, not both');
+  const both = (opts.up ?? []).filter((n) => (opts.down ?? []).includes(n));
+  if (both.length > 0) throw new SieveError('FEEDBACK_INVALID', `source [${both[0]}] is both --up and --down`);
+  const chunks: Record<number, 'up' | 'down'> = {};
+  for (const n of opts.up ?? []) chunks[n] = 'up';
+  for (const n of opts.down ?? []) chunks[n] = 'down';
+  const helpful = opts.helpful ? true : opts.notHelpful ? false : undefined;
+  if (helpful === undefined && Object.keys(chunks).length === 0) {
+    throw new SieveError('FEEDBACK_INVALID', 'nothing to record: give --helpful or --not-helpful, and/or --up/--down with source numbers');
+  }
+  return { ...(helpful !== undefined ? { helpful } : {}), ...(Object.keys(chunks).length > 0 ? { chunks } : {}) };
 }
 
 /** Commander's collector for a repeatable option. */
@@ -294,6 +320,37 @@ export function buildProgram(): Command {
         if (opts.json) return printJson(sources);
         if (sources.length === 0) log('nothing ingested yet');
         for (const s of sources) process.stdout.write(`${s.path}  ${s.documents} documents, ${s.chunks} chunks (ingested ${s.ingestedAt})\n`);
+      });
+    });
+
+  program
+    .command('forget')
+    .description('take what was ingested from files or folders out of the index (the files stay on disk)')
+    .argument('<paths...>', 'ingested files or folders, as `sieve sources` lists them')
+    .option('--json', 'print the summary as JSON')
+    .action(async (paths: string[], opts: { json?: boolean }, cmd: Command) => {
+      await withEngine(cmd, async (engine) => {
+        const summary = await engine.forget(paths);
+        if (opts.json) return printJson(summary);
+        log(`forgot ${summary.documents} documents (${summary.chunks} chunks) from ${summary.sources} files`);
+      });
+    });
+
+  program
+    .command('feedback')
+    .description("record a person's verdict on an answer and on its numbered sources; it outranks what attribution inferred")
+    .argument('<trace>', 'the trace id `sieve ask` printed (or `sieve traces` lists)')
+    .option('--helpful', 'the answer was helpful')
+    .option('--not-helpful', 'the answer was not helpful')
+    .option('--up <n...>', 'sources [n] that were useful (e.g. --up 1 3)', itemNumbers('--up'))
+    .option('--down <n...>', 'sources [n] that were not', itemNumbers('--down'))
+    .option('--json', 'print what was recorded as JSON')
+    .action(async (traceId: string, opts: { helpful?: boolean; notHelpful?: boolean; up?: number[]; down?: number[]; json?: boolean }, cmd: Command) => {
+      const feedback = explicitFeedback(opts);
+      await withEngine(cmd, async (engine) => {
+        const outcome = engine.feedback(traceId, feedback);
+        if (opts.json) return printJson(outcome);
+        log(`recorded ${outcome.recorded} label${outcome.recorded === 1 ? '' : 's'} for trace ${traceId}`);
       });
     });
 

@@ -25,7 +25,7 @@ export function registerServeCommand(program: Command): void {
     .option('--port <n>', 'port (0 picks a free one)', port, 7700)
     .option('--host <addr>', 'address to bind; anything but loopback needs a token', '127.0.0.1')
     .option('--token <t>', 'require Authorization: Bearer <t> on every route but /healthz (or set SIEVE_TOKEN)')
-    .option('--root <dir>', 'a folder POST /v1/ingest may read (repeatable); without any, ingest over HTTP is off', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--root <dir>', 'a folder POST /v1/ingest may read and POST /v1/forget may remove from the index (repeatable); without any, both are off', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--log', 'one line per request to stderr')
     .option('--workers <n>', 'serving processes sharing the port (each with its own engine; one per core helps throughput)', port, 1)
     .action(async (raw: { port: number; host: string; token?: string; root: string[]; log?: boolean; workers: number }, cmd: Command) => {

@@ -142,7 +142,7 @@ export function recordFeedback(store: Store, traceId: string, feedback: Explicit
   const context = JSON.parse(trace.context) as Array<{ n: number; chunkIds: number[]; docId?: string }>;
   const byN = new Map(context.map((c) => [c.n, c]));
   for (const n of Object.keys(feedback.chunks ?? {}).map(Number)) {
-    if (!byN.has(n)) throw new SieveError('CONFIG_INVALID', `trace ${traceId} showed items 1..${context.length}; there is no [${n}]`);
+    if (!byN.has(n)) throw new SieveError('FEEDBACK_INVALID', `trace ${traceId} showed items 1..${context.length}; there is no [${n}]`);
   }
   const now = new Date().toISOString();
   let recorded = 0;

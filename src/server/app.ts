@@ -15,6 +15,7 @@ import { IngestRoots } from './roots.js';
 import { registerAskRoute } from './routes/ask.js';
 import { registerChatRoute } from './routes/chat.js';
 import { registerFeedbackRoute } from './routes/feedback.js';
+import { registerForgetRoute } from './routes/forget.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerIngestRoute } from './routes/ingest.js';
 import { registerModelRoutes } from './routes/models.js';
@@ -140,6 +141,7 @@ export async function createServer(engine: Engine, opts: ServerOptions = {}): Pr
   registerAskRoute(app, ctx);
   registerSearchRoute(app, ctx);
   registerIngestRoute(app, ctx);
+  registerForgetRoute(app, ctx);
   registerFeedbackRoute(app, ctx);
   registerModelRoutes(app, ctx);
   registerSourcesRoute(app, ctx);

@@ -37,21 +37,31 @@ export class IngestRoots {
   }
 
   /**
+   * Where a path may point among what was ingested under the roots, without touching the file system (a file to
+   * forget may be gone from disk): an absolute path inside a root, or a relative one against each root in turn.
+   * INGEST_NOT_ALLOWED without roots; PATH_OUTSIDE_ROOT when no reading lies inside a root.
+   */
+  candidates(given: string): string[] {
+    if (!this.enabled) {
+      throw new SieveError('INGEST_NOT_ALLOWED', 'changing the index over HTTP is off: sieve serve was started without --root');
+    }
+    if (given.includes('\0')) throw new SieveError('REQUEST_INVALID', 'a path contains a NUL character');
+    const readings = isAbsolute(given) ? [resolve(given)] : this.dirs.map((root) => resolve(root, given));
+    const inside = readings.filter((c) => this.dirs.some((root) => isInside(root, c)));
+    if (inside.length === 0) {
+      throw new SieveError('PATH_OUTSIDE_ROOT', `${JSON.stringify(given)} is outside the allowed roots (${this.dirs.join(', ')})`, { path: given });
+    }
+    return inside;
+  }
+
+  /**
    * The real path of a requested ingest path, or an error: INGEST_NOT_ALLOWED without roots, PATH_OUTSIDE_ROOT for
    * `..` escapes, absolute paths elsewhere and symlinks resolving elsewhere, PATH_NOT_FOUND when it does not exist.
    * A relative path is tried against each root in turn.
    */
   async resolve(given: string): Promise<string> {
-    if (!this.enabled) {
-      throw new SieveError('INGEST_NOT_ALLOWED', 'ingesting over HTTP is off: sieve serve was started without --root');
-    }
-    if (given.includes('\0')) throw new SieveError('REQUEST_INVALID', 'a path contains a NUL character');
-    const candidates = isAbsolute(given) ? [resolve(given)] : this.dirs.map((root) => resolve(root, given));
     // Lexical check first: `..` that climbs out of every root is refused before touching the file system.
-    const lexical = candidates.filter((c) => this.dirs.some((root) => isInside(root, c)));
-    if (lexical.length === 0) {
-      throw new SieveError('PATH_OUTSIDE_ROOT', `${JSON.stringify(given)} is outside the allowed roots (${this.dirs.join(', ')})`, { path: given });
-    }
+    const lexical = this.candidates(given);
     let escaped = false;
     for (const candidate of lexical) {
       let real: string;

@@ -58,6 +58,16 @@ export function requestSchemas(limits: RequestLimits = DEFAULT_LIMITS) {
     })
     .strict();
 
+  const ForgetRequest = z
+    .object({
+      paths: z
+        .array(z.string().min(1, 'a path must not be empty').max(4096))
+        .min(1, 'paths must name at least one ingested file or folder')
+        .max(1000)
+        .describe('Ingested files or folders inside the --root folders (they need not exist on disk any more); relative paths are resolved against each root in turn.'),
+    })
+    .strict();
+
   const FeedbackRequest = z
     .object({
       traceId: z.string().min(1).max(200),
@@ -89,7 +99,7 @@ export function requestSchemas(limits: RequestLimits = DEFAULT_LIMITS) {
     })
     .loose();
 
-  return { AskRequest, SearchRequest, IngestRequest, FeedbackRequest, ChatCompletionRequest };
+  return { AskRequest, SearchRequest, IngestRequest, ForgetRequest, FeedbackRequest, ChatCompletionRequest };
 }
 
 export type RequestSchemas = ReturnType<typeof requestSchemas>;
@@ -157,6 +167,8 @@ export const IngestSummarySchema = z
   .loose();
 
 export const FeedbackResponse = z.object({ recorded: z.number().int() });
+
+export const ForgetSummarySchema = z.object({ sources: z.number().int(), documents: z.number().int(), chunks: z.number().int() });
 
 export const ActiveModels = z.object({ ranker: z.string(), embedder: z.string().optional() });
 export const ModelRowSchema = z.object({

@@ -108,6 +108,8 @@ export class Store {
 
   deleteSource(id: number): void {
     this.stmts.deleteSource.run(id);
+    // Its documents' chunks went with it (cascade): none may be served from the cache afterwards.
+    this.chunkCache.clear();
   }
 
   // ---- documents ----
