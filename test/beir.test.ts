@@ -138,3 +138,43 @@ describe('readBeirDataset on real SciFact', () => {
     expect(await listSplits(scifactDir)).toEqual(['test', 'train']);
   });
 });
+
+describe('evaluateBeir where queries are corpus documents themselves (ArguAna, Quora)', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'sieve-identical-'));
+    // Each query is an argument that is also in the corpus under the same id; the relevant document is its
+    // counter-argument. Searching with the argument's own text finds the argument itself first.
+    const docs = [
+      { _id: 'a1', title: 'Zoos protect species', text: 'Zoos protect endangered species through breeding programmes that keep rare animals alive.' },
+      { _id: 'a1-counter', title: 'Zoos confine animals', text: 'Breeding programmes in zoos rarely return endangered animals to the wild; species need protected habitats.' },
+      { _id: 'b1', title: 'Homework builds habits', text: 'Homework builds study habits and lets pupils practise what the lesson taught.' },
+      { _id: 'b1-counter', title: 'Homework burdens pupils', text: 'Homework rarely builds lasting study habits; pupils practise better in the lesson itself.' },
+      { _id: 'c1', title: 'Tea', text: 'Green tea is brewed below boiling point.' },
+    ];
+    await writeFile(path.join(dir, 'corpus.jsonl'), docs.map((d) => JSON.stringify(d)).join('\n'));
+    await writeFile(path.join(dir, 'queries.jsonl'), [docs[0], docs[2]].map((d) => JSON.stringify({ _id: d!._id, text: `${d!.title}. ${d!.text}` })).join('\n'));
+    await mkdir(path.join(dir, 'qrels'));
+    await writeFile(path.join(dir, 'qrels', 'test.tsv'), 'query-id\tcorpus-id\tscore\na1\ta1-counter\t1\nb1\tb1-counter\t1\n');
+  });
+  afterEach(async () => rm(dir, { recursive: true, force: true }));
+
+  it("drops each query's own document from its ranking, as BEIR's evaluator does, unless asked to keep it", async () => {
+    const { openEngine } = await import('../src/engine.js');
+    const { evaluateBeir } = await import('../src/train/evaluate.js');
+    const engine = await openEngine({ home: path.join(dir, 'home'), llm: null, embed: { enabled: false } });
+    try {
+      const kept = await evaluateBeir(engine, { data: dir, split: 'test', keepIdenticalIds: true });
+      // The argument itself ranks first, its counter-argument second.
+      expect(kept.identical_ids_dropped).toBe(0);
+      expect(kept['recall@1']).toBe(0);
+      expect(kept['mrr@10']).toBeCloseTo(0.5, 10);
+      const dropped = await evaluateBeir(engine, { data: dir, split: 'test' });
+      expect(dropped.identical_ids_dropped).toBe(2);
+      expect(dropped['recall@1']).toBe(1);
+      expect(dropped['ndcg@10']).toBe(1);
+    } finally {
+      engine.close();
+    }
+  });
+});

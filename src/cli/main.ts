@@ -265,8 +265,9 @@ export function buildProgram(): Command {
         'hybrid',
       ]),
     )
+    .option('--keep-identical-ids', "keep a document whose id is the query's own id in its ranking (BEIR drops it, as for ArguAna and Quora, and so does sieve by default)")
     .option('--json', 'print the report as JSON')
-    .action(async (opts: { data: string; split: string; mode?: EvalMode; json?: boolean }, cmd: Command) => {
+    .action(async (opts: { data: string; split: string; mode?: EvalMode; keepIdenticalIds?: boolean; json?: boolean }, cmd: Command) => {
       const { home } = cmd.optsWithGlobals<GlobalOpts>();
       const engine = await openEngine({ home, ...(opts.mode ? { embed: { enabled: opts.mode !== 'lexical' } } : {}) });
       try {
@@ -275,12 +276,15 @@ export function buildProgram(): Command {
           throw new SieveError('MODEL_INVALID', `--mode ${mode} needs an embedder: none is registered and models/embedder is missing`);
         }
         if (mode === 'dense') engine.useRetrievers(['dense', 'history']);
-        const report = { ...(await evaluateBeir(engine, { data: opts.data, split: opts.split })), mode };
+        const report = { ...(await evaluateBeir(engine, { data: opts.data, split: opts.split, keepIdenticalIds: opts.keepIdenticalIds ?? false })), mode };
         if (opts.json) {
           printJson(report);
           return;
         }
         log(`corpus: ${report.ingest.documents} documents written, ${report.ingest.skipped} unchanged (${report.ingest.seconds.toFixed(2)} s)`);
+        if (report.identical_ids_dropped > 0) {
+          log(`${report.identical_ids_dropped} queries are corpus documents themselves: each one's own document was left out of its ranking, as BEIR does (--keep-identical-ids keeps it)`);
+        }
         process.stdout.write(
           [
             `${opts.data} split=${opts.split} queries=${report.queries} mode=${mode} ranker=${report.ranker}`,
