@@ -238,11 +238,41 @@ describe('file checks', () => {
     expect(result.problems.map((p) => p.code)).toEqual(['FILE_BINARY']);
   });
 
-  it('rejects text that is not valid UTF-8 and says so', () => {
-    const result = loadFixture('latin1.txt');
-    expect(result.documents).toEqual([]);
-    expect(result.problems[0]?.code).toBe('FILE_UNREADABLE');
-    expect(result.problems[0]?.message).toMatch(/not valid UTF-8.*skipped/);
+  it('reads Latin-1 / Windows-1252 text, and says which encoding it was converted from', () => {
+    const doc = onlyDocument('latin1.txt');
+    expect(doc.text.trim()).toBe('café crème brûlée');
+    expect(doc.metadata.encoding).toBe('windows-1252');
+    // Windows-1252's own characters in 0x80–0x9F: curly quotes, en dash, euro sign.
+    const quoted = loadFile('quote.txt', Buffer.concat([Buffer.from('She said '), Buffer.from([0x93, 0x48, 0x69, 0x94, 0x20, 0x96, 0x20, 0x35, 0x80, 0x0a])]));
+    expect(quoted.documents[0]?.text.trim()).toBe('She said \u201cHi\u201d \u2013 5\u20ac');
+  });
+
+  it('reads UTF-16 with a byte-order mark (either byte order) and without one, as Windows tools write it', () => {
+    const text = 'Grüße aus Köln: the kettle needs descaling.\n';
+    const le = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]);
+    const be = Buffer.concat([Buffer.from([0xfe, 0xff]), Buffer.from(text, 'utf16le').swap16()]);
+    const bare = Buffer.from(text, 'utf16le');
+    for (const [bytes, encoding] of [[le, 'utf-16le'], [be, 'utf-16be'], [bare, 'utf-16le']] as const) {
+      const result = loadFile('notes.txt', bytes);
+      expect(result.problems).toEqual([]);
+      expect(result.documents[0]?.text.trim()).toBe(text.trim());
+      expect(result.documents[0]?.metadata.encoding).toBe(encoding);
+    }
+    // A UTF-8 byte-order mark is dropped and the document stays plain UTF-8.
+    const utf8 = loadFile('bom.md', Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('# Title\n\nBody.\n')]));
+    expect(utf8.documents[0]?.title).toBe('Title');
+    expect(utf8.documents[0]?.metadata.encoding).toBeUndefined();
+  });
+
+  it('refuses text it cannot decode with confidence rather than guess, and says so', () => {
+    // "中文文本" in GBK: runs of high bytes, which Windows-1252 would turn into mojibake.
+    const gbk = loadFile('gbk.txt', Buffer.from([0xd6, 0xd0, 0xce, 0xc4, 0xce, 0xc4, 0xb1, 0xbe, 0x0a]));
+    expect(gbk.documents).toEqual([]);
+    expect(gbk.problems[0]?.code).toBe('FILE_UNREADABLE');
+    expect(gbk.problems[0]?.message).toMatch(/not valid UTF-8 or UTF-16.*re-save it as UTF-8.*skipped/);
+    // Control bytes are not text either; nor is UTF-16 with an unpaired surrogate.
+    expect(loadFile('ctl.txt', Buffer.from([0x61, 0x01, 0x02, 0xe9, 0x62])).problems[0]?.code).toBe('FILE_UNREADABLE');
+    expect(loadFile('bad16.txt', Buffer.from([0xff, 0xfe, 0x00, 0xd8, 0x61, 0x00])).problems[0]?.code).toBe('FILE_UNREADABLE');
   });
 
   it('rejects empty and whitespace-only files', () => {

@@ -65,6 +65,17 @@ describe('ingest', () => {
     expect((await engine.search('hot-swap rollback promoted', { k: 10 })).some((h) => h.source.endsWith('learning-loop.md'))).toBe(false);
   });
 
+  it('indexes a UTF-16 file as Windows tools write it, and finds it by its words', async () => {
+    const file = join(tmp.dir, 'powershell-output.txt');
+    writeFileSync(file, Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('Quarterly kiln maintenance: replace the thermocouple.\r\n', 'utf16le')]));
+    const s = await engine.ingest([file]);
+    expect(s.problems).toEqual([]);
+    expect(s.documents).toBe(1);
+    const hits = await engine.search('kiln thermocouple', { k: 3 });
+    expect(hits[0]?.source).toBe(file);
+    expect(hits[0]?.text).toContain('replace the thermocouple');
+  });
+
   it('keeps what was stored when a file turns unreadable, and reports it', async () => {
     await engine.ingest([docs]);
     const before = chunkIdsOf(engine, 'faq.txt');

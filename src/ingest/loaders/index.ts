@@ -1,6 +1,6 @@
 // Turns one file's bytes into documents. Documents in binary containers (PDF, Word, EPUB) go to their own loaders;
-// everything else must be UTF-8 text: binary, non-UTF-8 and empty files become a problem, the rest get a loader by
-// extension (markdown, html, code, notebook, BEIR corpus, plain text).
+// everything else must be text (UTF-8, UTF-16 or single-byte Western: see encoding.ts): binary, undecodable and empty
+// files become a problem, the rest get a loader by extension (markdown, html, code, notebook, BEIR corpus, plain text).
 import path from 'node:path';
 import type { LoadedDocument } from '../../types.js';
 import { isBeirCorpusLine, loadBeir } from './beir.js';
@@ -12,6 +12,7 @@ import { loadMarkdown } from './markdown.js';
 import { loadNotebook } from './notebook.js';
 import { loadPdf } from './pdf.js';
 import { skipped, type LoadResult } from './result.js';
+import { decodeText } from '../encoding.js';
 import { loadText } from './text.js';
 
 export type { LoadResult } from './result.js';
@@ -19,8 +20,6 @@ export type { LoadResult } from './result.js';
 const MARKDOWN_EXTENSIONS = new Set(['md', 'markdown', 'mdx', 'mdown', 'mkd']);
 const HTML_EXTENSIONS = new Set(['html', 'htm', 'xhtml']);
 const TEXT_EXTENSIONS = new Set(['txt', 'text', 'rst', 'adoc', 'asciidoc', 'org', 'log', 'csv', 'tsv']);
-/** How far binary sniffing looks, like git's heuristic. */
-const SNIFF_BYTES = 8192;
 
 /** Formats stored in binary containers that have a loader of their own (all asynchronous). */
 const CONTAINER_LOADERS: Readonly<Record<string, (filePath: string, bytes: Buffer) => Promise<LoadResult>>> = {
@@ -42,21 +41,22 @@ function extensionOf(filePath: string): string {
   return dot > 0 ? name.slice(dot + 1) : '';
 }
 
-const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
-
 export function loadFile(filePath: string, bytes: Buffer): LoadResult {
-  if (bytes.subarray(0, SNIFF_BYTES).includes(0)) {
-    return skipped(filePath, 'FILE_BINARY', `${filePath} looks binary (it has NUL bytes); skipped.`);
+  const decoded = decodeText(bytes);
+  if (!decoded.ok) {
+    return decoded.reason === 'binary'
+      ? skipped(filePath, 'FILE_BINARY', `${filePath} looks binary (it has NUL bytes); skipped.`)
+      : skipped(filePath, 'FILE_UNREADABLE', `${filePath} is not valid UTF-8 or UTF-16, nor single-byte Western text (re-save it as UTF-8 to index it); skipped.`);
   }
-  let text: string;
-  try {
-    text = utf8.decode(bytes);
-  } catch {
-    return skipped(filePath, 'FILE_UNREADABLE', `${filePath} is not valid UTF-8 text (re-save it as UTF-8 to index it); skipped.`);
-  }
-  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-  if (text.trim() === '') return skipped(filePath, 'FILE_EMPTY', `${filePath} is empty or only whitespace; skipped.`);
+  if (decoded.text.trim() === '') return skipped(filePath, 'FILE_EMPTY', `${filePath} is empty or only whitespace; skipped.`);
+  const result = loadDecoded(filePath, decoded.text);
+  // Said where it was not UTF-8, so a reader of the stored document knows its text was converted.
+  if (decoded.encoding !== 'utf-8') for (const doc of result.documents) doc.metadata = { ...doc.metadata, encoding: decoded.encoding };
+  return result;
+}
 
+/** The loader for decoded text, chosen by extension (and a shebang line). */
+function loadDecoded(filePath: string, text: string): LoadResult {
   const extension = extensionOf(filePath);
 
   if (extension === 'jsonl' && looksLikeBeirCorpus(text)) return loadBeir(filePath, text);
