@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SieveError } from '../src/errors.js';
-import { parseQuery, toFtsMatch } from '../src/rank/query.js';
+import { lexicalTerms, MAX_QUERY_CONTENT_TERMS, MAX_QUERY_TOKENS, parseQuery, toFtsMatch } from '../src/rank/query.js';
 import { Store } from '../src/store/store.js';
 import type { LoadedDocument } from '../src/types.js';
 
@@ -15,6 +15,18 @@ function doc(uri: string, title: string, text: string): LoadedDocument {
 }
 
 describe('parseQuery', () => {
+  it('keeps a long query whole up to 128 distinct content words, counting neither stopwords nor repeats', () => {
+    // An ArguAna-style argument: 150 distinct content words spread over 450 tokens.
+    const words = Array.from({ length: 150 }, (_, i) => `w${i}`);
+    const argument = words.map((w) => `the ${w} of ${w}`).join(' ');
+    const terms = parseQuery(argument).terms;
+    const kept = lexicalTerms(parseQuery(argument));
+    expect(kept).toEqual(words.slice(0, MAX_QUERY_CONTENT_TERMS));
+    expect(terms.slice(0, 4)).toEqual(['the', 'w0', 'of', 'w0']);
+    // One word repeated without end is cut by the token cap.
+    expect(parseQuery('spam '.repeat(5000)).terms).toHaveLength(MAX_QUERY_TOKENS);
+  });
+
   it('keeps letters, marks and digits as lower-cased terms', () => {
     expect(parseQuery('What is CRISPR-Cas9’s off-target rate (2019)?').terms).toEqual([
       'what', 'is', 'crispr', 'cas9', 's', 'off', 'target', 'rate', '2019',
