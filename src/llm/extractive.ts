@@ -51,6 +51,8 @@ export interface ExtractiveOptions {
   maxWords: number;
 }
 
+export const EXTRACTIVE_DEFAULTS: Readonly<ExtractiveOptions> = Object.freeze({ maxSentences: 3, maxWords: 120 });
+
 /**
  * Greedy coverage: repeatedly take the sentence that adds the most not-yet-covered question-term weight
  * (IDF over the context's sentences, so a rare term outweighs a common one), stop when nothing new is covered.
@@ -120,7 +122,7 @@ export class ExtractiveAnswerer implements Answerer {
   private readonly opts: ExtractiveOptions;
 
   constructor(opts: Partial<ExtractiveOptions> = {}) {
-    this.opts = { maxSentences: 3, maxWords: 120, ...opts };
+    this.opts = { ...EXTRACTIVE_DEFAULTS, ...opts };
   }
 
   async answer(req: AnswerRequest): Promise<AnswerOutput> {
