@@ -3,6 +3,7 @@ import { splitSentences } from '../ingest/sentences.js';
 import { lightStem as stem } from '../rank/term-stats.js';
 import type { AnswerOutput, AnswerRequest, Answerer, ContextItem } from '../types.js';
 import { cjkBigrams } from '../util/cjk.js';
+import { splitIdentifiers } from '../util/identifiers.js';
 
 const WORD = /[\p{L}\p{M}\p{N}]+/gu;
 
@@ -17,9 +18,10 @@ const STOPWORDS = new Set(
 
 const NON_ASCII = /[^\x00-\x7f]/;
 
-/** Lower-cased words; NFKC (and CJK runs as bigrams, as retrieval reads them) only for non-ASCII text. */
+/** Lower-cased words, identifiers with their parts; NFKC (and CJK runs as bigrams, as retrieval reads them) only for non-ASCII text. */
 function wordsOf(text: string): string[] {
-  return ((NON_ASCII.test(text) ? cjkBigrams(text.normalize('NFKC')) : text).toLowerCase().match(WORD) ?? []);
+  const split = splitIdentifiers(text);
+  return ((NON_ASCII.test(split) ? cjkBigrams(split.normalize('NFKC')) : split).toLowerCase().match(WORD) ?? []);
 }
 
 export function contentTerms(text: string): string[] {

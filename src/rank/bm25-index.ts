@@ -9,6 +9,7 @@
 import { generations } from '../store/history.js';
 import type { Store } from '../store/store.js';
 import { cjkBigrams } from '../util/cjk.js';
+import { splitIdentifiers } from '../util/identifiers.js';
 import { Growable } from '../util/growable.js';
 import { BackgroundBuild, buildFromChunks, buildFromChunksInSlices, SYNC_BUILD_MAX_CHUNKS, type ChunkIndexBuilder } from './index-build.js';
 import { porterStem } from './porter.js';
@@ -20,10 +21,12 @@ const NON_ASCII = /[^\x00-\x7f]/;
 const MARKS = /\p{M}+/gu;
 
 /**
- * The words FTS5 indexes for a text: CJK runs as bigrams (as the FTS triggers write them, src/util/cjk.ts), then
- * unicode61 with remove_diacritics: fold case, drop combining marks, split on anything not a letter or digit.
+ * The words FTS5 indexes for a text: identifier parts and CJK bigrams added as the FTS triggers write them
+ * (src/util/search-text.ts), then unicode61 with remove_diacritics: fold case, drop combining marks, split on
+ * anything not a letter or digit.
  */
 export function ftsWords(text: string): string[] {
+  text = splitIdentifiers(text);
   if (NON_ASCII.test(text)) text = cjkBigrams(text).normalize('NFKD').replace(MARKS, '');
   return text.toLowerCase().match(TOKEN) ?? [];
 }

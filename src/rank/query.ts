@@ -1,7 +1,7 @@
 // Turning user text into a Query, and a Query into an FTS5 expression that cannot fail or change meaning.
 import { SieveError } from '../errors.js';
 import type { Query } from '../types.js';
-import { cjkBigrams } from '../util/cjk.js';
+import { searchText } from '../util/search-text.js';
 import { LUCENE_ENGLISH_STOPWORDS } from './stopwords.js';
 
 // Letters, marks and numbers: the same classes FTS5's unicode61 tokenizer keeps as token characters,
@@ -19,8 +19,8 @@ export const MAX_QUERY_CONTENT_TERMS = 128;
 export const MAX_QUERY_TOKENS = 1024;
 
 export function parseQuery(text: string): Query {
-  // CJK runs become bigrams, as they are indexed (src/util/cjk.ts).
-  const tokens = cjkBigrams(text.normalize('NFKC').toLowerCase()).match(TERM) ?? [];
+  // Identifiers gain their parts and CJK runs become bigrams, as they are indexed (src/util/search-text.ts).
+  const tokens = searchText(text.normalize('NFKC')).toLowerCase().match(TERM) ?? [];
   const terms: string[] = [];
   const content = new Set<string>();
   for (const token of tokens) {

@@ -3,7 +3,7 @@
 // generation moves, so features cost microseconds per candidate instead of re-tokenising text per request.
 import { generations, type ChunkText } from '../store/history.js';
 import type { Store } from '../store/store.js';
-import { cjkBigrams } from '../util/cjk.js';
+import { searchText } from '../util/search-text.js';
 import { Growable } from '../util/growable.js';
 import { BackgroundBuild, buildFromChunks, buildFromChunksInSlices, SYNC_BUILD_MAX_CHUNKS, type ChunkIndexBuilder } from './index-build.js';
 import { LUCENE_ENGLISH_STOPWORDS } from './stopwords.js';
@@ -19,9 +19,12 @@ export function lightStem(word: string): string {
   return word;
 }
 
-/** Lower-cased, NFKC, stemmed word tokens (CJK runs as bigrams), stopwords kept (bigrams need them; callers filter). */
+/**
+ * Lower-cased, NFKC, stemmed word tokens (identifiers with their parts, CJK runs as bigrams: search-text.ts),
+ * stopwords kept (bigrams need them; callers filter).
+ */
 export function analyze(text: string): string[] {
-  return (cjkBigrams(text.normalize('NFKC').toLowerCase()).match(WORD) ?? []).map(lightStem);
+  return (searchText(text.normalize('NFKC')).toLowerCase().match(WORD) ?? []).map(lightStem);
 }
 
 export function isStopword(term: string): boolean {
@@ -170,7 +173,7 @@ export class TermStats {
     let scratch = new Int32Array(1 << 16);
     let lastSeen = new Int32Array(1 << 16).fill(-1);
     const termIdsOf = (text: string): number[] => {
-      const words = cjkBigrams(text.normalize('NFKC').toLowerCase()).match(WORD) ?? [];
+      const words = searchText(text.normalize('NFKC')).toLowerCase().match(WORD) ?? [];
       const ids = new Array<number>(words.length);
       for (let i = 0; i < words.length; i++) {
         const w = words[i]!;

@@ -5,6 +5,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SieveError } from '../errors.js';
 import { cjkBigrams } from '../util/cjk.js';
+import { searchText } from '../util/search-text.js';
 
 export type Db = Database.Database;
 
@@ -57,8 +58,10 @@ export function openDatabase(path: string, opts: { readonly?: boolean } = {}): D
     db.pragma('busy_timeout = 5000');
     db.pragma('cache_size = -65536');
     db.pragma('temp_store = MEMORY');
-    // The FTS triggers (migration 011) index CJK text as bigrams through this function.
+    // The FTS triggers index text through these functions: CJK bigrams (migration 011; kept as it was, for the
+    // rows it indexed), then identifier parts as well (migration 012; what the triggers call now).
     db.function('sieve_fts_text', { deterministic: true }, (text: unknown) => (typeof text === 'string' ? cjkBigrams(text) : text));
+    db.function('sieve_fts_text_v2', { deterministic: true }, (text: unknown) => (typeof text === 'string' ? searchText(text) : text));
     migrate(db);
   } catch (err) {
     db.close();

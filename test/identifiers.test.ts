@@ -1,0 +1,100 @@
+// Identifiers in code: indexed and searched with their parts ("chooseExecutionProviders" also as "choose",
+// "execution", "providers"), alike by FTS5 (through the triggers' sieve_fts_text_v2) and the in-memory index,
+// and re-indexed so in a home written before that (migration 012).
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { resolveConfig } from '../src/config.js';
+import { ingestPaths } from '../src/ingest/ingest.js';
+import { Bm25Index } from '../src/rank/bm25-index.js';
+import { lexicalTerms, parseQuery, toFtsMatch } from '../src/rank/query.js';
+import { Store } from '../src/store/store.js';
+import { splitIdentifiers } from '../src/util/identifiers.js';
+import { tempDir } from './helpers/tmp.js';
+
+const tmp = tempDir('identifiers');
+const dbPath = join(tmp.dir, 'sieve.db');
+let store: Store;
+
+const FILES: Record<string, string> = {
+  'runtime.ts': 'export function chooseExecutionProviders(platform: string): string[] {\n  return platform === "darwin" ? ["coreml", "cpu"] : ["cpu"];\n}\n',
+  'http.ts': 'export class XMLHttpRequestPool {\n  parseHTMLString(body: string) { return body.trim(); }\n}\n',
+  'notes.md': '# Notes\n\nThe kettle needs descaling with vinegar every month.\n',
+};
+const ingestAll = () =>
+  ingestPaths(store, Object.keys(FILES).map((n) => join(tmp.dir, n)), { prune: false, maxFileBytes: 1 << 20, chunking: resolveConfig({ home: tmp.dir }).chunking });
+
+beforeAll(async () => {
+  for (const [name, text] of Object.entries(FILES)) writeFileSync(join(tmp.dir, name), text);
+  store = new Store(dbPath);
+  await ingestAll();
+});
+
+afterAll(() => {
+  store.close();
+  tmp.cleanup();
+});
+
+const weights = { heading: 2, body: 1 };
+const ftsSources = (s: Store, q: string) =>
+  s.searchFts(toFtsMatch(parseQuery(q)), 10, weights).map((h) => s.getChunks([h.chunkId]).get(h.chunkId)!.source.split('/').pop());
+
+describe('splitIdentifiers', () => {
+  it('follows each word with internal case changes by its parts, keeping the word', () => {
+    expect(splitIdentifiers('getUserName')).toBe('getUserName get User Name');
+    expect(splitIdentifiers('call parseHTMLString now')).toBe('call parseHTMLString parse HTML String now');
+    expect(splitIdentifiers('XMLHttpRequest')).toBe('XMLHttpRequest XML Http Request');
+    expect(splitIdentifiers('base64Encode')).toBe('base64Encode base64 Encode');
+    expect(splitIdentifiers('ÉtatCivil')).toBe('ÉtatCivil État Civil');
+  });
+
+  it('leaves prose alone: plural acronyms, one-letter prefixes and plain words', () => {
+    for (const text of ['URLs and PDFs', 'iPhone mRNA PhD IgG', 'snake_case_name', 'Plain English, unchanged.']) expect(splitIdentifiers(text)).toBe(text);
+  });
+});
+
+describe('identifier search', () => {
+  it('finds code by the words inside its identifiers, through FTS5 and the in-memory index with the same scores', () => {
+    const index = Bm25Index.build(store);
+    for (const [question, expected] of [
+      ['which execution providers are chosen', 'runtime.ts'],
+      ['parse an HTML string', 'http.ts'],
+      ['request pool', 'http.ts'],
+      ['chooseExecutionProviders', 'runtime.ts'],
+    ] as const) {
+      expect(ftsSources(store, question)[0]).toBe(expected);
+      const viaFts = store.searchFts(toFtsMatch(parseQuery(question)), 10, weights);
+      const viaIndex = index.search(lexicalTerms(parseQuery(question)), 10, weights);
+      expect(viaIndex.map((h) => h.chunkId)).toEqual(viaFts.map((h) => h.chunkId));
+      expect(viaIndex.map((h) => h.score)).toEqual(viaFts.map((h) => expect.closeTo(h.score, 9)));
+    }
+    expect(ftsSources(store, 'descaling vinegar')).toEqual(['notes.md']);
+  });
+
+  it('re-indexes identifiers of a home written before (migration 012), and keeps the index in step after', async () => {
+    // Put the home back as version 11 left it: triggers through sieve_fts_text, FTS5 holding that text.
+    store.db.exec(`
+      DROP TRIGGER chunks_fts_insert; DROP TRIGGER chunks_fts_delete; DROP TRIGGER chunks_fts_update;
+      CREATE TRIGGER chunks_fts_insert AFTER INSERT ON chunks BEGIN
+        INSERT INTO chunks_fts(rowid, heading, text) VALUES (new.id, sieve_fts_text(new.heading), sieve_fts_text(new.text)); END;
+      CREATE TRIGGER chunks_fts_delete AFTER DELETE ON chunks BEGIN
+        INSERT INTO chunks_fts(chunks_fts, rowid, heading, text) VALUES ('delete', old.id, sieve_fts_text(old.heading), sieve_fts_text(old.text)); END;
+      CREATE TRIGGER chunks_fts_update AFTER UPDATE ON chunks BEGIN
+        INSERT INTO chunks_fts(chunks_fts, rowid, heading, text) VALUES ('delete', old.id, sieve_fts_text(old.heading), sieve_fts_text(old.text));
+        INSERT INTO chunks_fts(rowid, heading, text) VALUES (new.id, sieve_fts_text(new.heading), sieve_fts_text(new.text)); END;
+      INSERT INTO chunks_fts(chunks_fts) VALUES ('delete-all');
+      INSERT INTO chunks_fts(rowid, heading, text) SELECT id, sieve_fts_text(heading), sieve_fts_text(text) FROM chunks;
+      PRAGMA user_version = 11;`);
+    expect(ftsSources(store, 'execution providers')).toEqual([]); // inside an identifier: invisible to the old index
+    store.close();
+    store = new Store(dbPath);
+    expect(ftsSources(store, 'execution providers')).toEqual(['runtime.ts']);
+    // Rewriting a file goes through the new triggers without corrupting the index.
+    writeFileSync(join(tmp.dir, 'runtime.ts'), 'export function pickNeuralEngine(): boolean {\n  return process.arch === "arm64";\n}\n');
+    await ingestAll();
+    expect(ftsSources(store, 'neural engine')).toEqual(['runtime.ts']);
+    expect(ftsSources(store, 'execution providers')).toEqual([]);
+    expect(store.integrityCheck()).toEqual(['ok']);
+    store.db.exec(`INSERT INTO chunks_fts(chunks_fts, rank) VALUES ('integrity-check', 0)`);
+  });
+});
