@@ -20,7 +20,8 @@ import { ExtractiveAnswerer } from './llm/extractive.js';
 import { rankDocuments } from './rank/documents.js';
 import { FusionRanker, mergeCandidates } from './rank/fusion.js';
 import { Bm25Retriever } from './rank/lexical.js';
-import { parseQuery } from './rank/query.js';
+import { lexicalTerms, parseQuery } from './rank/query.js';
+import { snippet } from './rank/snippet.js';
 import { BudgetSelector } from './rank/select.js';
 import { generations } from './store/history.js';
 import { Store, type StoreStats } from './store/store.js';
@@ -369,7 +370,8 @@ export class Engine {
   /** Ranked chunks for a query. */
   async search(text: string, opts: SearchOptions = {}): Promise<SearchHit[]> {
     const k = opts.k ?? 10;
-    const { ranked } = await this.rankQuery(text, Math.max(k, this.config.retrieval.bm25K), opts.scope);
+    const { query, ranked } = await this.rankQuery(text, Math.max(k, this.config.retrieval.bm25K), opts.scope);
+    const terms = lexicalTerms(query);
     return ranked.slice(0, k).map((c, i) => ({
       rank: i + 1,
       chunkId: c.chunkId,
@@ -379,6 +381,7 @@ export class Engine {
       headingPath: c.chunk.headingPath,
       ...(c.chunk.pages ? { pages: c.chunk.pages } : {}),
       text: c.chunk.text,
+      snippet: snippet(c.chunk.text, terms),
       score: c.score,
     }));
   }

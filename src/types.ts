@@ -134,6 +134,8 @@ export interface SearchHit {
   /** Pages of a paged document (PDF) the chunk lies on. */
   pages?: PageSpan;
   text: string;
+  /** The stretch of `text` that holds the most query words, with those words' offsets: why the chunk matched. */
+  snippet: { text: string; highlights: Array<[number, number]> };
   score: number;
 }
 

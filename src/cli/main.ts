@@ -13,7 +13,7 @@ import { DEFAULT_DEBOUNCE_MS, watchPaths } from '../ingest/watch.js';
 import { FEATURE_NAMES } from '../rank/features.js';
 import { evaluateBeir } from '../train/evaluate.js';
 import { registerTrainEmbedderCommand } from './train-embedder.js';
-import type { AskResult, Scope } from '../types.js';
+import type { AskResult, Scope, SearchHit } from '../types.js';
 import { passageLocation } from '../util/pages.js';
 import { registerServeCommand } from './serve.js';
 
@@ -75,6 +75,18 @@ export function explicitFeedback(opts: { helpful?: boolean; notHelpful?: boolean
     throw new SieveError('FEEDBACK_INVALID', 'nothing to record: give --helpful or --not-helpful, and/or --up/--down with source numbers');
   }
   return { ...(helpful !== undefined ? { helpful } : {}), ...(Object.keys(chunks).length > 0 ? { chunks } : {}) };
+}
+
+/** A snippet with its matched words in bold on a terminal (plain text elsewhere, so pipes get no escape codes). */
+export function emphasize(s: SearchHit['snippet'], terminal: boolean): string {
+  if (!terminal) return s.text;
+  let out = '';
+  let cursor = 0;
+  for (const [start, end] of s.highlights) {
+    out += `${s.text.slice(cursor, start)}\x1b[1m${s.text.slice(start, end)}\x1b[22m`;
+    cursor = end;
+  }
+  return out + s.text.slice(cursor);
 }
 
 /** Commander's collector for a repeatable option. */
@@ -248,7 +260,7 @@ export function buildProgram(): Command {
         if (opts.json) return printJson(hits);
         if (hits.length === 0) log('no matches');
         for (const h of hits) {
-          process.stdout.write(`${h.rank}. ${h.score.toFixed(3)}  ${passageLocation(h)}  (${h.source})\n   ${h.text.replace(/\s+/g, ' ').slice(0, 160)}\n`);
+          process.stdout.write(`${h.rank}. ${h.score.toFixed(3)}  ${passageLocation(h)}  (${h.source})\n   ${emphasize(h.snippet, process.stdout.isTTY === true)}\n`);
         }
       });
     });

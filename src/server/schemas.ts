@@ -150,6 +150,7 @@ export const SearchHitSchema = z.object({
   headingPath: z.array(z.string()),
   pages: PageSpanSchema.optional(),
   text: z.string(),
+  snippet: z.object({ text: z.string(), highlights: z.array(z.tuple([z.number().int(), z.number().int()])) }),
   score: z.number(),
 });
 export const SearchResponse = z.object({ hits: z.array(SearchHitSchema) });
