@@ -50,7 +50,7 @@ program
   .option('--eval-split <name>', 'questions measured after each round', 'test')
   .option('--rounds <n>', 'rounds', (v) => Number(v), 5)
   .option('--home <dir>', 'home (default: a fresh temp folder)')
-  .option('--budget <n>', 'budget tokens per ask', (v) => Number(v), 1000)
+  .option('--budget <n>', "budget tokens per ask (default: the engine's, ask.budgetTokens = 1500)", (v) => Number(v))
   .option('--seed <n>', 'seed of the simulation and exploration', (v) => Number(v), 1)
   .option('--explore <rate>', 'exploration rate', (v) => Number(v), 0.1)
   .option('--dense', 'dense retrieval on: the job tunes the embedder from the traces too')

@@ -18,7 +18,8 @@ export interface SelfImproveOptions {
   evalSplit: string;
   rounds: number;
   home?: string;
-  budget: number;
+  /** Context budget of each ask; default the engine's own (ask.budgetTokens), as a user's ask() gets it. */
+  budget?: number;
   seed: number;
   exploreRate: number;
   /** Dense retrieval on: the training job then tunes the embedder from the traces too. */
@@ -68,6 +69,9 @@ async function checkBaseEmbedder(dir: string, data: string): Promise<void> {
   }
 }
 
+/** Answer-in-context is measured at issue 4's context budget whatever the asks' budget, so figures compare. */
+export const ANSWER_RECALL_BUDGET = 1000;
+
 async function answerRecall(engine: Awaited<ReturnType<typeof openEngine>>, questions: Array<{ text: string; answers: string[] }>, budget: number): Promise<number> {
   let hit = 0;
   for (const q of questions) {
@@ -78,7 +82,7 @@ async function answerRecall(engine: Awaited<ReturnType<typeof openEngine>>, ques
   return questions.length === 0 ? 0 : hit / questions.length;
 }
 
-export async function benchSelfImprove(o: SelfImproveOptions): Promise<{ data: string; rounds: RoundResult[]; simulation: typeof DEFAULT_SIMULATION }> {
+export async function benchSelfImprove(o: SelfImproveOptions): Promise<{ data: string; budget_tokens: number; rounds: RoundResult[]; simulation: typeof DEFAULT_SIMULATION }> {
   const log = o.log ?? (() => {});
   const feedback = await readBeirDataset(o.data, o.feedbackSplit);
   const evalSet = await readBeirDataset(o.data, o.evalSplit);
@@ -101,10 +105,11 @@ export async function benchSelfImprove(o: SelfImproveOptions): Promise<{ data: s
 
   const measure = async () => {
     const r = await evaluateBeir(engine, { data: o.data, split: o.evalSplit });
-    const ar = withAnswers.length > 0 ? await answerRecall(engine, withAnswers, o.budget) : undefined;
+    const ar = withAnswers.length > 0 ? await answerRecall(engine, withAnswers, ANSWER_RECALL_BUDGET) : undefined;
     return { 'ndcg@10': r['ndcg@10'], 'recall@1': r['recall@1'], 'recall@100': r['recall@100'], ...(ar !== undefined ? { answer_recall: ar } : {}) };
   };
 
+  const budget = o.budget ?? engine.config.ask.budgetTokens;
   const rounds: RoundResult[] = [];
   const m0 = await measure();
   rounds.push({ round: 0, ...m0, promoted: null, train_status: null, train_s: 0, asks: 0, ask_s: 0 });
@@ -115,7 +120,7 @@ export async function benchSelfImprove(o: SelfImproveOptions): Promise<{ data: s
     const t0 = performance.now();
     for (const q of questions) {
       try {
-        await engine.ask(q, { budgetTokens: o.budget });
+        await engine.ask(q, { budgetTokens: budget });
       } catch (err) {
         if ((err as { code?: string }).code !== 'QUESTION_EMPTY') throw err;
       }
@@ -149,5 +154,5 @@ export async function benchSelfImprove(o: SelfImproveOptions): Promise<{ data: s
     ];
     writeFileSync(o.svg, lineChart(`sieve self-improvement on ${o.data.split('/').filter(Boolean).at(-1)} (${o.evalSplit})`, series));
   }
-  return { data: o.data, rounds, simulation };
+  return { data: o.data, budget_tokens: budget, rounds, simulation };
 }
