@@ -22,6 +22,7 @@ import { FusionRanker, mergeCandidates } from './rank/fusion.js';
 import { Bm25Retriever } from './rank/lexical.js';
 import { lexicalTerms, parseQuery } from './rank/query.js';
 import { snippet } from './rank/snippet.js';
+import { conversationalQuery } from './rank/conversation.js';
 import { BudgetSelector } from './rank/select.js';
 import { generations } from './store/history.js';
 import { Store, type StoreStats } from './store/store.js';
@@ -409,13 +410,15 @@ export class Engine {
     if (!Number.isInteger(budgetTokens) || budgetTokens < 16) {
       throw new SieveError('CONFIG_INVALID', `budgetTokens must be an integer ≥ 16, got ${budgetTokens}`);
     }
-    const { query, ranked, retrieveMs, rankMs, pipeline } = await this.rankQuery(question, this.config.retrieval.bm25K, opts.scope);
+    // Within a conversation, retrieval also reads the earlier questions (a follow-up seldom names its subject).
+    const searchedFor = conversationalQuery(question, opts.history);
+    const { query, ranked, retrieveMs, rankMs, pipeline } = await this.rankQuery(searchedFor, this.config.retrieval.bm25K, opts.scope);
     if (ranked.length === 0 && this.store.isEmpty()) {
       throw new SieveError('STORE_EMPTY', `nothing is indexed in ${this.config.home} yet`);
     }
     const t0 = performance.now();
     const fb = this.config.feedback;
-    const offered = fb.rotateUnused ? withoutUnused(ranked, this.resources.history().unusedBefore(question)) : ranked;
+    const offered = fb.rotateUnused ? withoutUnused(ranked, this.resources.history().unusedBefore(searchedFor)) : ranked;
     const selected = this.selector.select(query, offered, budgetTokens, { calibrated: pipeline.ranker.calibrated });
     const context = maybeExplore(selected, offered, { rate: fb.exploreRate, depth: fb.exploreDepth, budgetTokens }, this.random);
     const t1 = performance.now();
@@ -452,6 +455,7 @@ export class Engine {
     result.timings.totalMs = performance.now() - started;
     recordTrace(this.store, {
       result,
+      searchedFor,
       reasoning: answer.reasoning,
       ranked,
       budgetTokens,

@@ -58,7 +58,8 @@ describe('POST /v1/chat/completions', () => {
     expect(sent.messages.at(-1)!.content).toMatch(/^Context:\n\n\[1\] /);
     expect(sent.messages.at(-1)!.content).toMatch(/Question: How does attribution work\?$/);
     const trace = engine.store.db.prepare('SELECT question, answer, answered_by AS answeredBy FROM traces WHERE id = ?').get(body.sieve.traceId);
-    expect(trace).toEqual({ question: 'How does attribution work?', answer: 'Attribution reads the markers [1].', answeredBy: 'llm' });
+    // The trace keeps what retrieval searched for: the question with the conversation's earlier question.
+    expect(trace).toEqual({ question: 'How does attribution work?\nHi', answer: 'Attribution reads the markers [1].', answeredBy: 'llm' });
   });
 
   it('answers from the scope given in the sieve field only, and records it with the trace', async () => {

@@ -30,6 +30,11 @@ export interface TraceInput {
   featureNames: readonly string[] | null;
   /** The part of the corpus the question was asked in, as the engine applied it; none: all of it. */
   scope?: Scope | undefined;
+  /**
+   * What retrieval searched for, when it was not the question alone (a question in a conversation also carries the
+   * earlier questions). The trace and its history events store this: training rebuilds the candidates from it.
+   */
+  searchedFor?: string;
 }
 
 /** The ranked candidates' feature rows as one float32 blob (null when the ranker computed none). */
@@ -47,6 +52,7 @@ const insertTrace = new WeakMap<Store, ReturnType<Store['db']['prepare']>>();
 
 export function recordTrace(store: Store, input: TraceInput): void {
   const { result, reasoning, ranked, budgetTokens, attribution, featureNames, scope } = input;
+  const question = input.searchedFor ?? result.question;
   const byN = new Map(attribution.map((a) => [a.n, a]));
   const features = featureBlob(ranked);
   const events: HistoryEvent[] = [];
@@ -55,7 +61,7 @@ export function recordTrace(store: Store, input: TraceInput): void {
     if (!a) continue; // nothing inferred about this item (the rule the training dataset applies too)
     for (const chunkId of item.chunkIds) {
       events.push({
-        query: result.question,
+        query: question,
         queryKey: traceHistoryKey(result.traceId),
         chunkId,
         docId: item.docId,
@@ -80,7 +86,7 @@ export function recordTrace(store: Store, input: TraceInput): void {
     statement.run({
         id: result.traceId,
         createdAt: new Date().toISOString(),
-        question: result.question,
+        question,
         answer: result.answer,
         reasoning,
         answeredBy: result.answeredBy,
