@@ -5,11 +5,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../src/config.js';
 import { ingestPaths } from '../src/ingest/ingest.js';
-import { Bm25Index } from '../src/rank/bm25-index.js';
-import { lexicalTerms, parseQuery, toFtsMatch } from '../src/rank/query.js';
 import { Store } from '../src/store/store.js';
 import { attribute } from '../src/feedback/attribution.js';
 import { cjkBigrams, cjkTerms } from '../src/util/cjk.js';
+import { expectBothPathsFind, expectFtsIntact, ftsSources, rollBackFtsIndexing } from './helpers/fts.js';
 import { tempDir } from './helpers/tmp.js';
 
 const tmp = tempDir('cjk');
@@ -34,9 +33,6 @@ afterAll(() => {
   tmp.cleanup();
 });
 
-const weights = { heading: 2, body: 1 };
-const ftsSources = (s: Store, q: string) =>
-  s.searchFts(toFtsMatch(parseQuery(q)), 10, weights).map((h) => s.getChunks([h.chunkId]).get(h.chunkId)!.source.split('/').pop());
 
 describe('cjkBigrams', () => {
   it('rewrites CJK runs as overlapping bigrams, keeps a lone character, and leaves other text alone', () => {
@@ -85,36 +81,19 @@ describe('attribution of CJK answers without citation markers', () => {
 
 describe('CJK search', () => {
   it('finds a word inside a CJK clause through FTS5 and through the in-memory index, with the same scores', () => {
-    const index = Bm25Index.build(store);
-    for (const [question, expected] of [
+    expectBothPathsFind(store, [
       ['咖啡因', 'coffee.md'],
       ['注意力', 'coffee.md'],
       ['儿茶素', 'tea.md'],
       ['麺料理', 'ramen.md'],
       ['발효', 'kimchi.md'],
-    ] as const) {
-      expect(ftsSources(store, question)[0]).toBe(expected);
-      const viaFts = store.searchFts(toFtsMatch(parseQuery(question)), 10, weights);
-      const viaIndex = index.search(lexicalTerms(parseQuery(question)), 10, weights);
-      expect(viaIndex.map((h) => h.chunkId)).toEqual(viaFts.map((h) => h.chunkId));
-      expect(viaIndex.map((h) => h.score)).toEqual(viaFts.map((h) => expect.closeTo(h.score, 9)));
-    }
+    ]);
     expect(ftsSources(store, 'descale kettle')[0]).toBe('kettle.md');
   });
 
   it('re-indexes CJK chunks of a home written before bigrams (migration 011), and keeps them in step after', async () => {
     // Put the home back as version 10 left it: the old triggers, and FTS5 holding the raw text.
-    store.db.exec(`
-      DROP TRIGGER chunks_fts_insert; DROP TRIGGER chunks_fts_delete; DROP TRIGGER chunks_fts_update;
-      CREATE TRIGGER chunks_fts_insert AFTER INSERT ON chunks BEGIN
-        INSERT INTO chunks_fts(rowid, heading, text) VALUES (new.id, new.heading, new.text); END;
-      CREATE TRIGGER chunks_fts_delete AFTER DELETE ON chunks BEGIN
-        INSERT INTO chunks_fts(chunks_fts, rowid, heading, text) VALUES ('delete', old.id, old.heading, old.text); END;
-      CREATE TRIGGER chunks_fts_update AFTER UPDATE ON chunks BEGIN
-        INSERT INTO chunks_fts(chunks_fts, rowid, heading, text) VALUES ('delete', old.id, old.heading, old.text);
-        INSERT INTO chunks_fts(rowid, heading, text) VALUES (new.id, new.heading, new.text); END;
-      INSERT INTO chunks_fts(chunks_fts) VALUES ('rebuild');
-      PRAGMA user_version = 10;`);
+    rollBackFtsIndexing(store, (column) => column, 10);
     expect(ftsSources(store, '注意力')).toEqual([]); // inside a clause: invisible to the old index
     store.close();
     store = new Store(dbPath);
@@ -126,7 +105,6 @@ describe('CJK search', () => {
     await ingestPaths(store, [join(tmp.dir, 'coffee.md')], { prune: false, maxFileBytes: 1 << 20, chunking: resolveConfig({ home: tmp.dir }).chunking });
     expect(ftsSources(store, '烘焙')).toEqual(['coffee.md']);
     expect(ftsSources(store, '注意力')).toEqual([]);
-    expect(store.integrityCheck()).toEqual(['ok']);
-    store.db.exec(`INSERT INTO chunks_fts(chunks_fts, rank) VALUES ('integrity-check', 0)`);
+    expectFtsIntact(store);
   });
 });

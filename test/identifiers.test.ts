@@ -6,10 +6,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../src/config.js';
 import { ingestPaths } from '../src/ingest/ingest.js';
-import { Bm25Index } from '../src/rank/bm25-index.js';
-import { lexicalTerms, parseQuery, toFtsMatch } from '../src/rank/query.js';
 import { Store } from '../src/store/store.js';
 import { splitIdentifiers } from '../src/util/identifiers.js';
+import { expectBothPathsFind, expectFtsIntact, ftsSources, rollBackFtsIndexing } from './helpers/fts.js';
 import { tempDir } from './helpers/tmp.js';
 
 const tmp = tempDir('identifiers');
@@ -35,9 +34,6 @@ afterAll(() => {
   tmp.cleanup();
 });
 
-const weights = { heading: 2, body: 1 };
-const ftsSources = (s: Store, q: string) =>
-  s.searchFts(toFtsMatch(parseQuery(q)), 10, weights).map((h) => s.getChunks([h.chunkId]).get(h.chunkId)!.source.split('/').pop());
 
 describe('splitIdentifiers', () => {
   it('follows each word with internal case changes by its parts, keeping the word', () => {
@@ -55,36 +51,18 @@ describe('splitIdentifiers', () => {
 
 describe('identifier search', () => {
   it('finds code by the words inside its identifiers, through FTS5 and the in-memory index with the same scores', () => {
-    const index = Bm25Index.build(store);
-    for (const [question, expected] of [
+    expectBothPathsFind(store, [
       ['which execution providers are chosen', 'runtime.ts'],
       ['parse an HTML string', 'http.ts'],
       ['request pool', 'http.ts'],
       ['chooseExecutionProviders', 'runtime.ts'],
-    ] as const) {
-      expect(ftsSources(store, question)[0]).toBe(expected);
-      const viaFts = store.searchFts(toFtsMatch(parseQuery(question)), 10, weights);
-      const viaIndex = index.search(lexicalTerms(parseQuery(question)), 10, weights);
-      expect(viaIndex.map((h) => h.chunkId)).toEqual(viaFts.map((h) => h.chunkId));
-      expect(viaIndex.map((h) => h.score)).toEqual(viaFts.map((h) => expect.closeTo(h.score, 9)));
-    }
+    ]);
     expect(ftsSources(store, 'descaling vinegar')).toEqual(['notes.md']);
   });
 
   it('re-indexes identifiers of a home written before (migration 012), and keeps the index in step after', async () => {
     // Put the home back as version 11 left it: triggers through sieve_fts_text, FTS5 holding that text.
-    store.db.exec(`
-      DROP TRIGGER chunks_fts_insert; DROP TRIGGER chunks_fts_delete; DROP TRIGGER chunks_fts_update;
-      CREATE TRIGGER chunks_fts_insert AFTER INSERT ON chunks BEGIN
-        INSERT INTO chunks_fts(rowid, heading, text) VALUES (new.id, sieve_fts_text(new.heading), sieve_fts_text(new.text)); END;
-      CREATE TRIGGER chunks_fts_delete AFTER DELETE ON chunks BEGIN
-        INSERT INTO chunks_fts(chunks_fts, rowid, heading, text) VALUES ('delete', old.id, sieve_fts_text(old.heading), sieve_fts_text(old.text)); END;
-      CREATE TRIGGER chunks_fts_update AFTER UPDATE ON chunks BEGIN
-        INSERT INTO chunks_fts(chunks_fts, rowid, heading, text) VALUES ('delete', old.id, sieve_fts_text(old.heading), sieve_fts_text(old.text));
-        INSERT INTO chunks_fts(rowid, heading, text) VALUES (new.id, sieve_fts_text(new.heading), sieve_fts_text(new.text)); END;
-      INSERT INTO chunks_fts(chunks_fts) VALUES ('delete-all');
-      INSERT INTO chunks_fts(rowid, heading, text) SELECT id, sieve_fts_text(heading), sieve_fts_text(text) FROM chunks;
-      PRAGMA user_version = 11;`);
+    rollBackFtsIndexing(store, (column) => `sieve_fts_text(${column})`, 11);
     expect(ftsSources(store, 'execution providers')).toEqual([]); // inside an identifier: invisible to the old index
     store.close();
     store = new Store(dbPath);
@@ -94,7 +72,6 @@ describe('identifier search', () => {
     await ingestAll();
     expect(ftsSources(store, 'neural engine')).toEqual(['runtime.ts']);
     expect(ftsSources(store, 'execution providers')).toEqual([]);
-    expect(store.integrityCheck()).toEqual(['ok']);
-    store.db.exec(`INSERT INTO chunks_fts(chunks_fts, rank) VALUES ('integrity-check', 0)`);
+    expectFtsIntact(store);
   });
 });
