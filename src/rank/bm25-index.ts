@@ -10,6 +10,7 @@ import { generations } from '../store/history.js';
 import type { Store } from '../store/store.js';
 import { cjkBigrams } from '../util/cjk.js';
 import { splitIdentifiers } from '../util/identifiers.js';
+import { boundedEditDistance } from '../util/edit-distance.js';
 import { Growable } from '../util/growable.js';
 import { BackgroundBuild, buildFromChunks, buildFromChunksInSlices, SYNC_BUILD_MAX_CHUNKS, type ChunkIndexBuilder } from './index-build.js';
 import { porterStem } from './porter.js';
@@ -184,6 +185,19 @@ function cachedStem(cache: Map<string, string>, word: string): string {
   return s;
 }
 
+export interface SearchOptions {
+  /**
+   * A term the corpus does not hold is searched as the closest one it does (edit distance 1, or 2 for eight
+   * letters or more; same first letter; the most frequent on ties), so a typo still finds what it meant. FTS5 has
+   * no such step, so this is off where the two are compared.
+   */
+  correctSpelling?: boolean;
+}
+
+/** Terms shorter than this, and terms with digits (codes, numbers, versions), are never corrected. */
+const MIN_CORRECTABLE = 4;
+const NO_CORRECTION = /\d/;
+
 export class Bm25Index {
   readonly generation: number;
   private readonly vocab: Map<string, number>;
@@ -197,6 +211,10 @@ export class Bm25Index {
   private readonly scores: Float64Array;
   /** Scratch marks per row: 0 untouched, 1 scored, 2 outside the query's scope. */
   private readonly matched: Uint8Array;
+  /** The corpus's words with their vocabulary ids, by first character, for spelling correction (built on first use). */
+  private wordsByInitial: Map<string, Array<[word: string, id: number]>> | null = null;
+  /** Corrections found so far, by unknown word (null: none within reach). */
+  private readonly corrections = new Map<string, number | null>();
 
   /** Made by `build`, `buildInSlices` or `fromRows` (through the builder). */
   constructor(generation: number, parts: IndexParts) {
@@ -233,11 +251,48 @@ export class Bm25Index {
   }
 
   /**
+   * The vocabulary id of the corpus word closest to an unknown one (see SearchOptions), if any. Words are compared
+   * as written, not as stems: a typo often changes the stem more than the word ("vinegr" → "vinegr", "vinegar" →
+   * "vinegar"). The corpus's words are the stem cache the build filled.
+   */
+  private correction(word: string): number | undefined {
+    if (word.length < MIN_CORRECTABLE || NO_CORRECTION.test(word)) return undefined;
+    const cached = this.corrections.get(word);
+    if (cached !== undefined) return cached ?? undefined;
+    if (!this.wordsByInitial) {
+      this.wordsByInitial = new Map();
+      for (const [known, stem] of this.stemCache) {
+        const id = this.vocab.get(stem);
+        if (id === undefined || known.length < MIN_CORRECTABLE - 1) continue; // a query's own unknown word
+        const bucket = this.wordsByInitial.get(known[0]!);
+        if (bucket) bucket.push([known, id]);
+        else this.wordsByInitial.set(known[0]!, [[known, id]]);
+      }
+    }
+    const max = word.length >= 8 ? 2 : 1;
+    let best: number | null = null;
+    let bestDistance = max + 1;
+    let bestDf = -1;
+    for (const [known, id] of this.wordsByInitial.get(word[0]!) ?? []) {
+      const d = boundedEditDistance(word, known, max);
+      if (d > max) continue;
+      const df = this.postings.start[id + 1]! - this.postings.start[id]!;
+      if (d < bestDistance || (d === bestDistance && df > bestDf)) {
+        best = id;
+        bestDistance = d;
+        bestDf = df;
+      }
+    }
+    if (this.corrections.size < 100_000) this.corrections.set(word, best);
+    return best ?? undefined;
+  }
+
+  /**
    * The best `k` chunks for a query given as terms (each distinct term is one FTS5 phrase; two terms with one
    * stem count twice, as FTS5 does). Scores are FTS5's bm25 negated: higher is better. Ties by chunk id. With
    * `allowed`, only those chunks are scored and returned.
    */
-  search(terms: readonly string[], k: number, weights: FieldWeights, allowed?: ReadonlySet<number>): Bm25Hit[] {
+  search(terms: readonly string[], k: number, weights: FieldWeights, allowed?: ReadonlySet<number>, opts: SearchOptions = {}): Bm25Hit[] {
     const n = this.chunkIds.length;
     if (n === 0 || k <= 0) return [];
     const touched: number[] = [];
@@ -247,7 +302,8 @@ export class Bm25Index {
     const matched = this.matched;
     for (const term of terms) {
       for (const word of ftsWords(term)) {
-        const id = this.vocab.get(cachedStem(this.stemCache, word));
+        const stem = cachedStem(this.stemCache, word);
+        const id = this.vocab.get(stem) ?? (opts.correctSpelling ? this.correction(word) : undefined);
         if (id === undefined) continue;
         const p = this.postings;
         const first = p.start[id]!;

@@ -22,7 +22,7 @@ export class Bm25Retriever implements Retriever {
     const index = this.index();
     const allowed = query.allowedChunks;
     let hits: Bm25Hit[];
-    if (index) hits = index.search(lexicalTerms(query), k, this.weights, allowed);
+    if (index) hits = index.search(lexicalTerms(query), k, this.weights, allowed, { correctSpelling: true });
     else if (allowed) {
       // FTS5 cannot take the scope into its ranking, so it ranks every match and the scope is applied after.
       hits = this.store.searchFts(toFtsMatch(query), -1, this.weights).filter((h) => allowed.has(h.chunkId)).slice(0, k);
