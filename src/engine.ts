@@ -22,6 +22,7 @@ import { FusionRanker, mergeCandidates } from './rank/fusion.js';
 import { Bm25Retriever } from './rank/lexical.js';
 import { lexicalTerms, parseQuery } from './rank/query.js';
 import { snippet } from './rank/snippet.js';
+import { canonicalPath } from './util/paths.js';
 import { conversationalQuery } from './rank/conversation.js';
 import { BudgetSelector } from './rank/select.js';
 import { generations } from './store/history.js';
@@ -67,7 +68,7 @@ const SCOPE_CACHE_SIZE = 16;
 
 /** A scope with its paths resolved against the working directory and its empty lists dropped; undefined if nothing is left. */
 export function normalizeScope(scope: Scope | undefined): Scope | undefined {
-  const sources = (scope?.sources ?? []).map((source) => resolve(source));
+  const sources = (scope?.sources ?? []).map((source) => canonicalPath(source));
   const docIds = scope?.docIds ?? [];
   if (sources.length === 0 && docIds.length === 0) return undefined;
   return { ...(sources.length > 0 ? { sources } : {}), ...(docIds.length > 0 ? { docIds } : {}) };

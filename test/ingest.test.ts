@@ -1,4 +1,4 @@
-import { appendFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openEngine, type Engine } from '../src/engine.js';
@@ -74,6 +74,35 @@ describe('ingest', () => {
     const hits = await engine.search('kiln thermocouple', { k: 3 });
     expect(hits[0]?.source).toBe(file);
     expect(hits[0]?.text).toContain('replace the thermocouple');
+  });
+
+  it('stores a file once however it is reached: through a symlinked folder it is the same source', async () => {
+    const link = join(tmp.dir, 'docs-link');
+    symlinkSync(docs, link);
+    const first = await engine.ingest([link]);
+    expect(first.documents).toBe(5);
+    const again = await engine.ingest([docs]);
+    expect(again).toMatchObject({ documents: 0, skipped: 5 });
+    expect(engine.stats().documents).toBe(5);
+    expect(engine.store.listSources().every((src) => src.path.startsWith(`${docs}/`))).toBe(true);
+    // Scopes and forget name it either way.
+    expect((await engine.search('attribution', { k: 3, scope: { sources: [link] } })).length).toBeGreaterThan(0);
+    expect(await engine.forget([join(link, 'faq.txt')])).toMatchObject({ sources: 1, documents: 1 });
+  });
+
+  it('moves what an older version stored under a symlinked path to the real path, keeping its chunks', async () => {
+    const link = join(tmp.dir, 'docs-link');
+    symlinkSync(docs, link);
+    await engine.ingest([docs]);
+    const before = chunkIdsOf(engine, 'faq.txt');
+    // As a version that stored paths as given left it: every source and document uri under the link.
+    engine.store.db.prepare(`UPDATE sources SET path = ? || substr(path, length(?) + 1), root = ?`).run(link, docs, link);
+    engine.store.db.prepare(`UPDATE documents SET uri = ? || substr(uri, length(?) + 1)`).run(link, docs);
+    const s = await engine.ingest([link]);
+    expect(s).toMatchObject({ documents: 0, skipped: 5 }); // nothing re-read into new documents
+    expect(chunkIdsOf(engine, 'faq.txt')).toEqual(before);
+    expect(engine.store.listSources().every((src) => src.path.startsWith(`${docs}/`))).toBe(true);
+    expect(engine.stats().documents).toBe(5);
   });
 
   it('keeps what was stored when a file turns unreadable, and reports it', async () => {

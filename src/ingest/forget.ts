@@ -2,9 +2,9 @@
 // folder that should no longer be searched, a file ingested by mistake). Every path is checked before anything is
 // deleted, so a typo in one of them removes nothing; each file's documents then go in one transaction, and the
 // chunks' full-text rows, vectors and the generation counters follow by cascade and trigger.
-import { resolve } from 'node:path';
 import { SieveError } from '../errors.js';
 import type { Store } from '../store/store.js';
+import { canonicalPath } from '../util/paths.js';
 
 export interface ForgetSummary {
   /** Ingested files removed from the index. */
@@ -22,7 +22,7 @@ export function forgetPaths(store: Store, paths: readonly string[]): ForgetSumma
   if (paths.length === 0) throw new SieveError('PATH_NOT_FOUND', 'no paths given to forget');
   const sources = new Map<number, string>();
   for (const given of paths) {
-    const matched = store.sourcesUnder(resolve(given));
+    const matched = store.sourcesUnder(canonicalPath(given));
     if (matched.length === 0) {
       throw new SieveError('PATH_NOT_FOUND', `nothing was ingested from ${JSON.stringify(given)}; \`sieve sources\` lists the ingested files`, { path: given });
     }

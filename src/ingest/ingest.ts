@@ -8,6 +8,7 @@ import { isAbsolute, resolve } from 'node:path';
 import type { Store } from '../store/store.js';
 import type { LoadedDocument } from '../types.js';
 import { readLines } from '../util/lines.js';
+import { canonicalPath } from '../util/paths.js';
 import { chunkDocument } from './chunk.js';
 import { beirLineReader } from './loaders/beir.js';
 import { loadAny, looksLikeBeirCorpus } from './loaders/index.js';
@@ -64,7 +65,15 @@ export const OPTIMIZE_AFTER_CHUNKS = 1000;
 
 export async function ingestPaths(store: Store, paths: string[], opts: IngestOptions): Promise<IngestSummary> {
   const started = performance.now();
-  const roots = paths.map((p) => (isAbsolute(p) ? p : resolve(p)));
+  const roots: string[] = [];
+  for (const given of paths) {
+    const resolved = isAbsolute(given) ? given : resolve(given);
+    const real = canonicalPath(resolved);
+    // Files are stored by their real paths. What was stored through a symlinked path before takes the real one,
+    // keeping its documents (so nothing is ingested twice, and nothing again).
+    if (real !== resolved) store.moveSourcesUnder(resolved, real);
+    roots.push(real);
+  }
   const { files, problems } = await walkPaths(roots, {
     maxFileBytes: opts.maxFileBytes,
     extraExcludes: opts.exclude ?? [],

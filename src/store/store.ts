@@ -106,6 +106,34 @@ export class Store {
     return this.stmts.sourcesUnder.all(underRoot(root)) as SourceRow[];
   }
 
+  /**
+   * Re-keys every source at or under `from` to the same place under `to` (its documents' uris with it), in one
+   * transaction: what was ingested through a symlinked folder takes the folder's real path, keeping its documents,
+   * chunks and vectors. Where `to` already holds that file, the `from` copy is a duplicate and is deleted.
+   * Returns how many sources moved and how many duplicates went.
+   */
+  moveSourcesUnder(from: string, to: string): { moved: number; duplicates: number } {
+    const outcome = { moved: 0, duplicates: 0 };
+    const base = underRoot(from).root;
+    const target = underRoot(to).root;
+    this.db.transaction(() => {
+      for (const source of this.sourcesUnder(from)) {
+        const path = target + source.path.slice(base.length);
+        if (this.getSource(path)) {
+          this.stmts.deleteSource.run(source.id);
+          outcome.duplicates++;
+          continue;
+        }
+        const root = source.root === base || source.root.startsWith(base + sep) ? target + source.root.slice(base.length) : source.root;
+        this.stmts.moveSource.run({ id: source.id, path, root });
+        this.stmts.moveDocumentUris.run({ sourceId: source.id, from: source.path, to: path });
+        outcome.moved++;
+      }
+    })();
+    if (outcome.moved + outcome.duplicates > 0) this.chunkCache.clear();
+    return outcome;
+  }
+
   deleteSource(id: number): void {
     this.stmts.deleteSource.run(id);
     // Its documents' chunks went with it (cascade): none may be served from the cache afterwards.
@@ -287,6 +315,11 @@ function prepare(db: Db) {
       )
       .pluck(),
     deleteSource: db.prepare(`DELETE FROM sources WHERE id = ?`),
+    moveSource: db.prepare(`UPDATE sources SET path = @path, root = @root WHERE id = @id`),
+    // A document's uri is its file's path, with '#id' after it for each document of a corpus file.
+    moveDocumentUris: db.prepare(
+      `UPDATE documents SET uri = @to || substr(uri, length(@from) + 1) WHERE source_id = @sourceId AND substr(uri, 1, length(@from)) = @from`,
+    ),
     documentsOfSource: db.prepare(
       `SELECT id, source_id AS sourceId, uri, external_id AS externalId, content_hash AS contentHash,
               chunk_count AS chunkCount
