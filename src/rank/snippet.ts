@@ -2,6 +2,8 @@
 // marked, so a search result shows why it matched instead of the passage's first line. Words are compared as the
 // index compares them (folded, Porter-stemmed, identifiers by their parts, CJK as bigrams).
 import { cjkTerms } from '../util/cjk.js';
+import { identifierParts } from '../util/identifiers.js';
+import { ftsWords } from './bm25-index.js';
 import { porterStem } from './porter.js';
 
 export interface Snippet {
@@ -19,18 +21,15 @@ interface Word {
 }
 
 const WORD = /[\p{L}\p{M}\p{N}]+/gu;
-const MARKS = /\p{M}+/gu;
 const NON_ASCII = /[^\x00-\x7f]/;
 /** Words shown before the first match when no sentence starts near it. */
 const LEAD_WORDS = 4;
 /** Between two words: the end of a sentence, or a paragraph break. */
 const SENTENCE_GAP = /[.!?]["'\u201d\u2019)\]]*\s+$|[\u3002\uff01\uff1f]\s*$|\n\s*\n/;
-const IDENTIFIER_BOUNDARY = /(?<=[\p{Ll}\p{N}])(?=\p{Lu})|(?<=\p{Lu})(?=\p{Lu}\p{Ll}{2})/u;
 
-/** A term as the index keys it: lower-cased, diacritics removed, Porter stem. */
+/** A term as the index keys it: folded as unicode61 folds it (ftsWords), then its Porter stem. */
 export function matchKey(term: string): string {
-  const folded = NON_ASCII.test(term) ? term.normalize('NFKD').replace(MARKS, '').toLowerCase() : term.toLowerCase();
-  return porterStem(folded);
+  return porterStem(ftsWords(term)[0] ?? term.toLowerCase());
 }
 
 function wordsOf(text: string): Word[] {
@@ -38,8 +37,8 @@ function wordsOf(text: string): Word[] {
   for (const m of text.matchAll(WORD)) {
     const raw = m[0];
     for (const piece of NON_ASCII.test(raw) ? cjkTerms(raw) : [{ text: raw, start: 0, end: raw.length, cjk: false }]) {
-      const parts = piece.cjk ? [] : piece.text.split(IDENTIFIER_BOUNDARY);
-      const keys = [matchKey(piece.text), ...(parts.length > 1 ? parts.map(matchKey) : [])];
+      const parts = piece.cjk ? null : identifierParts(piece.text);
+      const keys = [matchKey(piece.text), ...(parts ?? []).map(matchKey)];
       words.push({ start: m.index + piece.start, end: m.index + piece.end, keys });
     }
   }

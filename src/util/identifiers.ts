@@ -24,10 +24,15 @@ const ASCII_CASE_CHANGE = /[a-z0-9][A-Z]|[A-Z][A-Z][a-z]{2}/;
 const ASCII_IDENTIFIER = /(?<![A-Za-z0-9])[A-Za-z0-9]*?(?:[a-z0-9][A-Z]|[A-Z][A-Z][a-z]{2})[A-Za-z0-9]*/g;
 const ASCII_BOUNDARY = /(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z]{2})/;
 
-function withParts(word: string, boundary: RegExp): string {
+/** A word's parts at its case changes, or null when it does not split into two or more real parts. */
+export function identifierParts(word: string, boundary: RegExp = BOUNDARY): string[] | null {
   const parts = word.split(boundary);
-  if (parts.filter((p) => p.length >= MIN_PART).length < 2) return word;
-  return `${word} ${parts.join(' ')}`;
+  return parts.filter((p) => p.length >= MIN_PART).length < 2 ? null : parts;
+}
+
+function withParts(word: string, boundary: RegExp): string {
+  const parts = identifierParts(word, boundary);
+  return parts ? `${word} ${parts.join(' ')}` : word;
 }
 
 export function splitIdentifiers(text: string): string {
