@@ -1,7 +1,15 @@
 // Spelling correction in lexical search: an unknown term is searched as the closest term the corpus holds.
-import { describe, expect, it } from 'vitest';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { resolveConfig } from '../src/config.js';
+import { ingestPaths } from '../src/ingest/ingest.js';
 import { Bm25Index } from '../src/rank/bm25-index.js';
+import { Bm25Retriever } from '../src/rank/lexical.js';
+import { parseQuery } from '../src/rank/query.js';
+import { Store } from '../src/store/store.js';
 import { boundedEditDistance } from '../src/util/edit-distance.js';
+import { tempDir } from './helpers/tmp.js';
 
 describe('boundedEditDistance', () => {
   it('counts insertions, deletions, substitutions and adjacent transpositions', () => {
@@ -46,5 +54,31 @@ describe('Bm25Index spelling correction', () => {
   it('corrects to the closest term, the more frequent one on ties', () => {
     // "printr" is one edit from "printer" (stem "printer", in both printer chunks) and none is closer.
     expect(ids(['printr'])).toEqual(ids(['printer'], false));
+  });
+});
+
+describe('spelling correction while FTS5 serves (one-shot CLI queries, index not built)', () => {
+  const tmp = tempDir('spelling');
+  afterAll(() => tmp.cleanup());
+
+  it('corrects through the FTS vocabulary, and finds what the in-memory index finds', async () => {
+    writeFileSync(join(tmp.dir, 'kettle.md'), '# Kettle\n\nDescale the kettle with vinegar every month.\n');
+    writeFileSync(join(tmp.dir, 'printer.md'), '# Printer\n\nThe printer jams when the paper is damp.\n');
+    const store = new Store(join(tmp.dir, 'sieve.db'));
+    try {
+      await ingestPaths(store, [tmp.dir], { prune: false, maxFileBytes: 1 << 20, chunking: resolveConfig({ home: tmp.dir }).chunking });
+      expect(store.correctFtsTerm('kettl')).toBe('kettl'); // known: as it is
+      expect(store.correctFtsTerm('kettel')).toBe('kettl');
+      expect(store.correctFtsTerm('zebra')).toBeNull();
+      const viaFts = new Bm25Retriever(store, () => null, { heading: 2, body: 1 });
+      const viaIndex = new Bm25Retriever(store, () => Bm25Index.build(store), { heading: 2, body: 1 });
+      for (const question of ['kettel descaling', 'the printr jams']) {
+        const fts = viaFts.retrieve(parseQuery(question), 10).map((c) => c.chunkId);
+        expect(fts.length).toBeGreaterThan(0);
+        expect(fts).toEqual(viaIndex.retrieve(parseQuery(question), 10).map((c) => c.chunkId));
+      }
+    } finally {
+      store.close();
+    }
   });
 });

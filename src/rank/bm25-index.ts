@@ -10,7 +10,7 @@ import { generations } from '../store/history.js';
 import type { Store } from '../store/store.js';
 import { cjkBigrams } from '../util/cjk.js';
 import { splitIdentifiers } from '../util/identifiers.js';
-import { boundedEditDistance } from '../util/edit-distance.js';
+import { closestSpelling, isCorrectable } from '../util/edit-distance.js';
 import { Growable } from '../util/growable.js';
 import { BackgroundBuild, buildFromChunks, buildFromChunksInSlices, SYNC_BUILD_MAX_CHUNKS, type ChunkIndexBuilder } from './index-build.js';
 import { porterStem } from './porter.js';
@@ -194,10 +194,6 @@ export interface SearchOptions {
   correctSpelling?: boolean;
 }
 
-/** Terms shorter than this, and terms with digits (codes, numbers, versions), are never corrected. */
-const MIN_CORRECTABLE = 4;
-const NO_CORRECTION = /\d/;
-
 export class Bm25Index {
   readonly generation: number;
   private readonly vocab: Map<string, number>;
@@ -256,33 +252,22 @@ export class Bm25Index {
    * "vinegar"). The corpus's words are the stem cache the build filled.
    */
   private correction(word: string): number | undefined {
-    if (word.length < MIN_CORRECTABLE || NO_CORRECTION.test(word)) return undefined;
+    if (!isCorrectable(word)) return undefined;
     const cached = this.corrections.get(word);
     if (cached !== undefined) return cached ?? undefined;
     if (!this.wordsByInitial) {
       this.wordsByInitial = new Map();
       for (const [known, stem] of this.stemCache) {
         const id = this.vocab.get(stem);
-        if (id === undefined || known.length < MIN_CORRECTABLE - 1) continue; // a query's own unknown word
+        if (id === undefined || known.length < 3) continue; // a query's own unknown word, or too short to matter
         const bucket = this.wordsByInitial.get(known[0]!);
         if (bucket) bucket.push([known, id]);
         else this.wordsByInitial.set(known[0]!, [[known, id]]);
       }
     }
-    const max = word.length >= 8 ? 2 : 1;
-    let best: number | null = null;
-    let bestDistance = max + 1;
-    let bestDf = -1;
-    for (const [known, id] of this.wordsByInitial.get(word[0]!) ?? []) {
-      const d = boundedEditDistance(word, known, max);
-      if (d > max) continue;
-      const df = this.postings.start[id + 1]! - this.postings.start[id]!;
-      if (d < bestDistance || (d === bestDistance && df > bestDf)) {
-        best = id;
-        bestDistance = d;
-        bestDf = df;
-      }
-    }
+    const postings = this.postings;
+    const bucket = this.wordsByInitial.get(word[0]!) ?? [];
+    const best = closestSpelling(word, bucket.map(([known, id]) => [known, id, postings.start[id + 1]! - postings.start[id]!] as const));
     if (this.corrections.size < 100_000) this.corrections.set(word, best);
     return best ?? undefined;
   }

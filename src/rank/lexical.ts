@@ -3,7 +3,8 @@
 // FTS5 itself serves while that index is not built.
 import type { Store } from '../store/store.js';
 import type { Candidate, Query, Retriever } from '../types.js';
-import type { Bm25Hit, Bm25Index, FieldWeights } from './bm25-index.js';
+import { ftsWords, type Bm25Hit, type Bm25Index, type FieldWeights } from './bm25-index.js';
+import { porterStem } from './porter.js';
 import { lexicalTerms, toFtsMatch } from './query.js';
 
 export type Bm25Weights = FieldWeights;
@@ -18,15 +19,31 @@ export class Bm25Retriever implements Retriever {
     private readonly weights: Bm25Weights,
   ) {}
 
+  /**
+   * The query with each term FTS5 does not hold replaced by the closest indexed term, as the in-memory index does
+   * (there with the corpus's words; FTS5 keeps only stems, so here with stems).
+   */
+  private spellingCorrected(query: Query): Query {
+    const terms = lexicalTerms(query).map((term) => {
+      const words = ftsWords(term);
+      if (words.length !== 1) return term; // CJK bigrams and the like: searched as they are
+      const stem = porterStem(words[0]!);
+      const corrected = this.store.correctFtsTerm(stem);
+      return corrected === null || corrected === stem ? term : corrected;
+    });
+    return { ...query, terms };
+  }
+
   retrieve(query: Query, k: number): Candidate[] {
     const index = this.index();
     const allowed = query.allowedChunks;
     let hits: Bm25Hit[];
     if (index) hits = index.search(lexicalTerms(query), k, this.weights, allowed, { correctSpelling: true });
-    else if (allowed) {
+    else {
+      const match = toFtsMatch(this.spellingCorrected(query));
       // FTS5 cannot take the scope into its ranking, so it ranks every match and the scope is applied after.
-      hits = this.store.searchFts(toFtsMatch(query), -1, this.weights).filter((h) => allowed.has(h.chunkId)).slice(0, k);
-    } else hits = this.store.searchFts(toFtsMatch(query), k, this.weights);
+      hits = allowed ? this.store.searchFts(match, -1, this.weights).filter((h) => allowed.has(h.chunkId)).slice(0, k) : this.store.searchFts(match, k, this.weights);
+    }
     return hits.map((hit, i) => ({
         chunkId: hit.chunkId,
         scores: { bm25: hit.score },

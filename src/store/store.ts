@@ -3,6 +3,7 @@
 import { sep } from 'node:path';
 import type { Statement } from 'better-sqlite3';
 import type { ChunkDraft, ChunkRecord, LoadedDocument } from '../types.js';
+import { closestSpelling, isCorrectable } from '../util/edit-distance.js';
 import { openDatabase, type Db } from './db.js';
 
 export interface SourceRow {
@@ -242,6 +243,19 @@ export class Store {
     return rows;
   }
 
+  /**
+   * For a term the FTS index does not hold (an indexed term: folded, Porter-stemmed), the closest one it does (see
+   * closestSpelling), or null. Known terms come back as they are.
+   */
+  correctFtsTerm(term: string): string | null {
+    if (this.stmts.ftsTermKnown.get(term) !== undefined) return term;
+    if (!isCorrectable(term)) return null;
+    const initial = String.fromCodePoint(term.codePointAt(0)!);
+    const next = String.fromCodePoint(term.codePointAt(0)! + 1);
+    const rows = this.stmts.ftsTermsFrom.all(initial, next) as Array<{ term: string; doc: number }>;
+    return closestSpelling(term, rows.map((r) => [r.term, r.term, r.doc] as const));
+  }
+
   /** Merges the FTS5 index's segments into one (faster queries after a bulk load). */
   optimizeFts(): void {
     this.db.exec(`INSERT INTO chunks_fts(chunks_fts) VALUES ('optimize')`);
@@ -345,6 +359,8 @@ function prepare(db: Db) {
        FROM chunks_fts WHERE chunks_fts MATCH @match ORDER BY score LIMIT @k`,
     ),
     anyChunk: db.prepare(`SELECT 1 FROM chunks LIMIT 1`),
+    ftsTermKnown: db.prepare(`SELECT 1 FROM chunks_fts_vocab WHERE term = ?`),
+    ftsTermsFrom: db.prepare(`SELECT term, doc FROM chunks_fts_vocab WHERE term >= ? AND term < ?`),
     chunkCount: db.prepare(`SELECT count(*) AS n FROM chunks`),
     listSources: db.prepare(
       `SELECT s.path, s.ingested_at AS ingestedAt, count(DISTINCT d.id) AS documents, count(c.id) AS chunks

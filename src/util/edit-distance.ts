@@ -25,3 +25,32 @@ export function boundedEditDistance(a: string, b: string, max: number): number {
   }
   return Math.min(prev[n]!, max + 1);
 }
+
+/** Words shorter than this, and words with digits (codes, numbers, versions), are never corrected. */
+const MIN_CORRECTABLE = 4;
+const HAS_DIGIT = /\d/;
+
+export function isCorrectable(word: string): boolean {
+  return word.length >= MIN_CORRECTABLE && !HAS_DIGIT.test(word);
+}
+
+/**
+ * The candidate closest to `word` within one edit (two from eight letters), the most frequent on ties; null when
+ * none is that close. Candidates are [spelling, value, frequency].
+ */
+export function closestSpelling<T>(word: string, candidates: Iterable<readonly [string, T, number]>): T | null {
+  const max = word.length >= 8 ? 2 : 1;
+  let best: T | null = null;
+  let bestDistance = max + 1;
+  let bestFrequency = -1;
+  for (const [spelling, value, frequency] of candidates) {
+    const d = boundedEditDistance(word, spelling, max);
+    if (d > max) continue;
+    if (d < bestDistance || (d === bestDistance && frequency > bestFrequency)) {
+      best = value;
+      bestDistance = d;
+      bestFrequency = frequency;
+    }
+  }
+  return best;
+}

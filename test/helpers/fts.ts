@@ -30,6 +30,8 @@ export function expectBothPathsFind(store: Store, cases: ReadonlyArray<readonly 
  */
 export function rollBackFtsIndexing(store: Store, indexed: (column: string) => string, version: number): void {
   const values = (row: 'new' | 'old') => `${indexed(`${row}.heading`)}, ${indexed(`${row}.text`)}`;
+  // Migration 013 added the vocabulary table; a home from before it has none.
+  if (version < 13) store.db.exec('DROP TABLE IF EXISTS chunks_fts_vocab');
   store.db.exec(`
     DROP TRIGGER chunks_fts_insert; DROP TRIGGER chunks_fts_delete; DROP TRIGGER chunks_fts_update;
     CREATE TRIGGER chunks_fts_insert AFTER INSERT ON chunks BEGIN
