@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { chunkDocument } from '../src/ingest/chunk.js';
+import { parseDelimited } from '../src/ingest/loaders/csv.js';
 import { loadFile } from '../src/ingest/loaders/index.js';
 import type { Block, LoadedDocument } from '../src/types.js';
 
@@ -228,6 +230,44 @@ describe('BEIR corpus loader', () => {
     expect(other.problems).toEqual([]);
     expect(other.documents).toHaveLength(1);
     expect(other.documents[0]?.kind).not.toBe('beir');
+  });
+});
+
+describe('table loader (CSV, TSV)', () => {
+  it('parses RFC 4180 fields: quoted delimiters, doubled quotes, newlines inside quotes, CRLF, blank lines', () => {
+    expect(parseDelimited('a,b\r\n"x, y","say ""hi"""\n\n"two\nlines",z\n', ',')).toEqual([
+      ['a', 'b'],
+      ['x, y', 'say "hi"'],
+      ['two\nlines', 'z'],
+    ]);
+  });
+
+  it('makes one line per row that names its columns, one block per row, empty values left out', () => {
+    const doc = inline('people.csv', 'Name,Born,Field\nAda Lovelace,1815,Mathematics\n"Hopper, Grace",1906,\n').documents[0]!;
+    expect(doc.kind).toBe('table');
+    expect(doc.text).toBe('- Name: Ada Lovelace · Born: 1815 · Field: Mathematics\n- Name: Hopper, Grace · Born: 1906');
+    expect(doc.blocks.map((b) => blockText(doc, b))).toEqual(doc.text.split('\n'));
+    expect(doc.metadata).toEqual({ columns: ['Name', 'Born', 'Field'], rows: 2 });
+    expectHonestBlocks(doc);
+  });
+
+  it('reads semicolon-separated exports and TSV files', () => {
+    expect(inline('prices.csv', 'Item;Price\nTea;2,50\n').documents[0]!.text).toBe('- Item: Tea · Price: 2,50');
+    expect(inline('prices.tsv', 'Item\tPrice\nTea\t2.50\n').documents[0]!.text).toBe('- Item: Tea · Price: 2.50');
+  });
+
+  it('reads a .csv that is not a table as plain text', () => {
+    const notes = inline('notes.csv', 'Just a note, with a comma.\nAnd another line without one\n').documents[0]!;
+    expect(notes.kind).toBe('text');
+  });
+
+  it('keeps rows whole when a large table is chunked', () => {
+    const rows = Array.from({ length: 400 }, (_, i) => `item ${i},${i * 3},warehouse ${i % 7}`);
+    const doc = inline('stock.csv', ['Item,Count,Location', ...rows].join('\n')).documents[0]!;
+    const chunks = chunkDocument(doc, { maxTokens: 128, overlapTokens: 0 });
+    expect(chunks.length).toBeGreaterThan(5);
+    for (const chunk of chunks) for (const line of chunk.text.split('\n')) expect(line).toMatch(/^- Item: item \d+ · Count: \d+ · Location: warehouse \d$/);
+    expect(chunks.reduce((n, c) => n + c.text.split('\n').length, 0)).toBe(400);
   });
 });
 

@@ -105,6 +105,14 @@ describe('ingest', () => {
     expect(engine.stats().documents).toBe(5);
   });
 
+  it('answers from the one row of a CSV table that holds the answer, its columns named', async () => {
+    const file = join(tmp.dir, 'people.csv');
+    writeFileSync(file, 'Name,Born,Field\nAda Lovelace,1815,Mathematics\n"Hopper, Grace",1906,Computer science\nAlan Turing,1912,Logic\n');
+    await engine.ingest([file]);
+    const r = await engine.ask('When was Grace Hopper born?', { scope: { sources: [file] } });
+    expect(r.answer).toBe('- Name: Hopper, Grace · Born: 1906 · Field: Computer science [1]');
+  });
+
   it('keeps what was stored when a file turns unreadable, and reports it', async () => {
     await engine.ingest([docs]);
     const before = chunkIdsOf(engine, 'faq.txt');

@@ -6,6 +6,7 @@ import type { LoadedDocument } from '../../types.js';
 import { isBeirCorpusLine, loadBeir } from './beir.js';
 import { languageForFile, loadCode } from './code.js';
 import { loadHtml } from './html.js';
+import { loadCsv } from './csv.js';
 import { loadDocx } from './docx.js';
 import { loadEpub } from './epub.js';
 import { loadMarkdown } from './markdown.js';
@@ -19,7 +20,9 @@ export type { LoadResult } from './result.js';
 
 const MARKDOWN_EXTENSIONS = new Set(['md', 'markdown', 'mdx', 'mdown', 'mkd']);
 const HTML_EXTENSIONS = new Set(['html', 'htm', 'xhtml']);
-const TEXT_EXTENSIONS = new Set(['txt', 'text', 'rst', 'adoc', 'asciidoc', 'org', 'log', 'csv', 'tsv']);
+const TEXT_EXTENSIONS = new Set(['txt', 'text', 'rst', 'adoc', 'asciidoc', 'org', 'log']);
+/** Tables: one line per row naming its columns (a file that is not really a table is read as text). */
+const TABLE_EXTENSIONS = new Set(['csv', 'tsv']);
 
 /** Formats stored in binary containers that have a loader of their own (all asynchronous). */
 const CONTAINER_LOADERS: Readonly<Record<string, (filePath: string, bytes: Buffer) => Promise<LoadResult>>> = {
@@ -64,6 +67,7 @@ function loadDecoded(filePath: string, text: string): LoadResult {
   if (MARKDOWN_EXTENSIONS.has(extension)) return single(loadMarkdown(filePath, text));
   if (HTML_EXTENSIONS.has(extension)) return single(loadHtml(filePath, text));
   if (TEXT_EXTENSIONS.has(extension)) return single(loadText(filePath, text));
+  if (TABLE_EXTENSIONS.has(extension)) return single(loadCsv(filePath, text) ?? loadText(filePath, text));
   const language = languageForFile(filePath) ?? (extension === 'jsonl' || extension === 'ndjson' ? 'json' : null);
   if (language !== null) return single(loadCode(filePath, text, language));
   if (text.startsWith('#!')) return single(loadCode(filePath, text, shebangLanguage(text)));
