@@ -27,7 +27,7 @@ export interface PageSpan {
   last: number;
 }
 
-export type DocumentKind = 'markdown' | 'text' | 'code' | 'html' | 'pdf' | 'docx' | 'epub' | 'notebook' | 'table' | 'beir';
+export type DocumentKind = 'markdown' | 'text' | 'code' | 'html' | 'pdf' | 'docx' | 'epub' | 'notebook' | 'table' | 'email' | 'beir';
 
 /** A structural unit of a document (paragraph, list, code block, definition…) with its heading path. */
 export interface Block {

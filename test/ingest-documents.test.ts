@@ -388,6 +388,73 @@ describe('EPUB loader', () => {
   });
 });
 
+describe('e-mail loader', () => {
+  const eml = (lines: string[]) => Buffer.from(lines.join('\r\n'), 'utf8');
+  const load = async (name: string, bytes: Buffer) => loadAny(join('/virtual', name), bytes);
+
+  it('reads headers with encoded words and a quoted-printable UTF-8 body into a header block and paragraphs', async () => {
+    const result = await load('note.eml', eml([
+      'From: =?UTF-8?B?QWRhIEzDtnZlbGFjZQ==?= <ada@example.org>',
+      'To: Charles Babbage <charles@example.org>',
+      'Date: Mon, 2 Dec 2024 10:00:00 +0000',
+      'Subject: =?UTF-8?Q?The_Analytical_Engine_=E2=80=94_notes?=',
+      'Message-ID: <n1@example.org>',
+      'MIME-Version: 1.0',
+      'Content-Type: text/plain; charset=utf-8',
+      'Content-Transfer-Encoding: quoted-printable',
+      '',
+      'The engine weaves algebraic patterns just as the Jacquard loom weaves flowers =',
+      'and leaves. Na=C3=AFve readers miss it.',
+      '',
+      'Second paragraph.',
+    ]));
+    expect(result.problems).toEqual([]);
+    const doc = result.documents[0]!;
+    expect(doc).toMatchObject({ kind: 'email', title: 'The Analytical Engine — notes', externalId: null });
+    expect(doc.metadata).toMatchObject({ from: 'Ada Lövelace <ada@example.org>', messageId: '<n1@example.org>' });
+    const blocks = doc.blocks.map((b) => doc.text.slice(b.start, b.end));
+    expect(blocks[0]).toBe('From: Ada Lövelace <ada@example.org>\nTo: Charles Babbage <charles@example.org>\nDate: 2024-12-02T10:00:00.000Z\nSubject: The Analytical Engine — notes');
+    expect(blocks.slice(1)).toEqual(['The engine weaves algebraic patterns just as the Jacquard loom weaves flowers and leaves. Naïve readers miss it.', 'Second paragraph.']);
+  });
+
+  it('takes the plain part of an alternative, the HTML when there is no plain one, and lists attachments', async () => {
+    const alternative = await load('alt.eml', eml([
+      'From: ops@example.org', 'Subject: Kettle', 'MIME-Version: 1.0', 'Content-Type: multipart/mixed; boundary="mix"', '',
+      '--mix', 'Content-Type: multipart/alternative; boundary="alt"', '',
+      '--alt', 'Content-Type: text/plain; charset=iso-8859-1', 'Content-Transfer-Encoding: quoted-printable', '', 'Descale the kettle with vinegar, caf=E9 style.', '',
+      '--alt', 'Content-Type: text/html', '', '<p>HTML <b>version</b></p>', '--alt--',
+      '--mix', 'Content-Type: application/pdf; name="invoice.pdf"', 'Content-Disposition: attachment; filename="invoice.pdf"', 'Content-Transfer-Encoding: base64', '', 'JVBERi0xLjQK', '--mix--',
+    ]));
+    const doc = alternative.documents[0]!;
+    expect(doc.text).toContain('Descale the kettle with vinegar, café style.');
+    expect(doc.text).not.toContain('HTML version');
+    expect(doc.metadata['attachments']).toEqual(['invoice.pdf']);
+    const htmlOnly = await load('html.eml', eml(['From: a@example.org', 'Subject: Printer', 'Content-Type: text/html; charset=utf-8', '', '<html><body><h1>Printer</h1><p>The printer jams when the paper is damp.</p><script>x()</script></body></html>']));
+    expect(htmlOnly.documents[0]!.text).toMatch(/Subject: Printer\n\nPrinter\n*The printer jams when the paper is damp\.$/);
+    expect(htmlOnly.documents[0]!.text).not.toContain('x()');
+  });
+
+  it('skips a message without text, saying so', async () => {
+    const empty = await load('empty.eml', eml(['From: a@example.org', 'Subject: (none)', '', '']));
+    expect(empty.documents).toEqual([]);
+    expect(empty.problems.map((p) => p.code)).toEqual(['FILE_EMPTY']);
+  });
+
+  it('is found by its sender and its words once ingested', async () => {
+    const dir = join(tmp.dir, 'mail');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'ada.eml'), eml(['From: Ada Lovelace <ada@example.org>', 'Subject: Bernoulli numbers', '', 'Note G computes the Bernoulli numbers.']));
+    const engine = await openEngine({ home: join(tmp.dir, 'mail-home'), llm: null });
+    try {
+      expect(await engine.ingest([dir])).toMatchObject({ documents: 1, problems: [] });
+      const hits = await engine.search('email from Lovelace about Bernoulli', { k: 1 });
+      expect(hits[0]).toMatchObject({ title: 'Bernoulli numbers', source: join(dir, 'ada.eml') });
+    } finally {
+      engine.close();
+    }
+  });
+});
+
 describe('ingesting PDF and Word files', () => {
   it('indexes them beside text files, skips them unchanged, and keeps what was stored when one turns bad', async () => {
     const docs = join(tmp.dir, 'docs');

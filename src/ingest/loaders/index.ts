@@ -1,4 +1,4 @@
-// Turns one file's bytes into documents. Documents in binary containers (PDF, Word, EPUB) go to their own loaders;
+// Turns one file's bytes into documents. Documents in containers (PDF, Word, EPUB, e-mail) go to their own loaders;
 // everything else must be text (UTF-8, UTF-16 or single-byte Western: see encoding.ts): binary, undecodable and empty
 // files become a problem, the rest get a loader by extension (markdown, html, code, notebook, BEIR corpus, plain text).
 import path from 'node:path';
@@ -8,6 +8,7 @@ import { languageForFile, loadCode } from './code.js';
 import { loadHtml } from './html.js';
 import { loadCsv } from './csv.js';
 import { loadDocx } from './docx.js';
+import { loadEmail } from './email.js';
 import { loadEpub } from './epub.js';
 import { loadMarkdown } from './markdown.js';
 import { loadNotebook } from './notebook.js';
@@ -24,11 +25,12 @@ const TEXT_EXTENSIONS = new Set(['txt', 'text', 'rst', 'adoc', 'asciidoc', 'org'
 /** Tables: one line per row naming its columns (a file that is not really a table is read as text). */
 const TABLE_EXTENSIONS = new Set(['csv', 'tsv']);
 
-/** Formats stored in binary containers that have a loader of their own (all asynchronous). */
+/** Formats in containers (binary, or MIME with its own charsets) that have a loader of their own (all asynchronous). */
 const CONTAINER_LOADERS: Readonly<Record<string, (filePath: string, bytes: Buffer) => Promise<LoadResult>>> = {
   pdf: loadPdf,
   docx: loadDocx,
   epub: loadEpub,
+  eml: loadEmail,
 };
 
 /** Any file sieve can index: container formats by extension, else the text loaders of `loadFile`. */
