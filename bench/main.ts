@@ -72,9 +72,9 @@ program
   .option('--split <name>', 'questions asked to make traces (cycled until --traces)', 'train')
   .option('--traces <n>', 'traces to have before training', (v) => Number(v), 10_000)
   .option('--home <dir>', 'home (default: a fresh temp folder; an existing home keeps its traces)')
-  .option('--budget <n>', 'budget tokens per ask', (v) => Number(v), 1000)
+  .option('--budget <n>', "budget tokens per ask (default: the engine's, ask.budgetTokens = 1500)", (v) => Number(v))
   .option('--json', 'print JSON')
-  .action(async (o: { data: string; split: string; traces: number; home?: string; budget: number; json?: boolean }) => {
+  .action(async (o: { data: string; split: string; traces: number; home?: string; budget?: number; json?: boolean }) => {
     const { benchRetrain } = await import('./retrain.js');
     out(await benchRetrain({ ...o, log: (l) => process.stderr.write(`${l}\n`) }), o.json);
   });

@@ -14,7 +14,8 @@ export interface RetrainBenchOptions {
   split: string;
   traces: number;
   home?: string;
-  budget: number;
+  /** Context budget of each ask; default the engine's own (ask.budgetTokens). */
+  budget?: number;
   log?: (line: string) => void;
 }
 
@@ -26,10 +27,11 @@ export async function benchRetrain(o: RetrainBenchOptions) {
   const engine = await openEngine({ home, llm: null, answerer: new SimulatedReader(relevant, DEFAULT_SIMULATION) });
   await engine.ingest([dataset.corpusPath]);
   engine.warm();
+  const budget = o.budget ?? engine.config.ask.budgetTokens;
   const questions = [...relevant.keys()];
   const existing = engine.stats().traces;
   const t0 = performance.now();
-  for (let i = existing; i < o.traces; i++) await engine.ask(questions[i % questions.length]!, { budgetTokens: o.budget });
+  for (let i = existing; i < o.traces; i++) await engine.ask(questions[i % questions.length]!, { budgetTokens: budget });
   const askSeconds = (performance.now() - t0) / 1000;
   log(`${engine.stats().traces} traces (${(o.traces - existing).toString()} asked in ${askSeconds.toFixed(1)} s)`);
 
@@ -38,7 +40,7 @@ export async function benchRetrain(o: RetrainBenchOptions) {
   const idle: number[] = [];
   for (const q of sample) {
     const s = performance.now();
-    await engine.ask(q, { budgetTokens: o.budget });
+    await engine.ask(q, { budgetTokens: budget });
     idle.push(performance.now() - s);
   }
   // Latency while the training job runs (a child process): keep asking until it finishes.
@@ -53,7 +55,7 @@ export async function benchRetrain(o: RetrainBenchOptions) {
     // child process could not even be spawned: yield once per ask, as requests arriving over a socket do.
     await new Promise((r) => setImmediate(r));
     const s = performance.now();
-    await engine.ask(sample[i % sample.length]!, { budgetTokens: o.budget });
+    await engine.ask(sample[i % sample.length]!, { budgetTokens: budget });
     during.push(performance.now() - s);
   }
   const outcome = await job;
@@ -66,6 +68,7 @@ export async function benchRetrain(o: RetrainBenchOptions) {
     data: o.data,
     split: o.split,
     traces: o.traces,
+    budget_tokens: budget,
     outcome: { status: outcome.status, message: outcome.message, lists: outcome.lists },
     train_seconds: trainSeconds,
     dataset_seconds: outcome.metrics.datasetSeconds ?? null,
