@@ -9,13 +9,11 @@
 import { isEntryPoint } from '../src/util/entry.js';
 import path from 'node:path';
 import { Command } from 'commander';
-import { z } from 'zod';
 import { SieveError, toSieveError } from '../src/errors.js';
 import { listSplits, readBeirDataset } from '../src/train/beir.js';
-import { readLines } from '../src/util/lines.js';
+import { beirCorpusDocuments } from '../src/ingest/loaders/beir.js';
+import type { IngestProblem } from '../src/ingest/walk.js';
 import { writeBeirFolder, type BeirCorpusDoc, type BeirQrel } from './squad-to-beir.js';
-
-const corpusLine = z.object({ _id: z.union([z.string().min(1), z.number()]).transform(String), title: z.string().optional(), text: z.string() });
 
 export interface CorelevantSet {
   corpus: BeirCorpusDoc[];
@@ -40,14 +38,12 @@ export function corelevantSet(corpus: readonly BeirCorpusDoc[], judgements: Iter
   return { corpus: [...corpus], queries, qrels };
 }
 
+/** The corpus as sieve reads it (beirCorpusDocuments); a malformed line stops the build rather than go missing. */
 async function readCorpus(corpusPath: string): Promise<BeirCorpusDoc[]> {
   const docs: BeirCorpusDoc[] = [];
-  for await (const [lineNumber, line] of readLines(corpusPath)) {
-    if (line.trim() === '') continue;
-    const parsed = corpusLine.safeParse(JSON.parse(line));
-    if (!parsed.success) throw new SieveError('DATASET_INVALID', `${corpusPath}:${lineNumber} is not a BEIR corpus line`, { file: corpusPath });
-    docs.push({ _id: parsed.data._id, title: parsed.data.title ?? '', text: parsed.data.text });
-  }
+  const problems: IngestProblem[] = [];
+  for await (const doc of beirCorpusDocuments(corpusPath, problems)) docs.push({ _id: doc.externalId!, title: doc.title, text: doc.text });
+  if (problems.length > 0) throw new SieveError('DATASET_INVALID', problems[0]!.message, { file: corpusPath });
   return docs;
 }
 

@@ -11,11 +11,10 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { openEngine, type Engine } from '../src/engine.js';
-import { beirLineReader } from '../src/ingest/loaders/beir.js';
+import { beirCorpusDocuments } from '../src/ingest/loaders/beir.js';
 import { loadAny } from '../src/ingest/loaders/index.js';
 import { readBeirDataset } from '../src/train/beir.js';
 import { evaluateRun } from '../src/train/metrics.js';
-import { readLines } from '../src/util/lines.js';
 import { buildPdf, type PdfLine } from '../test/helpers/pdf.js';
 
 export interface PdfBenchOptions {
@@ -102,10 +101,8 @@ interface CorpusDoc {
 
 async function readCorpus(path: string, limit: number): Promise<CorpusDoc[]> {
   const docs: CorpusDoc[] = [];
-  const reader = beirLineReader(path);
-  for await (const [lineNumber, line] of readLines(path)) {
-    const doc = reader.read(line, lineNumber);
-    if (doc !== null) docs.push({ id: doc.externalId!, title: ascii(doc.title), text: ascii(doc.text) });
+  for await (const doc of beirCorpusDocuments(path)) {
+    docs.push({ id: doc.externalId!, title: ascii(doc.title), text: ascii(doc.text) });
     if (docs.length >= limit) break;
   }
   return docs;

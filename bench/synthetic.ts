@@ -6,10 +6,9 @@
 import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { once } from 'node:events';
-import { beirLineReader } from '../src/ingest/loaders/beir.js';
+import { beirCorpusDocuments } from '../src/ingest/loaders/beir.js';
 import { splitSentences } from '../src/ingest/sentences.js';
 import { readBeirDataset } from '../src/train/beir.js';
-import { readLines } from '../src/util/lines.js';
 import { SeededRandom } from '../src/util/random.js';
 
 export interface SynthOptions {
@@ -26,10 +25,7 @@ export async function benchSynth(o: SynthOptions) {
   const source = await readBeirDataset(o.data, 'test');
   const originals: Array<{ _id: string; title: string; text: string }> = [];
   const sentences: string[] = [];
-  const reader = beirLineReader(source.corpusPath);
-  for await (const [lineNumber, line] of readLines(source.corpusPath)) {
-    const doc = reader.read(line, lineNumber);
-    if (doc === null) continue;
+  for await (const doc of beirCorpusDocuments(source.corpusPath)) {
     originals.push({ _id: doc.externalId!, title: doc.title, text: doc.text });
     for (const s of splitSentences(doc.text)) sentences.push(doc.text.slice(s.start, s.end));
   }

@@ -3,8 +3,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { chunkDocument } from '../src/ingest/chunk.js';
+import { beirCorpusDocuments } from '../src/ingest/loaders/beir.js';
 import { parseDelimited } from '../src/ingest/loaders/csv.js';
 import { loadFile } from '../src/ingest/loaders/index.js';
+import type { IngestProblem } from '../src/ingest/walk.js';
 import type { Block, LoadedDocument } from '../src/types.js';
 
 const fixtures = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'ingest');
@@ -212,6 +214,14 @@ describe('BEIR corpus loader', () => {
       'The effect is small in people under 50.',
     ]);
     expect(d1.blocks.every((b) => b.headingPath.length === 0)).toBe(true);
+  });
+
+  it('streams the same documents and problems from the file (beirCorpusDocuments)', async () => {
+    const problems: IngestProblem[] = [];
+    const streamed: LoadedDocument[] = [];
+    for await (const doc of beirCorpusDocuments(file, problems)) streamed.push(doc);
+    expect(streamed).toEqual(result.documents);
+    expect(problems).toEqual(result.problems);
   });
 
   it('reports malformed, incomplete and duplicate lines with their line numbers and loads the rest', () => {

@@ -2,6 +2,7 @@
 // A bad line is reported with its line number and skipped; the other lines still load.
 import { z } from 'zod';
 import type { LoadedDocument } from '../../types.js';
+import { readLines } from '../../util/lines.js';
 import type { IngestProblem } from '../walk.js';
 import { paragraphBlocks } from './text.js';
 
@@ -64,6 +65,22 @@ export function beirLineReader(filePath: string): { read(line: string, lineNumbe
     };
   };
   return { read, problems };
+}
+
+/**
+ * Every document of a BEIR corpus file, streamed a line at a time (corpora run to gigabytes). Bad lines are left
+ * out, as ingest leaves them out, and their problems appended to `problems`.
+ */
+export async function* beirCorpusDocuments(filePath: string, problems: IngestProblem[] = []): AsyncGenerator<LoadedDocument> {
+  const reader = beirLineReader(filePath);
+  try {
+    for await (const [lineNumber, line] of readLines(filePath)) {
+      const document = reader.read(line, lineNumber);
+      if (document !== null) yield document;
+    }
+  } finally {
+    problems.push(...reader.problems);
+  }
 }
 
 export function loadBeir(filePath: string, content: string): { documents: LoadedDocument[]; problems: IngestProblem[] } {
