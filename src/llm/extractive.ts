@@ -2,8 +2,7 @@
 import { splitSentences } from '../ingest/sentences.js';
 import { lightStem as stem } from '../rank/term-stats.js';
 import type { AnswerOutput, AnswerRequest, Answerer, ContextItem } from '../types.js';
-import { cjkBigrams } from '../util/cjk.js';
-import { splitIdentifiers } from '../util/identifiers.js';
+import { searchText } from '../util/search-text.js';
 
 const WORD = /[\p{L}\p{M}\p{N}]+/gu;
 
@@ -18,10 +17,9 @@ const STOPWORDS = new Set(
 
 const NON_ASCII = /[^\x00-\x7f]/;
 
-/** Lower-cased words, identifiers with their parts; NFKC (and CJK runs as bigrams, as retrieval reads them) only for non-ASCII text. */
+/** Lower-cased words as retrieval reads them (identifiers with their parts, CJK runs as bigrams); NFKC first where it can change something. */
 function wordsOf(text: string): string[] {
-  const split = splitIdentifiers(text);
-  return ((NON_ASCII.test(split) ? cjkBigrams(split.normalize('NFKC')) : split).toLowerCase().match(WORD) ?? []);
+  return (searchText(NON_ASCII.test(text) ? text.normalize('NFKC') : text).toLowerCase().match(WORD) ?? []);
 }
 
 export function contentTerms(text: string): string[] {

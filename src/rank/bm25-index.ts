@@ -8,10 +8,9 @@
 // same as `bm25(chunks_fts, wHeading, wBody)`; a test holds the two to 1e-9.
 import { generations } from '../store/history.js';
 import type { Store } from '../store/store.js';
-import { cjkBigrams } from '../util/cjk.js';
-import { splitIdentifiers } from '../util/identifiers.js';
 import { closestSpelling, isCorrectable } from '../util/edit-distance.js';
 import { Growable } from '../util/growable.js';
+import { searchText } from '../util/search-text.js';
 import { BackgroundBuild, buildFromChunks, buildFromChunksInSlices, SYNC_BUILD_MAX_CHUNKS, type ChunkIndexBuilder } from './index-build.js';
 import { porterStem } from './porter.js';
 
@@ -27,8 +26,8 @@ const MARKS = /\p{M}+/gu;
  * anything not a letter or digit.
  */
 export function ftsWords(text: string): string[] {
-  text = splitIdentifiers(text);
-  if (NON_ASCII.test(text)) text = cjkBigrams(text).normalize('NFKD').replace(MARKS, '');
+  text = searchText(text);
+  if (NON_ASCII.test(text)) text = text.normalize('NFKD').replace(MARKS, '');
   return text.toLowerCase().match(TOKEN) ?? [];
 }
 

@@ -5,6 +5,10 @@
 import { cjkBigrams } from './cjk.js';
 import { splitIdentifiers } from './identifiers.js';
 
+const NON_ASCII = /[^\x00-\x7f]/;
+
 export function searchText(text: string): string {
-  return cjkBigrams(splitIdentifiers(text));
+  const split = splitIdentifiers(text);
+  // ASCII text holds no CJK: the (Unicode-property) CJK scan is skipped for nearly every chunk of an index build.
+  return NON_ASCII.test(split) ? cjkBigrams(split) : split;
 }
