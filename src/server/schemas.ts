@@ -15,6 +15,14 @@ const questionText = (limits: RequestLimits, field: string) =>
     .min(1, `${field} must not be empty`)
     .max(limits.maxQuestionChars, `${field} is longer than ${limits.maxQuestionChars} characters; shorten it`);
 
+/** The `paths` of a request that names files or folders under the --root folders (ingest, forget). */
+const pathList = (what: string, description: string) =>
+  z
+    .array(z.string().min(1, 'a path must not be empty').max(4096))
+    .min(1, `paths must name at least one ${what}`)
+    .max(1000)
+    .describe(description);
+
 /** The part of the corpus a question is about (Scope in types.ts): the HTTP service and the MCP tools take it alike. */
 export const ScopeSchema = z
   .object({
@@ -49,22 +57,17 @@ export function requestSchemas(limits: RequestLimits = DEFAULT_LIMITS) {
 
   const IngestRequest = z
     .object({
-      paths: z
-        .array(z.string().min(1, 'a path must not be empty').max(4096))
-        .min(1, 'paths must name at least one file or folder')
-        .max(1000)
-        .describe('Files or folders inside the --root folders; relative paths are resolved against each root in turn.'),
+      paths: pathList('file or folder', 'Files or folders inside the --root folders; relative paths are resolved against each root in turn.'),
       prune: z.boolean().optional().describe('Remove documents whose files are gone under these paths.'),
     })
     .strict();
 
   const ForgetRequest = z
     .object({
-      paths: z
-        .array(z.string().min(1, 'a path must not be empty').max(4096))
-        .min(1, 'paths must name at least one ingested file or folder')
-        .max(1000)
-        .describe('Ingested files or folders inside the --root folders (they need not exist on disk any more); relative paths are resolved against each root in turn.'),
+      paths: pathList(
+        'ingested file or folder',
+        'Ingested files or folders inside the --root folders (they need not exist on disk any more); relative paths are resolved against each root in turn.',
+      ),
     })
     .strict();
 
