@@ -20,16 +20,16 @@ export interface ForgetSummary {
  */
 export function forgetPaths(store: Store, paths: readonly string[]): ForgetSummary {
   if (paths.length === 0) throw new SieveError('PATH_NOT_FOUND', 'no paths given to forget');
-  const sources = new Map<number, string>();
+  const sources = new Set<number>();
   for (const given of paths) {
     const matched = store.sourcesUnder(canonicalPath(given));
     if (matched.length === 0) {
       throw new SieveError('PATH_NOT_FOUND', `nothing was ingested from ${JSON.stringify(given)}; \`sieve sources\` lists the ingested files`, { path: given });
     }
-    for (const source of matched) sources.set(source.id, source.path);
+    for (const source of matched) sources.add(source.id);
   }
   const summary: ForgetSummary = { sources: 0, documents: 0, chunks: 0 };
-  for (const id of sources.keys()) {
+  for (const id of sources) {
     const docs = store.documentsOfSource(id);
     store.db.transaction(() => store.deleteSource(id))();
     summary.sources++;
