@@ -1,14 +1,11 @@
 // Chinese, Japanese and Korean text: indexed and searched as character bigrams, alike by FTS5 (through the
 // triggers' sieve_fts_text) and by the in-memory index, and re-indexed so in a home written before that.
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resolveConfig } from '../src/config.js';
-import { ingestPaths } from '../src/ingest/ingest.js';
 import { Store } from '../src/store/store.js';
 import { attribute } from '../src/feedback/attribution.js';
 import { cjkBigrams, cjkTerms } from '../src/util/cjk.js';
-import { expectBothPathsFind, expectFtsIntact, ftsSources, rollBackFtsIndexing } from './helpers/fts.js';
+import { expectBothPathsFind, expectFtsIntact, ftsSources, rollBackFtsIndexing, writeAndIngest } from './helpers/fts.js';
 import { tempDir } from './helpers/tmp.js';
 
 const tmp = tempDir('cjk');
@@ -24,15 +21,13 @@ const DOCS: Record<string, string> = {
 };
 
 beforeAll(async () => {
-  for (const [name, text] of Object.entries(DOCS)) writeFileSync(join(tmp.dir, name), text);
   store = new Store(dbPath);
-  await ingestPaths(store, Object.keys(DOCS).map((n) => join(tmp.dir, n)), { prune: false, maxFileBytes: 1 << 20, chunking: resolveConfig({ home: tmp.dir }).chunking });
+  await writeAndIngest(store, tmp.dir, DOCS);
 });
 afterAll(() => {
   store.close();
   tmp.cleanup();
 });
-
 
 describe('cjkBigrams', () => {
   it('rewrites CJK runs as overlapping bigrams, keeps a lone character, and leaves other text alone', () => {
@@ -101,8 +96,7 @@ describe('CJK search', () => {
     expect(ftsSources(store, '咖啡因')).toEqual(['coffee.md', 'tea.md']);
     expect(ftsSources(store, 'descale kettle')[0]).toBe('kettle.md');
     // Deleting and rewriting a CJK document goes through the new triggers without corrupting the index.
-    writeFileSync(join(tmp.dir, 'coffee.md'), '# 咖啡\n\n咖啡豆需要烘焙。\n');
-    await ingestPaths(store, [join(tmp.dir, 'coffee.md')], { prune: false, maxFileBytes: 1 << 20, chunking: resolveConfig({ home: tmp.dir }).chunking });
+    await writeAndIngest(store, tmp.dir, { 'coffee.md': '# 咖啡\n\n咖啡豆需要烘焙。\n' });
     expect(ftsSources(store, '烘焙')).toEqual(['coffee.md']);
     expect(ftsSources(store, '注意力')).toEqual([]);
     expectFtsIntact(store);

@@ -1,14 +1,11 @@
 // Identifiers in code: indexed and searched with their parts ("chooseExecutionProviders" also as "choose",
 // "execution", "providers"), alike by FTS5 (through the triggers' sieve_fts_text_v2) and the in-memory index,
 // and re-indexed so in a home written before that (migration 012).
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resolveConfig } from '../src/config.js';
-import { ingestPaths } from '../src/ingest/ingest.js';
 import { Store } from '../src/store/store.js';
 import { splitIdentifiers } from '../src/util/identifiers.js';
-import { expectBothPathsFind, expectFtsIntact, ftsSources, rollBackFtsIndexing } from './helpers/fts.js';
+import { expectBothPathsFind, expectFtsIntact, ftsSources, rollBackFtsIndexing, writeAndIngest } from './helpers/fts.js';
 import { tempDir } from './helpers/tmp.js';
 
 const tmp = tempDir('identifiers');
@@ -20,20 +17,16 @@ const FILES: Record<string, string> = {
   'http.ts': 'export class XMLHttpRequestPool {\n  parseHTMLString(body: string) { return body.trim(); }\n}\n',
   'notes.md': '# Notes\n\nThe kettle needs descaling with vinegar every month.\n',
 };
-const ingestAll = () =>
-  ingestPaths(store, Object.keys(FILES).map((n) => join(tmp.dir, n)), { prune: false, maxFileBytes: 1 << 20, chunking: resolveConfig({ home: tmp.dir }).chunking });
 
 beforeAll(async () => {
-  for (const [name, text] of Object.entries(FILES)) writeFileSync(join(tmp.dir, name), text);
   store = new Store(dbPath);
-  await ingestAll();
+  await writeAndIngest(store, tmp.dir, FILES);
 });
 
 afterAll(() => {
   store.close();
   tmp.cleanup();
 });
-
 
 describe('splitIdentifiers', () => {
   it('follows each word with internal case changes by its parts, keeping the word', () => {
@@ -68,8 +61,7 @@ describe('identifier search', () => {
     store = new Store(dbPath);
     expect(ftsSources(store, 'execution providers')).toEqual(['runtime.ts']);
     // Rewriting a file goes through the new triggers without corrupting the index.
-    writeFileSync(join(tmp.dir, 'runtime.ts'), 'export function pickNeuralEngine(): boolean {\n  return process.arch === "arm64";\n}\n');
-    await ingestAll();
+    await writeAndIngest(store, tmp.dir, { ...FILES, 'runtime.ts': 'export function pickNeuralEngine(): boolean {\n  return process.arch === "arm64";\n}\n' });
     expect(ftsSources(store, 'neural engine')).toEqual(['runtime.ts']);
     expect(ftsSources(store, 'execution providers')).toEqual([]);
     expectFtsIntact(store);

@@ -1,14 +1,12 @@
 // Spelling correction in lexical search: an unknown term is searched as the closest term the corpus holds.
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { resolveConfig } from '../src/config.js';
-import { ingestPaths } from '../src/ingest/ingest.js';
 import { Bm25Index } from '../src/rank/bm25-index.js';
 import { Bm25Retriever } from '../src/rank/lexical.js';
 import { parseQuery } from '../src/rank/query.js';
 import { Store } from '../src/store/store.js';
 import { boundedEditDistance } from '../src/util/edit-distance.js';
+import { writeAndIngest } from './helpers/fts.js';
 import { tempDir } from './helpers/tmp.js';
 
 describe('boundedEditDistance', () => {
@@ -62,11 +60,12 @@ describe('spelling correction while FTS5 serves (one-shot CLI queries, index not
   afterAll(() => tmp.cleanup());
 
   it('corrects through the FTS vocabulary, and finds what the in-memory index finds', async () => {
-    writeFileSync(join(tmp.dir, 'kettle.md'), '# Kettle\n\nDescale the kettle with vinegar every month.\n');
-    writeFileSync(join(tmp.dir, 'printer.md'), '# Printer\n\nThe printer jams when the paper is damp.\n');
     const store = new Store(join(tmp.dir, 'sieve.db'));
     try {
-      await ingestPaths(store, [tmp.dir], { prune: false, maxFileBytes: 1 << 20, chunking: resolveConfig({ home: tmp.dir }).chunking });
+      await writeAndIngest(store, tmp.dir, {
+        'kettle.md': '# Kettle\n\nDescale the kettle with vinegar every month.\n',
+        'printer.md': '# Printer\n\nThe printer jams when the paper is damp.\n',
+      });
       expect(store.correctFtsTerm('kettl')).toBe('kettl'); // known: as it is
       expect(store.correctFtsTerm('kettel')).toBe('kettl');
       expect(store.correctFtsTerm('zebra')).toBeNull();

@@ -1,11 +1,21 @@
 // Checks shared by the suites that change what the FTS triggers index (CJK bigrams, identifier parts): the two
 // lexical paths must agree, and a home written by an older version must be re-indexed by its migration.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { expect } from 'vitest';
+import { resolveConfig } from '../../src/config.js';
+import { ingestPaths, type IngestSummary } from '../../src/ingest/ingest.js';
 import { Bm25Index } from '../../src/rank/bm25-index.js';
 import { lexicalTerms, parseQuery, toFtsMatch } from '../../src/rank/query.js';
 import type { Store } from '../../src/store/store.js';
 
 export const FIELD_WEIGHTS = { heading: 2, body: 1 };
+
+/** Writes each file (name → text) into `dir`, then ingests them into the store with the default chunking. */
+export async function writeAndIngest(store: Store, dir: string, files: Record<string, string>): Promise<IngestSummary> {
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+  return ingestPaths(store, Object.keys(files).map((name) => join(dir, name)), { prune: false, maxFileBytes: 1 << 20, chunking: resolveConfig({ home: dir }).chunking });
+}
 
 /** File names of the chunks FTS5 finds for a question, best first. */
 export function ftsSources(store: Store, question: string): Array<string | undefined> {
