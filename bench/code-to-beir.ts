@@ -5,11 +5,11 @@
 //
 // Usage: npm run -s code-to-beir -- <out-dir> <folder…>   (e.g. node_modules/commander/lib node_modules/jszip/lib)
 
-import { isEntryPoint } from '../src/util/entry.js';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Command } from 'commander';
-import { SieveError, toSieveError } from '../src/errors.js';
+import { SieveError } from '../src/errors.js';
+import { runAsScript } from './script.js';
 import { writeBeirFolder, type BeirCorpusDoc, type BeirQrel } from './squad-to-beir.js';
 
 const SOURCE = /\.(?:[cm]?js|tsx?)$/;
@@ -109,10 +109,4 @@ export async function main(argv: readonly string[]): Promise<void> {
   process.stderr.write(`code-to-beir: ${set.corpus.length} code units, ${set.queries.length} queries → ${path.resolve(outDir)}\n`);
 }
 
-if (isEntryPoint(import.meta.url)) {
-  main(process.argv.slice(2)).catch((err: unknown) => {
-    const error = toSieveError(err);
-    process.stderr.write(`code-to-beir: ${error.message}\n${error.hint}\n`);
-    process.exitCode = error.exitCode;
-  });
-}
+runAsScript(import.meta.url, 'code-to-beir', main);

@@ -6,13 +6,13 @@
 //
 // Usage: npm run -s corelevant-to-beir -- <beir-dir> <out-dir> [--splits train,test]
 
-import { isEntryPoint } from '../src/util/entry.js';
 import path from 'node:path';
 import { Command } from 'commander';
-import { SieveError, toSieveError } from '../src/errors.js';
+import { SieveError } from '../src/errors.js';
 import { listSplits, readBeirDataset } from '../src/train/beir.js';
 import { beirCorpusDocuments } from '../src/ingest/loaders/beir.js';
 import type { IngestProblem } from '../src/ingest/walk.js';
+import { runAsScript } from './script.js';
 import { writeBeirFolder, type BeirCorpusDoc, type BeirQrel } from './squad-to-beir.js';
 
 export interface CorelevantSet {
@@ -71,10 +71,4 @@ export async function main(argv: readonly string[]): Promise<void> {
   process.stderr.write(`corelevant-to-beir: ${set.queries.length} documents as queries, ${set.qrels.length} judgements (splits ${splits.join(', ')}) → ${path.resolve(outDir)}\n`);
 }
 
-if (isEntryPoint(import.meta.url)) {
-  main(process.argv.slice(2)).catch((err: unknown) => {
-    const error = toSieveError(err);
-    process.stderr.write(`corelevant-to-beir: ${error.message}\n${error.hint}\n`);
-    process.exitCode = error.exitCode;
-  });
-}
+runAsScript(import.meta.url, 'corelevant-to-beir', main);

@@ -5,13 +5,13 @@
 //
 // Usage: npm run -s squad-to-beir -- <dev-v1.1.json> <out-dir> [--holdout 0.5] [--seed 1]
 
-import { isEntryPoint } from '../src/util/entry.js';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { z } from 'zod';
-import { SieveError, toSieveError } from '../src/errors.js';
+import { SieveError } from '../src/errors.js';
 import { SeededRandom } from '../src/util/random.js';
+import { runAsScript } from './script.js';
 
 const squadSchema = z.object({
   version: z.string().optional(),
@@ -190,10 +190,4 @@ export async function main(argv: readonly string[]): Promise<void> {
 }
 
 
-if (isEntryPoint(import.meta.url)) {
-  main(process.argv.slice(2)).catch((err: unknown) => {
-    const error = toSieveError(err);
-    process.stderr.write(`squad-to-beir: ${error.message}\n${error.hint}\n`);
-    process.exitCode = error.exitCode;
-  });
-}
+runAsScript(import.meta.url, 'squad-to-beir', main);
