@@ -65,7 +65,13 @@ export function codeSearchPairs(relativePath: string, source: string): CodeSearc
 
 async function sourceFiles(dir: string): Promise<string[]> {
   const out: string[] = [];
-  for (const entry of await readdir(dir, { withFileTypes: true })) {
+  let entries;
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch (err) {
+    throw new SieveError('PATH_NOT_FOUND', `cannot read the source folder ${dir}: ${(err as Error).message}`, { path: dir });
+  }
+  for (const entry of entries) {
     const full = path.join(dir, entry.name);
     if (entry.isDirectory()) out.push(...(await sourceFiles(full)));
     else if (entry.isFile() && SOURCE.test(entry.name) && !entry.name.endsWith('.d.ts')) out.push(full);

@@ -1,8 +1,12 @@
 // The code-search set built from doc comments and the code they document (bench/code-to-beir.ts).
 import { describe, expect, it } from 'vitest';
-import { codeSearchPairs, docSentence, stripComments } from '../bench/code-to-beir.js';
+import { buildCodeSearchSet, codeSearchPairs, docSentence, stripComments } from '../bench/code-to-beir.js';
 
 describe('code-to-beir', () => {
+  it('names a source folder it cannot read instead of failing as a bug', async () => {
+    await expect(buildCodeSearchSet(['/nonexistent/sieve-sources'])).rejects.toMatchObject({ code: 'PATH_NOT_FOUND' });
+  });
+
   it("takes a doc comment's first prose sentence, without tags or markup, and skips comments too short to be a query", () => {
     expect(docSentence('*\n * Pick the execution providers for this platform. CoreML first.\n * @param platform the OS\n ')).toBe('Pick the execution providers for this platform.');
     expect(docSentence('* Returns the {@link Store} of `this` engine, opened lazily ')).toBe('Returns the Store of this engine, opened lazily');
