@@ -18,9 +18,14 @@ const Notebook = z.object({
     .optional(),
 });
 
+/** The kernel's language (language_info, else the kernelspec's), or null when the notebook names none. */
+function kernelLanguage(notebook: z.infer<typeof Notebook>): string | null {
+  return notebook.metadata?.language_info?.name ?? notebook.metadata?.kernelspec?.language ?? null;
+}
+
 /** The notebook as Markdown: what the Markdown loader then splits into blocks. */
 export function notebookMarkdown(notebook: z.infer<typeof Notebook>): string {
-  const language = notebook.metadata?.language_info?.name ?? notebook.metadata?.kernelspec?.language ?? '';
+  const language = kernelLanguage(notebook) ?? '';
   const parts: string[] = [];
   for (const cell of notebook.cells) {
     const source = cell.source.replace(/\s+$/, '');
@@ -47,7 +52,6 @@ export function loadNotebook(filePath: string, text: string): LoadResult {
   }
   const markdown = notebookMarkdown(parsed);
   if (markdown.trim() === '') return skipped(filePath, 'FILE_EMPTY', `${filePath} has no cells with text; skipped.`);
-  const language = parsed.metadata?.language_info?.name ?? parsed.metadata?.kernelspec?.language ?? null;
   const document = loadMarkdown(filePath, markdown);
-  return { documents: [{ ...document, kind: 'notebook', language, metadata: { ...document.metadata, cells: parsed.cells.length } }], problems: [] };
+  return { documents: [{ ...document, kind: 'notebook', language: kernelLanguage(parsed), metadata: { ...document.metadata, cells: parsed.cells.length } }], problems: [] };
 }
