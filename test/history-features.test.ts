@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openEngine, type Engine } from '../src/engine.js';
-import { extractFeatures, FEATURE_COUNT, FEATURE_NAMES } from '../src/rank/features.js';
+import { ChunkFeatureCache, extractFeatures, FEATURE_COUNT, FEATURE_NAMES } from '../src/rank/features.js';
 import { parseQuery } from '../src/rank/query.js';
 import { tfidfVector } from '../src/rank/history-index.js';
 import { lightStem, TermStats, TermStatsCache } from '../src/rank/term-stats.js';
@@ -222,5 +222,23 @@ describe('features and history', () => {
     expect(f(rows, at('statins'), 'hist_sim_chunk')).toBeCloseTo(full / 3, 5);
     expect(candidates[at('aspirin')]!.ranks.history).toBe(1);
     engine.store.db.prepare(`DELETE FROM history WHERE query_key LIKE 'ask:%'`).run();
+  });
+
+  it('a chunk feature cache shared by lists of one query gives the rows computed without it, list-relative parts included', async () => {
+    const { query, candidates, chunks } = await engine.candidatesFor('lower risk of heart disease', 10);
+    expect(candidates.length).toBeGreaterThanOrEqual(3);
+    const cache = new ChunkFeatureCache(query);
+    const full = extractFeatures(engine.resources, query, candidates, chunks, cache);
+    expect(full).toEqual(extractFeatures(engine.resources, query, candidates, chunks));
+    // A second list of the same query without its best BM25 candidate: bm25_norm is relative to the new best, so
+    // the cached rows must not carry the first list's value.
+    const best = candidates.reduce((a, c, i) => ((c.scores.bm25 ?? 0) > (candidates[a]!.scores.bm25 ?? 0) ? i : a), 0);
+    const rest = candidates.filter((_, i) => i !== best).reverse();
+    const cached = extractFeatures(engine.resources, query, rest, chunks, cache);
+    expect(cached).toEqual(extractFeatures(engine.resources, query, rest, chunks));
+    expect(Math.max(...rest.map((_, i) => f(cached, i, 'bm25_norm')))).toBe(1);
+    // Bound to its query: another query's lists would read the wrong features.
+    const other = await engine.candidatesFor('lower risk of heart disease', 10);
+    expect(() => extractFeatures(engine.resources, other.query, other.candidates, other.chunks, cache)).toThrow(/another query/);
   });
 });

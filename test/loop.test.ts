@@ -2,7 +2,9 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Engine } from '../src/engine.js';
+import { FEATURE_COUNT, FEATURE_NAMES } from '../src/rank/features.js';
 import { listModels } from '../src/train/registry.js';
+import { buildTraceLists } from '../src/train/traces-dataset.js';
 import { TRAINING_NICE, trainingChildEnv } from '../src/train/job.js';
 import { getPriority } from 'node:os';
 import { openLoopEngine, type SyntheticSet } from './helpers/synthetic.js';
@@ -12,6 +14,8 @@ const tmp = tempDir('loop');
 let set: SyntheticSet;
 let engine: Engine;
 const home = join(tmp.dir, 'home');
+/** Features that depend on the rest of the candidate list, not only on (question, chunk). */
+const LIST_RELATIVE = new Set<string>(['bm25_norm', 'bm25_rrank', 'dense_cos', 'dense_rrank', 'history_norm', 'history_rrank', 'in_bm25', 'in_dense', 'in_history', 'doc_best_bm25', 'is_doc_best']);
 
 beforeAll(async () => {
   ({ set, engine } = await openLoopEngine(tmp.dir, { set: { topics: 12, docsPerTopic: 6, questionsPerTopic: 8, seed: 3 }, rounds: 1, embed: false }));
@@ -38,6 +42,28 @@ describe('the training child environment', () => {
 });
 
 describe('the training job', () => {
+  it('builds one list per used ask, in the order of the traces, however the questions repeat', async () => {
+    const [a, b] = [set.questions[0]!, set.questions[1]!];
+    const asked: string[] = [];
+    for (const q of [a, b, a, b, a]) asked.push((await engine.ask(q, { budgetTokens: 400 })).traceId);
+    const lists = await engine.resources.withSnapshot(() => buildTraceLists(engine));
+    const order = lists.map((l) => `${l.createdAt}\u0000${l.traceId}`);
+    expect(order).toEqual([...order].sort());
+    const ours = lists.filter((l) => asked.includes(l.traceId)).map((l) => l.traceId);
+    expect(ours.length).toBeGreaterThanOrEqual(3);
+    expect(ours).toEqual(asked.filter((id) => ours.includes(id)));
+    // Asks of one question share its leave-one-out view: a chunk in two of its lists has the same query-local row.
+    const ofA = lists.filter((l) => l.traceId === asked[0] || l.traceId === asked[2] || l.traceId === asked[4]);
+    expect(ofA.length).toBeGreaterThanOrEqual(2);
+    const row = (l: (typeof lists)[number], chunkId: number) => {
+      const i = l.chunkIds.indexOf(chunkId);
+      return [...l.features.slice(i * FEATURE_COUNT, (i + 1) * FEATURE_COUNT)].filter((_, k) => !LIST_RELATIVE.has(FEATURE_NAMES[k]!));
+    };
+    const common = [...ofA[0]!.chunkIds].filter((id) => ofA[1]!.chunkIds.includes(id));
+    expect(common.length).toBeGreaterThan(0);
+    for (const id of common) expect(row(ofA[1]!, id)).toEqual(row(ofA[0]!, id));
+  }, 60_000);
+
   it('says when there is too little signal and changes nothing', async () => {
     const outcome = await engine.train({ minLists: 10_000 });
     expect(outcome.status).toBe('insufficient-signal');

@@ -1,7 +1,10 @@
 // Per (query, chunk) features for the relevance model, computed for a whole candidate list at once because they
 // sit on the ask path. Every feature is bounded and O(1)-scaled so the model's FP16 export stays in range.
+import { SieveError } from '../errors.js';
 import type { Candidate, ChunkRecord, Query } from '../types.js';
+import type { HistoryEvidence, HistoryIndex } from './history-index.js';
 import type { RankingResources } from './resources.js';
+import type { AnalyzedQuery, TermStats } from './term-stats.js';
 
 export const FEATURE_NAMES = [
   'bm25_norm', // FTS5 BM25 / best BM25 in the list
@@ -41,23 +44,37 @@ export type FeatureName = (typeof FEATURE_NAMES)[number];
 export const FEATURE_COUNT = FEATURE_NAMES.length;
 const F = Object.fromEntries(FEATURE_NAMES.map((n, i) => [n, i])) as Record<FeatureName, number>;
 
-/** Row-major n × FEATURE_COUNT matrix for the candidates, in the order given. */
+/**
+ * The features of one chunk that depend on the query and the chunk alone, not on the rest of the list, kept per
+ * chunk for one query. A training job builds a list for every ask, and the asks of one question share their
+ * leave-one-out history view, so their lists can share these rows (most of the features' cost).
+ */
+export class ChunkFeatureCache {
+  private readonly rows = new Map<number, Float32Array>();
+  constructor(readonly query: Query) {}
+  get(chunkId: number): Float32Array | undefined {
+    return this.rows.get(chunkId);
+  }
+  set(chunkId: number, row: Float32Array): void {
+    this.rows.set(chunkId, row);
+  }
+}
+
+/**
+ * Row-major n × FEATURE_COUNT matrix for the candidates, in the order given. With a cache (bound to this same
+ * query), a chunk's query-local features are computed once across lists; the result is the same either way.
+ */
 export function extractFeatures(
   resources: RankingResources,
   query: Query,
   candidates: readonly Candidate[],
   chunks: ReadonlyMap<number, ChunkRecord>,
+  cache?: ChunkFeatureCache,
 ): Float32Array {
   const n = candidates.length;
   const out = new Float32Array(n * FEATURE_COUNT);
   if (n === 0) return out;
-  const stats = resources.termStats();
-  const history = resources.history();
-  const evidence = history.evidence(resources.similar(query));
-  const analyzed = stats.analyzeQuery(query.text);
-  const excluded = resources.excluded(query);
-  const distinctTerms = analyzed.terms.length + analyzed.unknownTerms;
-  const idfMass = Math.max(analyzed.idfMass, 1e-6);
+  if (cache && cache.query !== query) throw new SieveError('INTERNAL', 'a feature cache was used with another query than the one it was made for');
 
   let maxBm25 = 0;
   let maxHistory = 0;
@@ -72,9 +89,7 @@ export function extractFeatures(
     const doc = chunks.get(c.chunkId)?.docId;
     if (doc !== undefined) docBest.set(doc, Math.max(docBest.get(doc) ?? 0, bm25Norm(c)));
   }
-  const queryTermsLog = Math.log1p(distinctTerms) / Math.log1p(64);
-  const fieldTerms = stats.queryTermsWithIdf(query.text);
-  const fieldScore = new Map<string, number>();
+  let local: QueryLocalFeatures | null = null;
 
   candidates.forEach((c, i) => {
     const row = i * FEATURE_COUNT;
@@ -82,7 +97,14 @@ export function extractFeatures(
       out[row + F[name]] = Number.isFinite(v) ? v : 0;
     };
     const chunk = chunks.get(c.chunkId);
-    const terms = stats.chunk(c.chunkId);
+    const cached = cache?.get(c.chunkId);
+    if (cached) out.set(cached, row);
+    else {
+      local ??= new QueryLocalFeatures(resources, query);
+      local.write(c.chunkId, chunk, out, row);
+      cache?.set(c.chunkId, out.slice(row, row + FEATURE_COUNT));
+    }
+    // What follows depends on the rest of the list: never cached.
     const b = bm25Norm(c);
     set('bm25_norm', b);
     set('bm25_rrank', c.ranks.bm25 ? 1 / c.ranks.bm25 : 0);
@@ -93,7 +115,47 @@ export function extractFeatures(
     set('in_bm25', c.ranks.bm25 ? 1 : 0);
     set('in_dense', c.ranks.dense ? 1 : 0);
     set('in_history', c.ranks.history ? 1 : 0);
-    set('query_terms_log', queryTermsLog);
+    if (chunk) {
+      const best = docBest.get(chunk.docId) ?? 0;
+      set('doc_best_bm25', best);
+      set('is_doc_best', b > 0 && b >= best ? 1 : 0);
+    }
+  });
+  return out;
+}
+
+/** The query's analysis and history evidence, made once per list (and only when some chunk is not cached). */
+class QueryLocalFeatures {
+  private readonly stats: TermStats;
+  private readonly history: HistoryIndex;
+  private readonly evidence: HistoryEvidence;
+  private readonly analyzed: AnalyzedQuery;
+  private readonly excluded: ReadonlySet<string>;
+  private readonly distinctTerms: number;
+  private readonly idfMass: number;
+  private readonly queryTermsLog: number;
+  private readonly fieldTerms: ReadonlyArray<{ term: string; idf: number }>;
+  private readonly fieldScore = new Map<string, number>();
+
+  constructor(resources: RankingResources, query: Query) {
+    this.stats = resources.termStats();
+    this.history = resources.history();
+    this.evidence = this.history.evidence(resources.similar(query));
+    this.analyzed = this.stats.analyzeQuery(query.text);
+    this.excluded = resources.excluded(query);
+    this.distinctTerms = this.analyzed.terms.length + this.analyzed.unknownTerms;
+    this.idfMass = Math.max(this.analyzed.idfMass, 1e-6);
+    this.queryTermsLog = Math.log1p(this.distinctTerms) / Math.log1p(64);
+    this.fieldTerms = this.stats.queryTermsWithIdf(query.text);
+  }
+
+  write(chunkId: number, chunk: ChunkRecord | undefined, out: Float32Array, row: number): void {
+    const set = (name: FeatureName, v: number) => {
+      out[row + F[name]] = Number.isFinite(v) ? v : 0;
+    };
+    const { stats, history, evidence, analyzed, excluded, distinctTerms, idfMass } = this;
+    set('query_terms_log', this.queryTermsLog);
+    const terms = stats.chunk(chunkId);
     if (terms) {
       const { heading, body, matched, matchedIdf, inHeading } = stats.lexicalMatch(terms, analyzed);
       set('heading_bm25', Math.min(heading / idfMass, 4));
@@ -108,18 +170,14 @@ export function extractFeatures(
       set('log_tokens', Math.log1p(chunk.tokenCount) / Math.log1p(1024));
       set('first_chunk', chunk.ordinal === 0 ? 1 : 0);
       set('ordinal_recip', 1 / (1 + chunk.ordinal));
-      const best = docBest.get(chunk.docId) ?? 0;
-      set('doc_best_bm25', best);
-      set('is_doc_best', b > 0 && b >= best ? 1 : 0);
       set('doc_citations_log', Math.log1p(history.docCitations(chunk.docId, excluded)) / Math.log1p(100));
       set('hist_sim_doc', evidence.docSimilarity.get(chunk.docId) ?? 0);
       set('hist_sim_doc_sum', Math.tanh(evidence.docSimilaritySum.get(chunk.docId) ?? 0));
-      let field = fieldScore.get(chunk.docId);
-      if (field === undefined) fieldScore.set(chunk.docId, (field = Math.min(history.docFieldBm25(chunk.docId, fieldTerms, excluded), 4)));
+      let field = this.fieldScore.get(chunk.docId);
+      if (field === undefined) this.fieldScore.set(chunk.docId, (field = Math.min(history.docFieldBm25(chunk.docId, this.fieldTerms, excluded), 4)));
       set('hist_field_bm25', field);
     }
-    set('prior', history.chunkPrior(c.chunkId, excluded));
-    set('hist_sim_chunk', evidence.chunkSimilarity.get(c.chunkId) ?? 0);
-  });
-  return out;
+    set('prior', history.chunkPrior(chunkId, excluded));
+    set('hist_sim_chunk', evidence.chunkSimilarity.get(chunkId) ?? 0);
+  }
 }

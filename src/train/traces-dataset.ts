@@ -5,12 +5,12 @@
 import type { Engine } from '../engine.js';
 import { isSieveError } from '../errors.js';
 import { traceHistoryKey } from '../feedback/traces.js';
-import { extractFeatures } from '../rank/features.js';
+import { ChunkFeatureCache, extractFeatures } from '../rank/features.js';
 import { fusedScores } from '../rank/fusion.js';
 import { normalizeQuestion } from '../rank/history-index.js';
 import { HistoryRetriever } from '../rank/history.js';
 import { parseQuery } from '../rank/query.js';
-import type { Scope } from '../types.js';
+import type { Candidate, Query, Scope } from '../types.js';
 import type { DenseEvidence } from './dense-evidence.js';
 import type { RelevanceList } from './relevance/model.js';
 
@@ -112,101 +112,129 @@ export function buildTraceLists(engine: Engine, opts: TraceDatasetOptions = {}):
     for (const item of context) if (overrides?.get(item.n) === 'down') for (const id of item.chunkIds) downByQuestion.add(`${q}\u0000${id}`);
     return { row, labels };
   });
-  const lists: TraceList[] = [];
-  for (const { row, labels: labelsByChunk } of labelled) {
-    const candidates = JSON.parse(row.candidates) as Array<{ chunkId: number; score: number; scores: Record<string, number>; ranks: Record<string, number> }>;
-    const q = normalizeQuestion(row.question);
-    for (const id of usedByQuestion.get(q) ?? []) {
-      if (downByQuestion.has(`${q}\u0000${id}`)) continue;
-      const own = labelsByChunk.get(id);
-      if (!own || own.label === 0) labelsByChunk.set(id, { label: 1, weight: 1 });
-    }
-    if (![...labelsByChunk.values()].some((l) => l.label > 0)) continue;
-
-    // The list is every candidate the ranker saw, not only the shown ones: trained on shown items alone, a model
-    // learns contrasts that only hold near the top (among shown chunks, a lower BM25 can mean "cited") and then
-    // promotes junk from deep in the list. Unshown candidates are weak negatives (mostly irrelevant, sometimes
-    // a relevant chunk nobody saw — hence the small weight).
-    // Stored candidates first, then chunks other evidence adds, each once and in order of arrival (a set beside
-    // the array: lists run to a few hundred ids, and a linear search per id made building them quadratic).
+  // The asks of one question (in one scope) share their leave-one-out history view — every ask of the question is
+  // left out of each — so they share the query, its history candidates and each chunk's query-local features.
+  // Built group by group, so only one question's cache is alive at a time; the lists keep the traces' order.
+  const groups = new Map<string, Array<{ order: number; row: TraceRow; labels: Map<number, { label: number; weight: number }> }>>();
+  labelled.forEach((item, order) => {
+    const key = `${item.row.question}\u0000${item.row.scope ?? ''}`;
+    const group = groups.get(key);
+    if (group) group.push({ order, ...item });
+    else groups.set(key, [{ order, ...item }]);
+  });
+  const built: Array<{ order: number; list: TraceList }> = [];
+  for (const group of groups.values()) {
+    const first = group[0]!.row;
     // An ask in a scope is rebuilt in it: what other evidence adds outside it could not have been shown.
     let allowed: ReadonlySet<number> | undefined;
     try {
-      allowed = row.scope ? engine.resolveScope(JSON.parse(row.scope) as Scope) : undefined;
+      allowed = first.scope ? engine.resolveScope(JSON.parse(first.scope) as Scope) : undefined;
     } catch (err) {
       if (isSieveError(err) && err.code === 'SCOPE_EMPTY') continue; // everything it was asked over is gone
       throw err;
     }
-    const ids = candidates.map((c) => c.chunkId);
-    const listed = new Set(ids);
-    const addIds = (more: Iterable<number>) => {
-      for (const id of more) {
-        if (listed.has(id) || (allowed && !allowed.has(id))) continue;
-        listed.add(id);
-        ids.push(id);
-      }
-    };
-    addIds(labelsByChunk.keys());
-    const index = new Map(candidates.map((c, i) => [c.chunkId, i]));
-    const dense = opts.dense ? new Map((opts.dense.get(row.question) ?? []).map((c) => [c.chunkId, c])) : null;
-    if (dense) addIds(dense.keys());
-    let features: Float32Array;
-    let fusionScores: Float32Array;
+    let shared: { query: Query; fresh: Map<number, Candidate>; cache: ChunkFeatureCache };
     try {
       // Recomputed, never taken from the trace: at ask time the history evidence of an earlier ask of the same
-      // question was visible, and in training it would hand the label back. Lexical and dense evidence is the
-      // stored one (dense: `opts.dense` when given); history evidence is recomputed with every ask of this
-      // question left out.
-      const query = parseQuery(row.question);
-      query.historyExclude = traceHistoryKey(row.id);
+      // question was visible, and in training it would hand the label back. History evidence is recomputed with
+      // every ask of this question left out.
+      const query = parseQuery(first.question);
+      query.historyExclude = traceHistoryKey(first.id);
       if (allowed) query.allowedChunks = allowed;
       const fresh = new Map(new HistoryRetriever(engine.resources).retrieve(query, engine.config.retrieval.historyK).map((c) => [c.chunkId, c]));
-      addIds(fresh.keys());
-      const chunks = engine.store.getChunks(ids);
-      if (ids.some((id) => !chunks.has(id))) continue; // a candidate was deleted since: skip rather than guess
-      const listCandidates = ids.map((id) => {
-        const stored = candidates[index.get(id) ?? -1];
-        const scores = { ...(stored?.scores ?? {}) };
-        const ranks = { ...(stored?.ranks ?? {}) };
-        delete scores.history;
-        delete scores.historyMax;
-        delete ranks.history;
-        if (dense) {
-          delete scores.dense;
-          delete ranks.dense;
-          const d = dense.get(id);
-          if (d) {
-            scores.dense = d.scores.dense!;
-            ranks.dense = d.ranks.dense!;
-          }
-        }
-        const h = fresh.get(id);
-        if (h) {
-          scores.history = h.scores.history!;
-          scores.historyMax = h.scores.historyMax!;
-          ranks.history = h.ranks.history!;
-        }
-        return { chunkId: id, scores, ranks };
-      });
-      features = extractFeatures(engine.resources, query, listCandidates, chunks);
-      fusionScores = Float32Array.from(fusedScores(listCandidates));
+      shared = { query, fresh, cache: new ChunkFeatureCache(query) };
     } catch (err) {
       if (isSieveError(err) && err.code === 'QUESTION_EMPTY') continue;
       throw err;
     }
-    lists.push({
-      queryId: row.id,
-      traceId: row.id,
-      chunkIds: Int32Array.from(ids),
-      question: q,
-      createdAt: row.created_at,
-      n: ids.length,
-      features,
-      labels: Float32Array.from(ids, (id) => labelsByChunk.get(id)?.label ?? 0),
-      weights: Float32Array.from(ids, (id) => labelsByChunk.get(id)?.weight ?? opts.unshownWeight ?? UNSHOWN_WEIGHT),
-      servingScores: Float32Array.from(ids, (id) => candidates[index.get(id) ?? -1]?.score ?? -Infinity),
-      fusionScores,
-    });
+    for (const { order, row, labels } of group) {
+      const list = traceList(engine, row, labels, usedByQuestion, downByQuestion, allowed, shared, opts);
+      if (list) built.push({ order, list });
+    }
   }
-  return lists;
+  return built.sort((x, y) => x.order - y.order).map((b) => b.list);
+}
+
+/** One ask's list, or null when nothing in it was used (or a candidate was deleted since). */
+function traceList(
+  engine: Engine,
+  row: TraceRow,
+  labelsByChunk: Map<number, { label: number; weight: number }>,
+  usedByQuestion: ReadonlyMap<string, ReadonlySet<number>>,
+  downByQuestion: ReadonlySet<string>,
+  allowed: ReadonlySet<number> | undefined,
+  shared: { query: Query; fresh: ReadonlyMap<number, Candidate>; cache: ChunkFeatureCache },
+  opts: TraceDatasetOptions,
+): TraceList | null {
+  const candidates = JSON.parse(row.candidates) as Array<{ chunkId: number; score: number; scores: Record<string, number>; ranks: Record<string, number> }>;
+  const q = normalizeQuestion(row.question);
+  for (const id of usedByQuestion.get(q) ?? []) {
+    if (downByQuestion.has(`${q}\u0000${id}`)) continue;
+    const own = labelsByChunk.get(id);
+    if (!own || own.label === 0) labelsByChunk.set(id, { label: 1, weight: 1 });
+  }
+  if (![...labelsByChunk.values()].some((l) => l.label > 0)) return null;
+
+  // The list is every candidate the ranker saw, not only the shown ones: trained on shown items alone, a model
+  // learns contrasts that only hold near the top (among shown chunks, a lower BM25 can mean "cited") and then
+  // promotes junk from deep in the list. Unshown candidates are weak negatives (mostly irrelevant, sometimes
+  // a relevant chunk nobody saw — hence the small weight).
+  // Stored candidates first, then chunks other evidence adds, each once and in order of arrival (a set beside
+  // the array: lists run to a few hundred ids, and a linear search per id made building them quadratic).
+  const ids = candidates.map((c) => c.chunkId);
+  const listed = new Set(ids);
+  const addIds = (more: Iterable<number>) => {
+    for (const id of more) {
+      if (listed.has(id) || (allowed && !allowed.has(id))) continue;
+      listed.add(id);
+      ids.push(id);
+    }
+  };
+  addIds(labelsByChunk.keys());
+  const index = new Map(candidates.map((c, i) => [c.chunkId, i]));
+  const dense = opts.dense ? new Map((opts.dense.get(row.question) ?? []).map((c) => [c.chunkId, c])) : null;
+  if (dense) addIds(dense.keys());
+  const { query, fresh, cache } = shared;
+  addIds(fresh.keys());
+  const chunks = engine.store.getChunks(ids);
+  if (ids.some((id) => !chunks.has(id))) return null; // a candidate was deleted since: skip rather than guess
+  // Lexical and dense evidence is the stored one (dense: `opts.dense` when given); history evidence is the
+  // leave-one-out one.
+  const listCandidates = ids.map((id) => {
+    const stored = candidates[index.get(id) ?? -1];
+    const scores = { ...(stored?.scores ?? {}) };
+    const ranks = { ...(stored?.ranks ?? {}) };
+    delete scores.history;
+    delete scores.historyMax;
+    delete ranks.history;
+    if (dense) {
+      delete scores.dense;
+      delete ranks.dense;
+      const d = dense.get(id);
+      if (d) {
+        scores.dense = d.scores.dense!;
+        ranks.dense = d.ranks.dense!;
+      }
+    }
+    const h = fresh.get(id);
+    if (h) {
+      scores.history = h.scores.history!;
+      scores.historyMax = h.scores.historyMax!;
+      ranks.history = h.ranks.history!;
+    }
+    return { chunkId: id, scores, ranks };
+  });
+  return {
+    queryId: row.id,
+    traceId: row.id,
+    chunkIds: Int32Array.from(ids),
+    question: q,
+    createdAt: row.created_at,
+    n: ids.length,
+    features: extractFeatures(engine.resources, query, listCandidates, chunks, cache),
+    labels: Float32Array.from(ids, (id) => labelsByChunk.get(id)?.label ?? 0),
+    weights: Float32Array.from(ids, (id) => labelsByChunk.get(id)?.weight ?? opts.unshownWeight ?? UNSHOWN_WEIGHT),
+    servingScores: Float32Array.from(ids, (id) => candidates[index.get(id) ?? -1]?.score ?? -Infinity),
+    fusionScores: Float32Array.from(fusedScores(listCandidates)),
+  };
 }
