@@ -60,6 +60,11 @@ export class ChunkFeatureCache {
   }
 }
 
+/** Writes one feature value, a non-finite one (0/0 on an empty field) as 0. A plain function, not a closure per row: this is the inner loop of a training job's dataset build. */
+function put(out: Float32Array, at: number, v: number): void {
+  out[at] = Number.isFinite(v) ? v : 0;
+}
+
 /**
  * Row-major n × FEATURE_COUNT matrix for the candidates, in the order given. With a cache (bound to this same
  * query), a chunk's query-local features are computed once across lists; the result is the same either way.
@@ -93,9 +98,6 @@ export function extractFeatures(
 
   candidates.forEach((c, i) => {
     const row = i * FEATURE_COUNT;
-    const set = (name: FeatureName, v: number) => {
-      out[row + F[name]] = Number.isFinite(v) ? v : 0;
-    };
     const chunk = chunks.get(c.chunkId);
     const cached = cache?.get(c.chunkId);
     if (cached) out.set(cached, row);
@@ -106,19 +108,19 @@ export function extractFeatures(
     }
     // What follows depends on the rest of the list: never cached.
     const b = bm25Norm(c);
-    set('bm25_norm', b);
-    set('bm25_rrank', c.ranks.bm25 ? 1 / c.ranks.bm25 : 0);
-    set('dense_cos', c.scores.dense ?? 0);
-    set('dense_rrank', c.ranks.dense ? 1 / c.ranks.dense : 0);
-    set('history_norm', maxHistory > 0 ? (c.scores.history ?? 0) / maxHistory : 0);
-    set('history_rrank', c.ranks.history ? 1 / c.ranks.history : 0);
-    set('in_bm25', c.ranks.bm25 ? 1 : 0);
-    set('in_dense', c.ranks.dense ? 1 : 0);
-    set('in_history', c.ranks.history ? 1 : 0);
+    put(out, row + F.bm25_norm, b);
+    put(out, row + F.bm25_rrank, c.ranks.bm25 ? 1 / c.ranks.bm25 : 0);
+    put(out, row + F.dense_cos, c.scores.dense ?? 0);
+    put(out, row + F.dense_rrank, c.ranks.dense ? 1 / c.ranks.dense : 0);
+    put(out, row + F.history_norm, maxHistory > 0 ? (c.scores.history ?? 0) / maxHistory : 0);
+    put(out, row + F.history_rrank, c.ranks.history ? 1 / c.ranks.history : 0);
+    put(out, row + F.in_bm25, c.ranks.bm25 ? 1 : 0);
+    put(out, row + F.in_dense, c.ranks.dense ? 1 : 0);
+    put(out, row + F.in_history, c.ranks.history ? 1 : 0);
     if (chunk) {
       const best = docBest.get(chunk.docId) ?? 0;
-      set('doc_best_bm25', best);
-      set('is_doc_best', b > 0 && b >= best ? 1 : 0);
+      put(out, row + F.doc_best_bm25, best);
+      put(out, row + F.is_doc_best, b > 0 && b >= best ? 1 : 0);
     }
   });
   return out;
@@ -150,34 +152,31 @@ class QueryLocalFeatures {
   }
 
   write(chunkId: number, chunk: ChunkRecord | undefined, out: Float32Array, row: number): void {
-    const set = (name: FeatureName, v: number) => {
-      out[row + F[name]] = Number.isFinite(v) ? v : 0;
-    };
     const { stats, history, evidence, analyzed, excluded, distinctTerms, idfMass } = this;
-    set('query_terms_log', this.queryTermsLog);
+    put(out, row + F.query_terms_log, this.queryTermsLog);
     const terms = stats.chunk(chunkId);
     if (terms) {
       const { heading, body, matched, matchedIdf, inHeading } = stats.lexicalMatch(terms, analyzed);
-      set('heading_bm25', Math.min(heading / idfMass, 4));
-      set('body_bm25', Math.min(body / idfMass, 4));
-      set('coverage', distinctTerms > 0 ? matched / distinctTerms : 0);
-      set('idf_coverage', matchedIdf / idfMass);
-      set('heading_coverage', distinctTerms > 0 ? inHeading / distinctTerms : 0);
-      set('bigram_match', stats.bigramMatch(terms, analyzed));
-      set('window_idf_coverage', stats.bestWindowCoverage(terms, analyzed, PROXIMITY_WINDOW));
+      put(out, row + F.heading_bm25, Math.min(heading / idfMass, 4));
+      put(out, row + F.body_bm25, Math.min(body / idfMass, 4));
+      put(out, row + F.coverage, distinctTerms > 0 ? matched / distinctTerms : 0);
+      put(out, row + F.idf_coverage, matchedIdf / idfMass);
+      put(out, row + F.heading_coverage, distinctTerms > 0 ? inHeading / distinctTerms : 0);
+      put(out, row + F.bigram_match, stats.bigramMatch(terms, analyzed));
+      put(out, row + F.window_idf_coverage, stats.bestWindowCoverage(terms, analyzed, PROXIMITY_WINDOW));
     }
     if (chunk) {
-      set('log_tokens', Math.log1p(chunk.tokenCount) / Math.log1p(1024));
-      set('first_chunk', chunk.ordinal === 0 ? 1 : 0);
-      set('ordinal_recip', 1 / (1 + chunk.ordinal));
-      set('doc_citations_log', Math.log1p(history.docCitations(chunk.docId, excluded)) / Math.log1p(100));
-      set('hist_sim_doc', evidence.docSimilarity.get(chunk.docId) ?? 0);
-      set('hist_sim_doc_sum', Math.tanh(evidence.docSimilaritySum.get(chunk.docId) ?? 0));
+      put(out, row + F.log_tokens, Math.log1p(chunk.tokenCount) / Math.log1p(1024));
+      put(out, row + F.first_chunk, chunk.ordinal === 0 ? 1 : 0);
+      put(out, row + F.ordinal_recip, 1 / (1 + chunk.ordinal));
+      put(out, row + F.doc_citations_log, Math.log1p(history.docCitations(chunk.docId, excluded)) / Math.log1p(100));
+      put(out, row + F.hist_sim_doc, evidence.docSimilarity.get(chunk.docId) ?? 0);
+      put(out, row + F.hist_sim_doc_sum, Math.tanh(evidence.docSimilaritySum.get(chunk.docId) ?? 0));
       let field = this.fieldScore.get(chunk.docId);
       if (field === undefined) this.fieldScore.set(chunk.docId, (field = Math.min(history.docFieldBm25(chunk.docId, this.fieldTerms, excluded), 4)));
-      set('hist_field_bm25', field);
+      put(out, row + F.hist_field_bm25, field);
     }
-    set('prior', history.chunkPrior(chunkId, excluded));
-    set('hist_sim_chunk', evidence.chunkSimilarity.get(chunkId) ?? 0);
+    put(out, row + F.prior, history.chunkPrior(chunkId, excluded));
+    put(out, row + F.hist_sim_chunk, evidence.chunkSimilarity.get(chunkId) ?? 0);
   }
 }

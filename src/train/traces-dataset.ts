@@ -202,14 +202,15 @@ function traceList(
   // leave-one-out one.
   const listCandidates = ids.map((id) => {
     const stored = candidates[index.get(id) ?? -1];
-    const scores = { ...(stored?.scores ?? {}) };
-    const ranks = { ...(stored?.ranks ?? {}) };
-    delete scores.history;
-    delete scores.historyMax;
-    delete ranks.history;
+    // Copied without the evidence that is replaced (a loop, not spread-and-delete: deleting keys drops the object
+    // into V8's slow dictionary mode, and this runs for every candidate of every list).
+    const scores: Record<string, number> = {};
+    const ranks: Record<string, number> = {};
+    if (stored) {
+      for (const k in stored.scores) if (k !== 'history' && k !== 'historyMax' && !(dense && k === 'dense')) scores[k] = stored.scores[k]!;
+      for (const k in stored.ranks) if (k !== 'history' && !(dense && k === 'dense')) ranks[k] = stored.ranks[k]!;
+    }
     if (dense) {
-      delete scores.dense;
-      delete ranks.dense;
       const d = dense.get(id);
       if (d) {
         scores.dense = d.scores.dense!;
