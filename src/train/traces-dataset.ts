@@ -62,6 +62,9 @@ export function traceQuestions(engine: Engine, since = ''): string[] {
   return rows.map((r) => r.question);
 }
 
+/** Per chunk of one ask's list: relevant (1) or not (0), and how much that label counts. */
+type ChunkLabels = Map<number, { label: number; weight: number }>;
+
 /** Unshown candidates count this much as negatives: enough to anchor the bottom of the list, not to dominate. */
 export const UNSHOWN_WEIGHT = 0.1;
 
@@ -95,7 +98,7 @@ export function buildTraceLists(engine: Engine, opts: TraceDatasetOptions = {}):
     const context = JSON.parse(row.context) as Array<{ n: number; chunkIds: number[] }>;
     const attribution = new Map((JSON.parse(row.attribution) as Array<{ n: number; used: boolean }>).map((a) => [a.n, a.used]));
     const overrides = explicit.get(row.id);
-    const labels = new Map<number, { label: number; weight: number }>();
+    const labels: ChunkLabels = new Map();
     for (const item of context) {
       const override = overrides?.get(item.n);
       // No attribution entry (an extractive answer: nothing inferred) and no person's label: no label at all.
@@ -115,7 +118,7 @@ export function buildTraceLists(engine: Engine, opts: TraceDatasetOptions = {}):
   // The asks of one question (in one scope) share their leave-one-out history view — every ask of the question is
   // left out of each — so they share the query, its history candidates and each chunk's query-local features.
   // Built group by group, so only one question's cache is alive at a time; the lists keep the traces' order.
-  const groups = new Map<string, Array<{ order: number; row: TraceRow; labels: Map<number, { label: number; weight: number }> }>>();
+  const groups = new Map<string, Array<{ order: number; row: TraceRow; labels: ChunkLabels }>>();
   labelled.forEach((item, order) => {
     const key = `${item.row.question}\u0000${item.row.scope ?? ''}`;
     const group = groups.get(key);
@@ -159,7 +162,7 @@ export function buildTraceLists(engine: Engine, opts: TraceDatasetOptions = {}):
 function traceList(
   engine: Engine,
   row: TraceRow,
-  labelsByChunk: Map<number, { label: number; weight: number }>,
+  labelsByChunk: ChunkLabels,
   usedByQuestion: ReadonlyMap<string, ReadonlySet<number>>,
   downByQuestion: ReadonlySet<string>,
   allowed: ReadonlySet<number> | undefined,
