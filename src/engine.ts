@@ -260,11 +260,14 @@ export class Engine {
     this.swapPipeline({ ...current, retrievers: current.retrievers.filter((r) => names.includes(r.name)) });
   }
 
-  /** The serving dense index: its embedder version, searchable points and what opening it did; null when dense is off. */
-  denseIndex(): { embedder: string; points: number; opened: OpenOutcome } | null {
+  /**
+   * The serving dense index: its embedder version, the execution provider and precision it runs at, searchable
+   * points against the store's chunks, and what opening it did; null when dense is off.
+   */
+  denseIndex(): { embedder: string; provider: string; precision: string; points: number; chunks: number; opened: OpenOutcome } | null {
     if (!this.embedding) return null;
     const { embedder, indexer } = this.embedding;
-    return { embedder: embedder.version, points: indexer.count, opened: indexer.opened };
+    return { embedder: embedder.version, provider: embedder.provider, precision: embedder.precision, points: indexer.count, chunks: this.store.stats().chunks, opened: indexer.opened };
   }
 
   get answererKind(): Answerer['kind'] {

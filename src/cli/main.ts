@@ -4,6 +4,7 @@
 import { isEntryPoint } from '../util/entry.js';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { SingleBar } from 'cli-progress';
+import { diagnose, repairFullTextIndex, type DoctorReport } from '../doctor.js';
 import { openEngine, type Engine, type OpenEngineOptions } from '../engine.js';
 import { hintFor, SieveError, toSieveError } from '../errors.js';
 import { listTraces, type ExplicitFeedback } from '../feedback/traces.js';
@@ -324,6 +325,37 @@ export function buildProgram(): Command {
           `home ${s.home}\n${s.documents} documents, ${s.chunks} chunks from ${s.sources} files; ${s.traces} traces\nranker ${s.ranker}, answers ${s.answerer}\n`,
         );
       });
+    });
+
+  program
+    .command('doctor')
+    .description('check this machine and home (database, index, models, training backend, LLM server) and say what to fix')
+    .option('--json', 'print the report as JSON')
+    .option('--repair', 'rebuild the full-text index from the stored chunks if it does not match them, then check again')
+    .action(async (opts: { json?: boolean; repair?: boolean }, cmd: Command) => {
+      const { home } = cmd.optsWithGlobals<GlobalOpts>();
+      let report: DoctorReport;
+      try {
+        // Opened without the LLM: a malformed SIEVE_LLM_* is one of the findings, not a reason to stop.
+        const engine = await openEngine({ home, llm: null });
+        try {
+          if (opts.repair && repairFullTextIndex(engine)) log('rebuilt the full-text index from the stored chunks');
+          report = await diagnose(engine, {});
+        } finally {
+          engine.close();
+        }
+      } catch (err) {
+        const e = toSieveError(err);
+        report = { ok: false, checks: [{ name: 'home', status: 'fail', detail: `${home} does not open: ${e.message}`, fix: hintFor(e.code) }] };
+      }
+      if (opts.json) printJson(report);
+      else {
+        for (const c of report.checks) {
+          process.stdout.write(`${c.status.padEnd(5)} ${c.name.padEnd(16)} ${c.detail}\n`);
+          if (c.fix) process.stdout.write(`${' '.repeat(23)}→ ${c.fix}\n`);
+        }
+      }
+      if (!report.ok) process.exitCode = 1;
     });
 
   program

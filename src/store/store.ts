@@ -281,6 +281,35 @@ export class Store {
   integrityCheck(): string[] {
     return (this.db.pragma('integrity_check') as Array<{ integrity_check: string }>).map((r) => r.integrity_check);
   }
+
+  /**
+   * Whether the full-text index holds exactly the stored chunks. SQLite's integrity_check does not read inside
+   * FTS5, and FTS5's own check against its content table cannot be used: the index holds each chunk's search
+   * text (identifier parts, CJK bigrams), not the text column. So the index's per-row table is compared by id.
+   */
+  fullTextIndexCheck(): { problem: string | null } {
+    try {
+      this.db.prepare(`INSERT INTO chunks_fts(chunks_fts) VALUES ('integrity-check')`).run();
+    } catch (err) {
+      return { problem: err instanceof Error ? err.message : String(err) };
+    }
+    const { ghosts, missing } = this.db
+      .prepare(
+        `SELECT (SELECT count(*) FROM chunks_fts_docsize d WHERE NOT EXISTS (SELECT 1 FROM chunks c WHERE c.id = d.id)) AS ghosts,
+                (SELECT count(*) FROM chunks c WHERE NOT EXISTS (SELECT 1 FROM chunks_fts_docsize d WHERE d.id = c.id)) AS missing`,
+      )
+      .get() as { ghosts: number; missing: number };
+    if (ghosts === 0 && missing === 0) return { problem: null };
+    return { problem: `${missing} stored chunks are not in it and ${ghosts} entries have no chunk` };
+  }
+
+  /** Rebuilds the full-text index from the stored chunks, in one transaction (what `sieve doctor --repair` runs). */
+  rebuildFullTextIndex(): void {
+    this.db.transaction(() => {
+      this.db.prepare(`INSERT INTO chunks_fts(chunks_fts) VALUES ('delete-all')`).run();
+      this.db.prepare(`INSERT INTO chunks_fts(rowid, heading, text) SELECT id, sieve_fts_text_v2(heading), sieve_fts_text_v2(text) FROM chunks`).run();
+    })();
+  }
 }
 
 function toChunkRecord(raw: RawChunk): ChunkRecord {
