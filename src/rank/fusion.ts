@@ -132,7 +132,8 @@ export class FusionRanker implements Ranker {
     // Decided per query, not per candidate, so every candidate's score is on one scale.
     const live = candidates.filter((c) => chunks.has(c.chunkId)); // a chunk deleted between retrieval and ranking drops out
     const scores = fusedScores(live);
-    const out: ScoredCandidate[] = live.map((c, i) => ({ ...c, chunk: chunks.get(c.chunkId)!, score: scores[i]! }));
+    // Fields named, not spread (see RelevanceRanker.rank: the spread was a tenth of an ask).
+    const out: ScoredCandidate[] = live.map((c, i) => ({ chunkId: c.chunkId, scores: c.scores, ranks: c.ranks, chunk: chunks.get(c.chunkId)!, score: scores[i]! }));
     return out.sort((a, b) => b.score - a.score || a.chunkId - b.chunkId);
   }
 }

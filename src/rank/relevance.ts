@@ -61,9 +61,13 @@ export class RelevanceRanker implements Ranker {
     if (live.length === 0) return [];
     const features = extractFeatures(this.resources, query, live, chunks);
     const logits = await this.scorer.score(selectColumns(features, live.length, this.columns), live.length);
+    // Fields named, not spread: spreading the candidate cost ~1 ms per ask of 200 candidates (V8's slow path
+    // for a spread followed by new keys), a tenth of the whole ask.
     return live
       .map((c, i) => ({
-        ...c,
+        chunkId: c.chunkId,
+        scores: c.scores,
+        ranks: c.ranks,
         chunk: chunks.get(c.chunkId)!,
         score: this.scorer.probability(logits[i]!),
         features: features.subarray(i * FEATURE_COUNT, (i + 1) * FEATURE_COUNT),
