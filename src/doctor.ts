@@ -2,6 +2,8 @@
 // reads the running engine or probes one dependency (the LLM server, the training backend) and never changes the
 // home. A failed check is something a user would otherwise meet as an error later; a warning is a reduced mode
 // that still works (extractive answers, lexical-only retrieval, no training).
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import cron from 'node-cron';
 import { chooseExecutionProviders, detectCuda, providerName } from './embed/runtime.js';
 import type { Engine } from './engine.js';
@@ -46,6 +48,7 @@ export async function diagnose(engine: Engine, opts: DoctorOptions): Promise<Doc
     checkCorpus(engine),
     checkDense(engine),
     checkRanker(engine),
+    await checkNeuralEngine(engine),
     await checkTrainer(opts.loadTrainer ?? loadMlx),
     checkSchedule(engine.config.train.schedule),
     await checkLlm(opts.llm === undefined ? llmFromEnv(opts.env ?? process.env) : opts.llm, opts.probeLlm ?? probeLlm),
@@ -127,6 +130,32 @@ function checkRanker(engine: Engine): DoctorCheck {
     };
   }
   return { name, status: 'ok', detail: `relevance model ${active.id}` };
+}
+
+/**
+ * The FP16 graphs of the active models against the static ANE rules (`sieve models check`, one file at a time):
+ * a graph that breaks them still runs, but Core ML sends its offending part to the CPU on a Mac.
+ */
+async function checkNeuralEngine(engine: Engine): Promise<DoctorCheck> {
+  const name = 'neural engine';
+  const { checkAneCompatibility } = await import('./embed/onnx/ane-check.js');
+  const failing: string[] = [];
+  let checked = 0;
+  for (const kind of ['embedder', 'relevance'] as const) {
+    const model = activeModel(engine.store, engine.config.home, kind);
+    if (!model || !existsSync(model.dir)) continue;
+    for (const file of readdirSync(model.dir, { recursive: true, encoding: 'utf8' })) {
+      if (!file.endsWith('.onnx') || !/fp16/.test(file)) continue;
+      checked += 1;
+      const report = await checkAneCompatibility(readFileSync(join(model.dir, file)));
+      if (!report.ok) failing.push(`${model.id}/${file}: ${report.violations.map((v) => `[${v.rule}] ${v.message}`).join('; ')}`);
+    }
+  }
+  if (checked === 0) return { name, status: 'ok', detail: 'no active model has FP16 graphs to check' };
+  if (failing.length > 0) {
+    return { name, status: 'warn', detail: `${failing.length} of ${checked} FP16 graphs break the static ANE rules: ${failing.slice(0, 2).join(' | ')}`, fix: 'retrain the model with this sieve (sieve train), whose exporter writes ANE-form graphs' };
+  }
+  return { name, status: 'ok', detail: `${checked} FP16 graphs of the active models pass the static ANE check` };
 }
 
 async function checkTrainer(load: () => Promise<unknown>): Promise<DoctorCheck> {

@@ -1,8 +1,10 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkNode, diagnose, repairFullTextIndex, type DoctorReport } from '../src/doctor.js';
+import { GraphBuilder } from '../src/embed/onnx/builder.js';
 import { openEngine, type Engine } from '../src/engine.js';
+import { registerModel } from '../src/train/registry.js';
 import { LlmConfigSchema } from '../src/llm/config.js';
 import { runSieveWithEnv } from './helpers/cli.js';
 import { startFakeOpenAiServer, type FakeOpenAiServer } from './helpers/fake-openai-server.js';
@@ -35,8 +37,8 @@ describe('sieve doctor', () => {
     const report = await diagnose(engine, { llm: null, loadTrainer: trainerLoads });
     const checks = byName(report);
     expect(report.ok).toBe(true);
-    expect(Object.keys(checks)).toEqual(['runtime', 'database', 'corpus', 'dense retrieval', 'ranking', 'training', 'schedule', 'llm']);
-    for (const name of ['runtime', 'database', 'corpus', 'dense retrieval', 'ranking', 'training', 'schedule']) expect(checks[name]!.status).toBe('ok');
+    expect(Object.keys(checks)).toEqual(['runtime', 'database', 'corpus', 'dense retrieval', 'ranking', 'neural engine', 'training', 'schedule', 'llm']);
+    for (const name of ['runtime', 'database', 'corpus', 'dense retrieval', 'ranking', 'neural engine', 'training', 'schedule']) expect(checks[name]!.status).toBe('ok');
     expect(checks.corpus!.detail).toMatch(/^2 documents, 2 chunks from 2 files/);
     expect(checks.llm).toMatchObject({ status: 'warn', fix: expect.stringMatching(/SIEVE_LLM_BASE_URL/) });
   });
@@ -93,6 +95,29 @@ describe('sieve doctor', () => {
       expect(repairFullTextIndex(broken)).toBe(false);
     } finally {
       broken.close();
+    }
+  });
+
+  it('warns when an active model’s FP16 graph breaks the ANE rules, and fails a registered model that is not served', async () => {
+    const home = join(tmp.dir, 'ane');
+    const local = await openEngine({ home, llm: null, embed: { enabled: false } });
+    try {
+      // A graph another exporter might write: a MatMul where sieve writes a 1×1 convolution.
+      const C = 8;
+      const g = new GraphBuilder('bad');
+      const x = g.input('x', 'float32', [1, C, 1, 32]);
+      g.initializer('dense.weight', new Float32Array(C * 32).fill(0.1), [32, C]);
+      g.node('MatMul', [x, 'dense.weight'], ['y'], {}, 'dense');
+      g.output('y', 'float32', [1, C, 1, C]);
+      const dir = join(home, 'models', 'relevance-foreign');
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, 'relevance-64.fp16.onnx'), g.toModel({ opset: 17, producer: 'test' }));
+      registerModel(local.store, home, { id: 'relevance-foreign', kind: 'relevance', dir, files: { graph: 'relevance-64.fp16.onnx' }, activate: true });
+      const report = byName(await diagnose(local, { llm: null, loadTrainer: trainerLoads }));
+      expect(report['neural engine']).toMatchObject({ status: 'warn', detail: expect.stringMatching(/1 of 1 FP16 graphs.*no-matmul/) });
+      expect(report.ranking).toMatchObject({ status: 'fail', detail: expect.stringContaining('relevance-foreign is active but not served') });
+    } finally {
+      local.close();
     }
   });
 
