@@ -3,6 +3,8 @@ export { openEngine, Engine } from './engine.js';
 export type { AskOptions, OpenEngineOptions, RankingPipeline, SearchOptions } from './engine.js';
 export { ConfigSchema, resolveConfig } from './config.js';
 export type { SieveConfig, SieveConfigInput } from './config.js';
+export { backupHome } from './backup.js';
+export type { BackupSummary } from './backup.js';
 export { diagnose, repairFullTextIndex } from './doctor.js';
 export type { CheckStatus, DoctorCheck, DoctorOptions, DoctorReport } from './doctor.js';
 export { SieveError, isSieveError } from './errors.js';

@@ -4,6 +4,7 @@
 import { isEntryPoint } from '../util/entry.js';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { SingleBar } from 'cli-progress';
+import { backupHome } from '../backup.js';
 import { diagnose, repairFullTextIndex, type DoctorReport } from '../doctor.js';
 import { openEngine, type Engine, type OpenEngineOptions } from '../engine.js';
 import { hintFor, SieveError, toSieveError } from '../errors.js';
@@ -325,6 +326,23 @@ export function buildProgram(): Command {
           `home ${s.home}\n${s.documents} documents, ${s.chunks} chunks from ${s.sources} files; ${s.traces} traces\nranker ${s.ranker}, answers ${s.answerer}\n`,
         );
       });
+    });
+
+  program
+    .command('backup')
+    .description('copy the home (database, trained versions, config) into a new folder, safely while it serves; open the copy with --home')
+    .argument('<dir>', 'a new or empty folder outside the home')
+    .option('--json', 'print the summary as JSON')
+    .action(async (dir: string, opts: { json?: boolean }, cmd: Command) => {
+      await withEngine(
+        cmd,
+        async (engine) => {
+          const summary = await backupHome(engine, dir);
+          if (opts.json) printJson(summary);
+          else log(`backed up to ${summary.dir}: database ${(summary.databaseBytes / 1e6).toFixed(1)} MB, ${summary.modelFolders} model versions, in ${summary.seconds.toFixed(1)} s`);
+        },
+        { llm: null },
+      );
     });
 
   program
