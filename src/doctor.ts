@@ -1,6 +1,6 @@
 // `sieve doctor`: what works on this machine and this home, and what to do about what does not. Each check
-// reads the running engine or probes one dependency (the LLM server, the training backend) and never changes the
-// home. A failed check is something a user would otherwise meet as an error later; a warning is a reduced mode
+// reads the open engine or probes one dependency (the LLM server, the training backend); no check writes to the
+// home (only repairFullTextIndex, behind --repair, does). A failed check is something a user would otherwise meet as an error later; a warning is a reduced mode
 // that still works (extractive answers, lexical-only retrieval, no training).
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
