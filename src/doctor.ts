@@ -2,7 +2,7 @@
 // reads the open engine or probes one dependency (the LLM server, the training backend); no check writes to the
 // home (only repairFullTextIndex, behind --repair, does). A failed check is something a user would otherwise meet as an error later; a warning is a reduced mode
 // that still works (extractive answers, lexical-only retrieval, no training).
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statfsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import cron from 'node-cron';
 import { chooseExecutionProviders, detectCuda, providerName } from './embed/runtime.js';
@@ -36,6 +36,7 @@ export interface DoctorOptions {
   probeLlm?: (config: LlmConfig) => Promise<LlmProbe>;
   loadTrainer?: () => Promise<unknown>;
   nodeVersion?: string;
+  freeBytes?: (path: string) => number;
 }
 
 /** The oldest Node sieve supports (package.json "engines"). */
@@ -46,6 +47,7 @@ export async function diagnose(engine: Engine, opts: DoctorOptions): Promise<Doc
     checkNode(opts.nodeVersion ?? process.versions.node),
     checkDatabase(engine),
     checkCorpus(engine),
+    checkDisk(engine, opts.freeBytes ?? freeBytesAt),
     checkDense(engine),
     checkRanker(engine),
     await checkNeuralEngine(engine),
@@ -96,6 +98,27 @@ function checkCorpus(engine: Engine): DoctorCheck {
   const detail = `${s.documents} documents, ${s.chunks} chunks from ${s.sources} files; ${s.traces} traces`;
   if (s.chunks === 0) return { name: 'corpus', status: 'warn', detail, fix: 'sieve ingest <folder> (Markdown, text, code, HTML, PDF, DOCX, CSV, e-mail, BEIR JSONL)' };
   return { name: 'corpus', status: 'ok', detail };
+}
+
+/** Free bytes on the filesystem holding `path`, as an unprivileged process may use them. */
+function freeBytesAt(path: string): number {
+  const fs = statfsSync(path);
+  return fs.bavail * fs.bsize;
+}
+
+/** Least free space that leaves room to work: 1 GB, or twice the database (a new embedder's vectors, VACUUM, a backup). */
+export const MIN_FREE_BYTES = 1e9;
+
+function checkDisk(engine: Engine, freeBytes: (path: string) => number): DoctorCheck {
+  const name = 'disk';
+  const database = statSync(join(engine.config.home, 'sieve.db')).size;
+  const free = freeBytes(engine.config.home);
+  const need = Math.max(MIN_FREE_BYTES, 2 * database);
+  const gb = (n: number) => `${(n / 1e9).toFixed(1)} GB`;
+  const detail = `${gb(free)} free where the home is; the database takes ${gb(database)}`;
+  // A full disk fails an ingest or a training export midway; both roll back, but nothing new gets in.
+  if (free < need) return { name, status: 'warn', detail, fix: `free at least ${gb(need)} on that filesystem, or move the home (sieve backup <dir>, then --home <dir>)` };
+  return { name, status: 'ok', detail };
 }
 
 function checkDense(engine: Engine): DoctorCheck {

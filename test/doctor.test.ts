@@ -37,7 +37,7 @@ describe('sieve doctor', () => {
     const report = await diagnose(engine, { llm: null, loadTrainer: trainerLoads });
     const checks = byName(report);
     expect(report.ok).toBe(true);
-    expect(Object.keys(checks)).toEqual(['runtime', 'database', 'corpus', 'dense retrieval', 'ranking', 'neural engine', 'training', 'schedule', 'llm']);
+    expect(Object.keys(checks)).toEqual(['runtime', 'database', 'corpus', 'disk', 'dense retrieval', 'ranking', 'neural engine', 'training', 'schedule', 'llm']);
     for (const name of ['runtime', 'database', 'corpus', 'dense retrieval', 'ranking', 'neural engine', 'training', 'schedule']) expect(checks[name]!.status).toBe('ok');
     expect(checks.corpus!.detail).toMatch(/^2 documents, 2 chunks from 2 files/);
     expect(checks.llm).toMatchObject({ status: 'warn', fix: expect.stringMatching(/SIEVE_LLM_BASE_URL/) });
@@ -119,6 +119,16 @@ describe('sieve doctor', () => {
     } finally {
       local.close();
     }
+  });
+
+  it('warns when the home’s filesystem has too little room left to ingest or train', async () => {
+    const room = (free: number) => diagnose(engine, { llm: null, loadTrainer: trainerLoads, freeBytes: () => free });
+    expect(byName(await room(5e9)).disk).toMatchObject({ status: 'ok', detail: expect.stringMatching(/^5\.0 GB free/) });
+    const tight = await room(0.4e9);
+    expect(byName(tight).disk).toMatchObject({ status: 'warn', fix: expect.stringContaining('sieve backup') });
+    expect(tight.ok).toBe(true);
+    // The real filesystem is read when no seam is given.
+    expect(byName(await diagnose(engine, { llm: null, loadTrainer: trainerLoads })).disk!.detail).toMatch(/GB free where the home is/);
   });
 
   it('says a new corpus needs ingesting, and judges the Node version against the supported minimum', async () => {
