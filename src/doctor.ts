@@ -114,7 +114,7 @@ function checkDisk(engine: Engine, freeBytes: (path: string) => number): DoctorC
   const database = statSync(join(engine.config.home, 'sieve.db')).size;
   const free = freeBytes(engine.config.home);
   const need = Math.max(MIN_FREE_BYTES, 2 * database);
-  const gb = (n: number) => `${(n / 1e9).toFixed(1)} GB`;
+  const gb = (n: number) => (n >= 1e9 ? `${(n / 1e9).toFixed(1)} GB` : `${Math.ceil(n / 1e6)} MB`);
   const detail = `${gb(free)} free where the home is; the database takes ${gb(database)}`;
   // A full disk fails an ingest or a training export midway; both roll back, but nothing new gets in.
   if (free < need) return { name, status: 'warn', detail, fix: `free at least ${gb(need)} on that filesystem, or move the home (sieve backup <dir>, then --home <dir>)` };
