@@ -1,4 +1,5 @@
 #!/usr/bin/env node
 // Installed entry point (npm link / npm i -g): runs the compiled CLI that `prepare` builds into dist/.
-const { main } = await import('../dist/src/cli/main.js');
+const { main, exitQuietlyOnClosedPipe } = await import('../dist/src/cli/main.js');
+exitQuietlyOnClosedPipe(process.stdout);
 process.exitCode = await main(process.argv);

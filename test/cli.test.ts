@@ -1,6 +1,8 @@
+import { EventEmitter } from 'node:events';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { exitQuietlyOnClosedPipe } from '../src/cli/main.js';
 import { runSieve } from './helpers/cli.js';
 import { EXAMPLES, REPO_ROOT, tempDir } from './helpers/tmp.js';
 
@@ -128,5 +130,17 @@ describe('sieve CLI', () => {
     expect(model.code).toBe(2);
     expect(model.stderr).toMatch(/MODEL_NOT_FOUND/);
     expect(model.stderr).toMatch(/sieve models list/); // the hint says where the versions are
+  });
+});
+
+describe('the CLI on a closed pipe', () => {
+  it('exits 0 quietly when the reader closes stdout (sieve traces | head), and still raises any other write error', () => {
+    const stream = new EventEmitter() as unknown as NodeJS.WriteStream;
+    const exits: number[] = [];
+    exitQuietlyOnClosedPipe(stream, (code) => exits.push(code));
+    stream.emit('error', Object.assign(new Error('write EPIPE'), { code: 'EPIPE' }));
+    expect(exits).toEqual([0]);
+    expect(() => stream.emit('error', Object.assign(new Error('no space left on device'), { code: 'ENOSPC' }))).toThrow(/no space left/);
+    expect(exits).toEqual([0]);
   });
 });

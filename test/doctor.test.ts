@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkNode, diagnose, repairFullTextIndex, type DoctorReport } from '../src/doctor.js';
@@ -149,10 +149,16 @@ describe('sieve doctor', () => {
     const url = gone.baseUrl;
     await gone.close();
     const home = join(tmp.dir, 'cli');
+    mkdirSync(home); // a home folder with nothing in it yet: the database is created on open
     const healthy = runSieveWithEnv(home, {}, 'doctor');
     expect(healthy.code).toBe(0);
     expect(healthy.stdout).toMatch(/^ok {4}runtime/m);
     expect(healthy.stdout).toMatch(/^warn {2}llm/m);
+    // A mistyped --home is reported, and not created.
+    const missing = runSieveWithEnv(join(tmp.dir, 'no-such-home'), {}, 'doctor');
+    expect(missing.code).toBe(1);
+    expect(missing.stdout).toMatch(/^fail {2}home {13}no home at/m);
+    expect(existsSync(join(tmp.dir, 'no-such-home'))).toBe(false);
     const down = runSieveWithEnv(home, { SIEVE_LLM_BASE_URL: url }, 'doctor', '--json');
     expect(down.code).toBe(1);
     const report = JSON.parse(down.stdout) as DoctorReport;

@@ -110,6 +110,29 @@ async function withEngine<T>(cmd: Command, fn: (engine: Engine) => Promise<T>, o
   }
 }
 
+/** The doctor's report on a home; a home that is missing or does not open is the report's one failed check. */
+async function doctorReport(home: string, repair: boolean): Promise<DoctorReport> {
+  const { existsSync } = await import('node:fs');
+  // Opening would create it: a checker must not leave a new home behind a mistyped --home.
+  if (!existsSync(home)) {
+    return { ok: false, checks: [{ name: 'home', status: 'fail', detail: `no home at ${home}`, fix: `check --home, or create one: sieve --home ${home} ingest <folder>` }] };
+  }
+  let engine: Engine;
+  try {
+    // Opened without the LLM: a malformed SIEVE_LLM_* is one of the findings, not a reason to stop.
+    engine = await openEngine({ home, llm: null });
+  } catch (err) {
+    const e = toSieveError(err);
+    return { ok: false, checks: [{ name: 'home', status: 'fail', detail: `${home} does not open: ${e.message}`, fix: hintFor(e.code) }] };
+  }
+  try {
+    if (repair && repairFullTextIndex(engine)) log('rebuilt the full-text index from the stored chunks');
+    return await diagnose(engine, {});
+  } finally {
+    engine.close();
+  }
+}
+
 function summaryLine(s: IngestSummary): string {
   return (
     `ingested ${s.documents} documents (${s.chunks} chunks) from ${s.files} files; ` +
@@ -352,20 +375,7 @@ export function buildProgram(): Command {
     .option('--repair', 'rebuild the full-text index from the stored chunks if it does not match them, then check again')
     .action(async (opts: { json?: boolean; repair?: boolean }, cmd: Command) => {
       const { home } = cmd.optsWithGlobals<GlobalOpts>();
-      let report: DoctorReport;
-      try {
-        // Opened without the LLM: a malformed SIEVE_LLM_* is one of the findings, not a reason to stop.
-        const engine = await openEngine({ home, llm: null });
-        try {
-          if (opts.repair && repairFullTextIndex(engine)) log('rebuilt the full-text index from the stored chunks');
-          report = await diagnose(engine, {});
-        } finally {
-          engine.close();
-        }
-      } catch (err) {
-        const e = toSieveError(err);
-        report = { ok: false, checks: [{ name: 'home', status: 'fail', detail: `${home} does not open: ${e.message}`, fix: hintFor(e.code) }] };
-      }
+      const report = await doctorReport(home, opts.repair ?? false);
       if (opts.json) printJson(report);
       else {
         for (const c of report.checks) {
@@ -544,7 +554,19 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 
+/**
+ * `sieve traces | head` closes the pipe while sieve is still writing: that is the reader being done, not an error
+ * (Node would print an unhandled EPIPE stack). Any other stdout failure still surfaces.
+ */
+export function exitQuietlyOnClosedPipe(stream: NodeJS.WriteStream, exit: (code: number) => void = (code) => process.exit(code)): void {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') exit(0);
+    else throw err;
+  });
+}
+
 if (isEntryPoint(import.meta.url)) {
+  exitQuietlyOnClosedPipe(process.stdout);
   main(process.argv).then((code) => {
     process.exitCode = code;
   });
