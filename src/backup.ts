@@ -6,6 +6,7 @@
 import { cpSync, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import Database from 'better-sqlite3';
+import { databasePath } from './config.js';
 import type { Engine } from './engine.js';
 import { SieveError } from './errors.js';
 
@@ -30,7 +31,7 @@ export async function backupHome(engine: Engine, target: string): Promise<Backup
     throw new SieveError('BACKUP_TARGET_INVALID', `${dir} exists and is not an empty folder`, { path: dir });
   }
   mkdirSync(dir, { recursive: true });
-  const databaseFile = join(dir, 'sieve.db');
+  const databaseFile = databasePath({ ...engine.config, home: dir });
   await engine.store.db.backup(databaseFile);
 
   // The snapshot's registry decides which versions to copy: a version registered after it is not in the copy's

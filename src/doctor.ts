@@ -5,6 +5,7 @@
 import { existsSync, readdirSync, readFileSync, statfsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import cron from 'node-cron';
+import { databasePath } from './config.js';
 import { chooseExecutionProviders, detectCuda, providerName } from './embed/runtime.js';
 import type { Engine } from './engine.js';
 import { probeLlm, type LlmProbe } from './llm/client.js';
@@ -111,7 +112,7 @@ export const MIN_FREE_BYTES = 1e9;
 
 function checkDisk(engine: Engine, freeBytes: (path: string) => number): DoctorCheck {
   const name = 'disk';
-  const database = statSync(join(engine.config.home, 'sieve.db')).size;
+  const database = statSync(databasePath(engine.config)).size;
   const free = freeBytes(engine.config.home);
   const need = Math.max(MIN_FREE_BYTES, 2 * database);
   const gb = (n: number) => (n >= 1e9 ? `${(n / 1e9).toFixed(1)} GB` : `${Math.ceil(n / 1e6)} MB`);

@@ -378,9 +378,12 @@ export function buildProgram(): Command {
       const report = await doctorReport(home, opts.repair ?? false);
       if (opts.json) printJson(report);
       else {
+        // Columns: status, check name, detail; a fix goes on its own line under the detail.
+        const [statusWidth, nameWidth] = [5, 16];
+        const indent = ' '.repeat(statusWidth + 1 + nameWidth + 1);
         for (const c of report.checks) {
-          process.stdout.write(`${c.status.padEnd(5)} ${c.name.padEnd(16)} ${c.detail}\n`);
-          if (c.fix) process.stdout.write(`${' '.repeat(23)}→ ${c.fix}\n`);
+          process.stdout.write(`${c.status.padEnd(statusWidth)} ${c.name.padEnd(nameWidth)} ${c.detail}\n`);
+          if (c.fix) process.stdout.write(`${indent}→ ${c.fix}\n`);
         }
       }
       if (!report.ok) process.exitCode = 1;
