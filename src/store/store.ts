@@ -303,7 +303,10 @@ export class Store {
     return { problem: `${missing} stored chunks are not in it and ${ghosts} entries have no chunk` };
   }
 
-  /** Rebuilds the full-text index from the stored chunks, in one transaction (what `sieve doctor --repair` runs). */
+  /**
+   * Rebuilds the full-text index from the stored chunks, in one transaction (what `sieve doctor --repair` runs).
+   * It indexes what the chunks_fts_insert trigger of db/012 indexes: a change to the indexed text changes both.
+   */
   rebuildFullTextIndex(): void {
     this.db.transaction(() => {
       this.db.prepare(`INSERT INTO chunks_fts(chunks_fts) VALUES ('delete-all')`).run();
