@@ -40,6 +40,9 @@ describe('sieve CLI', () => {
     expect(summary.documents).toBe(0);
     expect(summary.problems.map((p) => p.code)).toEqual(['FILE_TOO_LARGE']);
     expect(skipped.stderr).toMatch(/FILE_TOO_LARGE: .*log\.txt.*over the 10\.2 KB limit/);
+    // The file is named once per line, not once by the CLI and again by the message.
+    const problemLine = skipped.stderr.split('\n').find((l) => l.startsWith('FILE_TOO_LARGE:'))!;
+    expect(problemLine.split('log.txt').length - 1).toBe(1);
     expect(skipped.stderr).toMatch(/hint \(FILE_TOO_LARGE\): .*--max-file-mb/);
     const raised = runSieve(sizedHome, 'ingest', dir, '--max-file-mb', '0.1', '--json');
     expect(JSON.parse(raised.stdout)).toMatchObject({ documents: 1, problems: [] });

@@ -142,7 +142,11 @@ function summaryLine(s: IngestSummary): string {
 
 /** Each skipped file with why, then once per kind of problem what to do about it. */
 function logProblems(summary: IngestSummary): void {
-  for (const p of summary.problems) log(`${p.code}: ${p.path}${p.line ? `:${p.line}` : ''}: ${p.message}`);
+  for (const p of summary.problems) {
+    // Most messages already name the file (and line); print the location only where one does not.
+    const where = p.message.includes(p.path) ? '' : `${p.path}${p.line ? `:${p.line}` : ''}: `;
+    log(`${p.code}: ${where}${p.message}`);
+  }
   for (const code of new Set(summary.problems.map((p) => p.code))) log(`hint (${code}): ${hintFor(code)}`);
 }
 
