@@ -90,12 +90,12 @@ describe('sieve backup', () => {
     await expect(backupHome(engine, home)).rejects.toMatchObject({ code: 'BACKUP_TARGET_INVALID' });
   });
 
-  it('runs from the CLI and exits 2 with the hint when the folder is taken', () => {
+  it('runs from the CLI and exits 2 with the hint when the folder is taken', async () => {
     const cliHome = join(tmp.dir, 'cli-home');
-    const first = runSieve(cliHome, 'backup', join(tmp.dir, 'cli-copy'), '--json');
+    const first = await runSieve(cliHome, 'backup', join(tmp.dir, 'cli-copy'), '--json');
     expect(first.code).toBe(0);
     expect(JSON.parse(first.stdout)).toMatchObject({ dir: join(tmp.dir, 'cli-copy'), modelFolders: 0 });
-    const again = runSieve(cliHome, 'backup', join(tmp.dir, 'cli-copy'));
+    const again = await runSieve(cliHome, 'backup', join(tmp.dir, 'cli-copy'));
     expect(again.code).toBe(2);
     expect(again.stderr).toMatch(/BACKUP_TARGET_INVALID[\s\S]*new or empty folder/);
   }, 60_000);

@@ -13,29 +13,29 @@ const home = join(tmp.dir, 'home');
 const sieve = (...args: string[]) => runSieve(home, ...args);
 
 describe('sieve CLI', () => {
-  it('ingest --json prints only the summary object on stdout', () => {
-    const r = sieve('ingest', EXAMPLES, '--json');
+  it('ingest --json prints only the summary object on stdout', async () => {
+    const r = await sieve('ingest', EXAMPLES, '--json');
     expect(r.code).toBe(0);
     const summary = JSON.parse(r.stdout) as { documents: number; chunks: number; problems: unknown[] };
     expect(summary.documents).toBe(5);
     expect(summary.problems).toEqual([]);
   });
 
-  it('ingest without --json prints one summary line to stderr and nothing to stdout', () => {
-    const r = sieve('ingest', EXAMPLES);
+  it('ingest without --json prints one summary line to stderr and nothing to stdout', async () => {
+    const r = await sieve('ingest', EXAMPLES);
     expect(r.code).toBe(0);
     expect(r.stdout).toBe('');
     expect(r.stderr).toMatch(/ingested 0 documents \(0 chunks\) from 5 files; 5 unchanged, 0 removed, 0 problems in [\d.]+ s/);
   });
 
-  it('ingest skips a file over the size limit with what to do, and --max-file-mb raises the limit', () => {
+  it('ingest skips a file over the size limit with what to do, and --max-file-mb raises the limit', async () => {
     const dir = join(tmp.dir, 'big');
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, 'log.txt'), 'kestrel sighting '.repeat(2000)); // 34 KB
     const sizedHome = join(tmp.dir, 'home-sized');
     mkdirSync(sizedHome, { recursive: true });
     writeFileSync(join(sizedHome, 'config.json'), JSON.stringify({ ingest: { maxFileMb: 0.01 } }));
-    const skipped = runSieve(sizedHome, 'ingest', dir, '--json');
+    const skipped = await runSieve(sizedHome, 'ingest', dir, '--json');
     const summary = JSON.parse(skipped.stdout) as { documents: number; problems: Array<{ code: string }> };
     expect(summary.documents).toBe(0);
     expect(summary.problems.map((p) => p.code)).toEqual(['FILE_TOO_LARGE']);
@@ -44,92 +44,93 @@ describe('sieve CLI', () => {
     const problemLine = skipped.stderr.split('\n').find((l) => l.startsWith('FILE_TOO_LARGE:'))!;
     expect(problemLine.split('log.txt').length - 1).toBe(1);
     expect(skipped.stderr).toMatch(/hint \(FILE_TOO_LARGE\): .*--max-file-mb/);
-    const raised = runSieve(sizedHome, 'ingest', dir, '--max-file-mb', '0.1', '--json');
+    const raised = await runSieve(sizedHome, 'ingest', dir, '--max-file-mb', '0.1', '--json');
     expect(JSON.parse(raised.stdout)).toMatchObject({ documents: 1, problems: [] });
-    expect(runSieve(sizedHome, 'ingest', dir, '--max-file-mb', '-1').stderr).toMatch(/--max-file-mb must be a positive number/);
+    expect((await runSieve(sizedHome, 'ingest', dir, '--max-file-mb', '-1')).stderr).toMatch(/--max-file-mb must be a positive number/);
   });
 
-  it('ask prints the answer, numbered sources and timings; --json parses', () => {
-    const text = sieve('ask', 'What does a used chunk become for the relevance model?');
+  it('ask prints the answer, numbered sources and timings; --json parses', async () => {
+    const text = await sieve('ask', 'What does a used chunk become for the relevance model?');
     expect(text.code).toBe(0);
     expect(text.stdout).toMatch(/\[1\]/);
     expect(text.stdout).toMatch(/Sources:/);
     expect(text.stdout).toMatch(/answered by extractive · retrieve [\d.]+ ms/);
-    const json = sieve('ask', 'What does a used chunk become?', '--json', '--budget', '300');
+    const json = await sieve('ask', 'What does a used chunk become?', '--json', '--budget', '300');
     const result = JSON.parse(json.stdout) as { answer: string; context: Array<{ n: number; tokenCount: number }>; traceId: string };
     expect(result.context[0]?.n).toBe(1);
     expect(result.context.reduce((s, c) => s + c.tokenCount, 0)).toBeLessThanOrEqual(300);
     expect(result.traceId).toMatch(/^[0-9a-f-]{36}$/);
   });
 
-  it('search --json returns ranked hits', () => {
-    const r = sieve('search', 'FTS5 field weights title', '-k', '3', '--json');
+  it('search --json returns ranked hits', async () => {
+    const r = await sieve('search', 'FTS5 field weights title', '-k', '3', '--json');
     const hits = JSON.parse(r.stdout) as Array<{ rank: number; source: string }>;
     expect(hits.map((h) => h.rank)).toEqual([1, 2, 3].slice(0, hits.length));
     expect(hits[0]?.source).toMatch(/retrieval\.html$/);
   });
 
-  it('eval --json reports the documented keys on a BEIR folder', () => {
-    const r = sieve('eval', '--data', join(REPO_ROOT, 'test/fixtures/beir-mini'), '--split', 'test', '--json');
+  it('eval --json reports the documented keys on a BEIR folder', async () => {
+    const r = await sieve('eval', '--data', join(REPO_ROOT, 'test/fixtures/beir-mini'), '--split', 'test', '--json');
     expect(r.code).toBe(0);
     const report = JSON.parse(r.stdout) as Record<string, unknown>;
     for (const key of ['ndcg@10', 'recall@100', 'mrr@10', 'recall@1', 'queries', 'latency_ms']) expect(report).toHaveProperty(key);
     expect(report.queries).toBeGreaterThan(0);
   });
 
-  it('feedback records labels for an ask and refuses contradictions or numbers the answer never showed', () => {
-    const asked = JSON.parse(sieve('ask', 'What does a used chunk become?', '--json').stdout) as { traceId: string; context: unknown[] };
+  it('feedback records labels for an ask and refuses contradictions or numbers the answer never showed', async () => {
+    const asked = JSON.parse((await sieve('ask', 'What does a used chunk become?', '--json')).stdout) as { traceId: string; context: unknown[] };
     expect(asked.context.length).toBeGreaterThan(1);
-    const recorded = sieve('feedback', asked.traceId, '--helpful', '--up', '1', '--down', '2', '--json');
+    const recorded = await sieve('feedback', asked.traceId, '--helpful', '--up', '1', '--down', '2', '--json');
     expect(recorded.code).toBe(0);
     expect(JSON.parse(recorded.stdout)).toEqual({ recorded: 3 });
-    expect(sieve('feedback', asked.traceId, '--up', '1,2').stderr).toMatch(/recorded 2 labels/);
-    const shownNot = sieve('feedback', asked.traceId, '--up', String(asked.context.length + 1));
+    expect((await sieve('feedback', asked.traceId, '--up', '1,2')).stderr).toMatch(/recorded 2 labels/);
+    const shownNot = await sieve('feedback', asked.traceId, '--up', String(asked.context.length + 1));
     expect(shownNot.code).toBe(2);
     expect(shownNot.stderr).toMatch(/FEEDBACK_INVALID.*there is no \[/);
-    expect(sieve('feedback', asked.traceId, '--up', '1', '--down', '1').stderr).toMatch(/FEEDBACK_INVALID.*both --up and --down/);
-    expect(sieve('feedback', asked.traceId, '--helpful', '--not-helpful').stderr).toMatch(/FEEDBACK_INVALID/);
-    expect(sieve('feedback', asked.traceId).stderr).toMatch(/nothing to record/);
-    expect(sieve('feedback', asked.traceId, '--up', 'first').stderr).toMatch(/--up takes the numbers/);
-    expect(sieve('feedback', 'no-such-trace', '--helpful').stderr).toMatch(/TRACE_NOT_FOUND/);
+    expect((await sieve('feedback', asked.traceId, '--up', '1', '--down', '1')).stderr).toMatch(/FEEDBACK_INVALID.*both --up and --down/);
+    expect((await sieve('feedback', asked.traceId, '--helpful', '--not-helpful')).stderr).toMatch(/FEEDBACK_INVALID/);
+    expect((await sieve('feedback', asked.traceId)).stderr).toMatch(/nothing to record/);
+    expect((await sieve('feedback', asked.traceId, '--up', 'first')).stderr).toMatch(/--up takes the numbers/);
+    expect((await sieve('feedback', 'no-such-trace', '--helpful')).stderr).toMatch(/TRACE_NOT_FOUND/);
   });
 
-  it('forget takes a file out of the index, keeps it on disk, and removes nothing when a path was never ingested', () => {
+  it('forget takes a file out of the index, keeps it on disk, and removes nothing when a path was never ingested', async () => {
     const dir = join(tmp.dir, 'forget');
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, 'otters.md'), '# Otters\n\nSea otters crack shellfish open with stones.\n');
     writeFileSync(join(dir, 'herons.md'), '# Herons\n\nGrey herons stand still in shallow water.\n');
     const forgetHome = join(tmp.dir, 'forget-home');
     const run = (...args: string[]) => runSieve(forgetHome, ...args);
-    expect(run('ingest', dir).code).toBe(0);
-    const typo = run('forget', join(dir, 'otters.md'), join(dir, 'otter.md'));
+    expect((await run('ingest', dir)).code).toBe(0);
+    const typo = await run('forget', join(dir, 'otters.md'), join(dir, 'otter.md'));
     expect(typo.code).toBe(2);
     expect(typo.stderr).toMatch(/PATH_NOT_FOUND.*otter\.md.*sieve sources/);
-    expect(JSON.parse(run('search', 'shellfish stones', '--json').stdout)).toHaveLength(1);
-    const forgot = run('forget', join(dir, 'otters.md'), '--json');
+    expect(JSON.parse((await run('search', 'shellfish stones', '--json')).stdout)).toHaveLength(1);
+    const forgot = await run('forget', join(dir, 'otters.md'), '--json');
     expect(JSON.parse(forgot.stdout)).toEqual({ sources: 1, documents: 1, chunks: 1 });
-    expect(JSON.parse(run('search', 'shellfish stones', '--json').stdout)).toEqual([]);
-    expect(JSON.parse(run('search', 'herons shallow water', '--json').stdout)).toHaveLength(1);
+    expect(JSON.parse((await run('search', 'shellfish stones', '--json')).stdout)).toEqual([]);
+    expect(JSON.parse((await run('search', 'herons shallow water', '--json')).stdout)).toHaveLength(1);
     expect(existsSync(join(dir, 'otters.md'))).toBe(true);
     // An unchanged file forgotten is new again to the next ingest.
-    expect(JSON.parse(run('ingest', dir, '--json').stdout)).toMatchObject({ documents: 1, skipped: 1 });
-    expect(JSON.parse(run('search', 'shellfish stones', '--json').stdout)).toHaveLength(1);
+    expect(JSON.parse((await run('ingest', dir, '--json')).stdout)).toMatchObject({ documents: 1, skipped: 1 });
+    expect(JSON.parse((await run('search', 'shellfish stones', '--json')).stdout)).toHaveLength(1);
   });
 
-  it('fails clearly: unknown path, empty question, missing data set, bad option', () => {
-    const missing = sieve('ingest', join(tmp.dir, 'does-not-exist'));
+  it('fails clearly: unknown path, empty question, missing data set, bad option', async () => {
+    const missing = await sieve('ingest', join(tmp.dir, 'does-not-exist'));
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/PATH_NOT_FOUND/);
     expect(missing.stderr).toMatch(/hint:/);
-    const empty = sieve('ask', '?!');
+    const empty = await sieve('ask', '?!');
     expect(empty.code).toBe(2);
     expect(empty.stderr).toMatch(/QUESTION_EMPTY/);
-    const data = sieve('eval', '--data', tmp.dir);
+    const data = await sieve('eval', '--data', tmp.dir);
     expect(data.code).toBe(2);
     expect(data.stderr).toMatch(/DATASET_INVALID/);
-    const budget = sieve('ask', 'x', '--budget', 'lots');
+    const budget = await sieve('ask', 'x', '--budget', 'lots');
     expect(budget.code).not.toBe(0);
-    expect(budget.stderr).toMatch(/--budget must be a positive whole number/);    const model = sieve('models', 'activate', 'no-such-version');
+    expect(budget.stderr).toMatch(/--budget must be a positive whole number/);
+    const model = await sieve('models', 'activate', 'no-such-version');
     expect(model.code).toBe(2);
     expect(model.stderr).toMatch(/MODEL_NOT_FOUND/);
     expect(model.stderr).toMatch(/sieve models list/); // the hint says where the versions are

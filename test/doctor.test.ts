@@ -150,16 +150,16 @@ describe('sieve doctor', () => {
     await gone.close();
     const home = join(tmp.dir, 'cli');
     mkdirSync(home); // a home folder with nothing in it yet: the database is created on open
-    const healthy = runSieveWithEnv(home, {}, 'doctor');
+    const healthy = await runSieveWithEnv(home, {}, 'doctor');
     expect(healthy.code).toBe(0);
     expect(healthy.stdout).toMatch(/^ok {4}runtime/m);
     expect(healthy.stdout).toMatch(/^warn {2}llm/m);
     // A mistyped --home is reported, and not created.
-    const missing = runSieveWithEnv(join(tmp.dir, 'no-such-home'), {}, 'doctor');
+    const missing = await runSieveWithEnv(join(tmp.dir, 'no-such-home'), {}, 'doctor');
     expect(missing.code).toBe(1);
     expect(missing.stdout).toMatch(/^fail {2}home {13}no home at/m);
     expect(existsSync(join(tmp.dir, 'no-such-home'))).toBe(false);
-    const down = runSieveWithEnv(home, { SIEVE_LLM_BASE_URL: url }, 'doctor', '--json');
+    const down = await runSieveWithEnv(home, { SIEVE_LLM_BASE_URL: url }, 'doctor', '--json');
     expect(down.code).toBe(1);
     const report = JSON.parse(down.stdout) as DoctorReport;
     expect(report.ok).toBe(false);

@@ -279,7 +279,7 @@ describe('pages of a PDF passage', () => {
     } finally {
       engine.close();
     }
-    const cli = runSieve(home, 'search', 'heron colony north island', '-k', '1');
+    const cli = await runSieve(home, 'search', 'heron colony north island', '-k', '1');
     expect(cli.stdout).toMatch(/survey\.pdf, p\. 2/);
   });
 });

@@ -158,18 +158,18 @@ describe('the loop under a scope', () => {
 });
 
 describe('sieve search --in / --doc', () => {
-  it('scopes the CLI the same way, and exits non-zero with SCOPE_EMPTY for an empty scope', () => {
-    const r = runSieve(home, 'search', QUESTION, '--in', teamB, '--json');
+  it('scopes the CLI the same way, and exits non-zero with SCOPE_EMPTY for an empty scope', async () => {
+    const r = await runSieve(home, 'search', QUESTION, '--in', teamB, '--json');
     expect(r.code, r.stderr).toBe(0);
     expect((JSON.parse(r.stdout) as Array<{ source: string }>).map((h) => h.source)).toEqual([join(teamB, 'kitchen.md')]);
-    const d = runSieve(home, 'search', QUESTION, '--doc', 'd1', '--doc', 'd2', '--json');
+    const d = await runSieve(home, 'search', QUESTION, '--doc', 'd1', '--doc', 'd2', '--json');
     expect(d.code, d.stderr).toBe(0);
     expect((JSON.parse(d.stdout) as Array<{ docId: string }>).map((h) => h.docId).sort()).toEqual(['d1', 'd2']);
-    const empty = runSieve(home, 'ask', QUESTION, '--in', join(tmp.dir, 'nowhere'));
+    const empty = await runSieve(home, 'ask', QUESTION, '--in', join(tmp.dir, 'nowhere'));
     expect(empty.code).not.toBe(0);
     expect(empty.stderr).toContain('SCOPE_EMPTY');
     // `sieve sources` lists what --in selects from, with what each file holds.
-    const sources = runSieve(home, 'sources', '--json');
+    const sources = await runSieve(home, 'sources', '--json');
     expect(sources.code, sources.stderr).toBe(0);
     const listed = JSON.parse(sources.stdout) as Array<{ path: string; documents: number; chunks: number }>;
     expect(listed.map((l) => l.path)).toEqual([...listed.map((l) => l.path)].sort());
@@ -177,7 +177,7 @@ describe('sieve search --in / --doc', () => {
     expect(listed.find((l) => l.path === join(teamB, 'kitchen.md'))).toMatchObject({ documents: 1, chunks: 1 });
     expect(listed.map((l) => l.path)).toContain(join(teamB, 'bikes.md'));
     // `sieve traces` exports each ask's scope (null: the whole corpus).
-    const traces = runSieve(home, 'traces', '--json');
+    const traces = await runSieve(home, 'traces', '--json');
     expect(traces.code, traces.stderr).toBe(0);
     const scopes = (JSON.parse(traces.stdout) as Array<{ question: string; scope: unknown }>).map((t) => t.scope);
     expect(scopes).toContainEqual({ sources: [corpus] });

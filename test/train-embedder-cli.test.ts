@@ -60,8 +60,8 @@ beforeAll(async () => {
 afterAll(() => tmp.cleanup());
 
 describe('sieve train embedder', () => {
-  it('refuses a test split and registers nothing', () => {
-    const r = sieve('train', 'embedder', '--data', data, '--split', 'test', '--steps', '1');
+  it('refuses a test split and registers nothing', async () => {
+    const r = await sieve('train', 'embedder', '--data', data, '--split', 'test', '--steps', '1');
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/\[CONFIG_INVALID\] refusing to train the embedder on split "test"/);
     const engine = openEngine({ home, llm: null });
@@ -72,7 +72,7 @@ describe('sieve train embedder', () => {
   }, 60_000);
 
   it('continues the active embedder, evaluates it held out, activates it and rebuilds the index for the new version', async () => {
-    const r = sieve('train', 'embedder', '--data', data, '--steps', '3', '--batch', '8', '--seed', '2', '--json');
+    const r = await sieve('train', 'embedder', '--data', data, '--steps', '3', '--batch', '8', '--seed', '2', '--json');
     expect(r.code, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout) as {
       model: string;
@@ -115,12 +115,12 @@ describe('sieve train embedder', () => {
   }, 120_000);
 
   it("takes recipe overrides from the command line and records them in the new version's meta", async () => {
-    const bad = sieve('train', 'embedder', '--data', data, '--steps', '1', '--temperature', '0');
+    const bad = await sieve('train', 'embedder', '--data', data, '--steps', '1', '--temperature', '0');
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toMatch(/--temperature must be a number above 0 and at most 1/);
-    expect(sieve('train', 'embedder', '--steps', '1', '--lexical-residual', '-1').stderr).toMatch(/--lexical-residual must be a number from 0 to 10/);
+    expect((await sieve('train', 'embedder', '--steps', '1', '--lexical-residual', '-1')).stderr).toMatch(/--lexical-residual must be a number from 0 to 10/);
 
-    const r = sieve('train', 'embedder', '--data', data, '--steps', '2', '--batch', '8', '--seed', '3', '--temperature', '0.1', '--title-fraction', '0', '--hard-negatives', '2', '--lexical-residual', '0.5', '--json');
+    const r = await sieve('train', 'embedder', '--data', data, '--steps', '2', '--batch', '8', '--seed', '3', '--temperature', '0.1', '--title-fraction', '0', '--hard-negatives', '2', '--lexical-residual', '0.5', '--json');
     expect(r.code, r.stderr).toBe(0);
     const { model } = JSON.parse(r.stdout) as { model: string };
     const engine = await openEngine({ home, llm: null });
@@ -132,7 +132,7 @@ describe('sieve train embedder', () => {
       engine.close();
     }
     // The next version continues this one's recipe unless told otherwise.
-    const next = sieve('train', 'embedder', '--data', data, '--steps', '1', '--batch', '8', '--seed', '4', '--temperature', '0.07', '--json');
+    const next = await sieve('train', 'embedder', '--data', data, '--steps', '1', '--batch', '8', '--seed', '4', '--temperature', '0.07', '--json');
     expect(next.code, next.stderr).toBe(0);
     const again = await openEngine({ home, llm: null });
     try {
@@ -143,11 +143,11 @@ describe('sieve train embedder', () => {
   }, 180_000);
 
   it('--epochs sets the steps from the training pairs; --steps and --epochs together are refused', async () => {
-    const both = sieve('train', 'embedder', '--data', data, '--steps', '3', '--epochs', '1');
+    const both = await sieve('train', 'embedder', '--data', data, '--steps', '3', '--epochs', '1');
     expect(both.code).toBe(2);
     expect(both.stderr).toMatch(/\[CONFIG_INVALID\] train embedder: give steps or epochs, not both/);
 
-    const r = sieve('train', 'embedder', '--data', data, '--epochs', '2', '--batch', '8', '--supervised-fraction', '0.5', '--seed', '6', '--json');
+    const r = await sieve('train', 'embedder', '--data', data, '--epochs', '2', '--batch', '8', '--supervised-fraction', '0.5', '--seed', '6', '--json');
     expect(r.code, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout) as { model: string; metrics: Record<string, number> };
     const engine = await openEngine({ home, llm: null });
@@ -163,12 +163,13 @@ describe('sieve train embedder', () => {
     }
   }, 120_000);
 
-  it('eval --mode picks the retrievers: BM25 only, HNSW only, or both fused', () => {
-    const reports = (['lexical', 'dense', 'hybrid'] as const).map((mode) => {
-      const r = sieve('eval', '--data', data, '--split', 'test', '--mode', mode, '--json');
+  it('eval --mode picks the retrievers: BM25 only, HNSW only, or both fused', async () => {
+    const reports: Array<{ mode: string; retrievers: string; queries: number; 'ndcg@10': number }> = [];
+    for (const mode of ['lexical', 'dense', 'hybrid'] as const) {
+      const r = await sieve('eval', '--data', data, '--split', 'test', '--mode', mode, '--json');
       expect(r.code, r.stderr).toBe(0);
-      return JSON.parse(r.stdout) as { mode: string; retrievers: string; queries: number; 'ndcg@10': number };
-    });
+      reports.push(JSON.parse(r.stdout) as (typeof reports)[number]);
+    }
     expect(reports.map((r) => [r.mode, r.retrievers])).toEqual([
       ['lexical', 'bm25+history'],
       ['dense', 'dense+history'],
@@ -178,7 +179,7 @@ describe('sieve train embedder', () => {
       expect(r.queries).toBe(20);
       expect(r['ndcg@10']).toBeGreaterThan(0);
     }
-    expect(sieve('eval', '--data', data, '--mode', 'both').code).not.toBe(0);
+    expect((await sieve('eval', '--data', data, '--mode', 'both')).code).not.toBe(0);
   }, 120_000);
 
   it('--fresh starts from new weights with the parent’s architecture and tokenizer', async () => {

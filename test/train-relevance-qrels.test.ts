@@ -51,7 +51,7 @@ afterAll(() => tmp.cleanup());
 describe('sieve train relevance', () => {
   it("loads the split's qrels as history before training, by default", async () => {
     const home = join(tmp.dir, 'with-history');
-    const r = sieve(home, 'train', 'relevance', '--data', data, '--json');
+    const r = await sieve(home, 'train', 'relevance', '--data', data, '--json');
     expect(r.code, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout) as { historyEvents: number; lists: number };
     expect(out.historyEvents).toBe(TRAIN_PAIRS);
@@ -63,7 +63,7 @@ describe('sieve train relevance', () => {
 
   it('--no-history trains on the same lists without writing any history', async () => {
     const home = join(tmp.dir, 'no-history');
-    const r = sieve(home, 'train', 'relevance', '--data', data, '--no-history', '--json');
+    const r = await sieve(home, 'train', 'relevance', '--data', data, '--no-history', '--json');
     expect(r.code, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout) as { historyEvents: number; lists: number };
     expect(out.historyEvents).toBe(0);
@@ -75,7 +75,7 @@ describe('sieve train relevance', () => {
 
   it('--ignore-features keeps the named features out of the model, and refuses a name it does not know', async () => {
     const home = join(tmp.dir, 'ignore');
-    const r = sieve(home, 'train', 'relevance', '--data', data, '--ignore-features', 'first_chunk, log_tokens', '--json');
+    const r = await sieve(home, 'train', 'relevance', '--data', data, '--ignore-features', 'first_chunk, log_tokens', '--json');
     expect(r.code, r.stderr).toBe(0);
     const { meta, dir } = await historyRows(home);
     expect(meta['trainedOn']).toMatchObject({ ignoredFeatures: ['first_chunk', 'log_tokens'] });
@@ -83,7 +83,7 @@ describe('sieve train relevance', () => {
     expect(scale[FEATURE_NAMES.indexOf('first_chunk')]).toBe(0);
     expect(scale[FEATURE_NAMES.indexOf('log_tokens')]).toBe(0);
     expect(scale[FEATURE_NAMES.indexOf('bm25_norm')]).toBeGreaterThan(0);
-    const bad = sieve(join(tmp.dir, 'ignore-bad'), 'train', 'relevance', '--data', data, '--ignore-features', 'first_chunk,colour');
+    const bad = await sieve(join(tmp.dir, 'ignore-bad'), 'train', 'relevance', '--data', data, '--ignore-features', 'first_chunk,colour');
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toContain('unknown feature colour');
     expect(bad.stderr).toContain('bm25_norm');
