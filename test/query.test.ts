@@ -52,6 +52,15 @@ describe('parseQuery', () => {
     // A question made only of stopwords still searches for them, quoted.
     expect(toFtsMatch(parseQuery('To be OR NOT to be'))).toBe('"to" OR "be" OR "or" OR "not"');
   });
+
+  it('searches a question for its subject, not for the words that make it a question', () => {
+    expect(lexicalTerms(parseQuery('What year did Tesla die?'))).toEqual(['year', 'tesla', 'die']);
+    expect(lexicalTerms(parseQuery('Who has he been working with, and where does his team meet?'))).toEqual(['working', 'team', 'meet']);
+    // Kept: modals that are nouns too, and "US" (the country).
+    expect(lexicalTerms(parseQuery('How may the US can the budget?'))).toEqual(['may', 'us', 'can', 'budget']);
+    // Only question words: searched as they are rather than refused.
+    expect(lexicalTerms(parseQuery('Who are you?'))).toEqual(['who', 'are', 'you']);
+  });
 });
 
 describe('FTS5 with hostile queries', () => {
@@ -79,6 +88,21 @@ describe('FTS5 with hostile queries', () => {
   it('treats keywords as words: "NOT" finds the document containing the word not', () => {
     const hits = store.searchFts(toFtsMatch(parseQuery('NOT')), 10, { heading: 1, body: 1 });
     expect(hits).toHaveLength(1);
+  });
+
+  it('ranks the passage that answers a question above one that only shares its question words', () => {
+    const qs = new Store(join(dir, 'question.db'));
+    try {
+      const qsid = qs.upsertSource({ path: '/y', root: '/y', contentHash: 'h', size: 1, mtimeMs: 0 });
+      const answer = 'Tesla died in the year 1943.';
+      const chatter = 'What Tesla did that year: what he did there, he did every year.';
+      qs.replaceDocument(qsid, doc('/y/a', 'A', answer), 'a', 0, chunk(answer));
+      qs.replaceDocument(qsid, doc('/y/b', 'B', chatter), 'b', 0, chunk(chatter));
+      const hits = qs.searchFts(toFtsMatch(parseQuery('What year did Tesla die?')), 10, { heading: 1, body: 1 });
+      expect(qs.getChunks([hits[0]!.chunkId]).get(hits[0]!.chunkId)?.text).toBe(answer);
+    } finally {
+      qs.close();
+    }
   });
 
   it('"cats NOT mice" finds the document with cats and mice (NOT is not an operator)', () => {

@@ -2,7 +2,7 @@
 import { SieveError } from '../errors.js';
 import type { Query } from '../types.js';
 import { searchText } from '../util/search-text.js';
-import { LUCENE_ENGLISH_STOPWORDS } from './stopwords.js';
+import { QUERY_STOPWORDS } from './stopwords.js';
 
 // Letters, marks and numbers: the same classes FTS5's unicode61 tokenizer keeps as token characters,
 // so a term we extract is one token to FTS5 as well.
@@ -25,7 +25,7 @@ export function parseQuery(text: string): Query {
   const content = new Set<string>();
   for (const token of tokens) {
     if (terms.length >= MAX_QUERY_TOKENS) break;
-    if (!LUCENE_ENGLISH_STOPWORDS.has(token) && !content.has(token)) {
+    if (!QUERY_STOPWORDS.has(token) && !content.has(token)) {
       if (content.size >= MAX_QUERY_CONTENT_TERMS) break;
       content.add(token);
     }
@@ -50,7 +50,7 @@ export function toFtsMatch(query: Query): string {
 /** The distinct terms lexical retrieval searches for: stopwords dropped, unless the question is only stopwords. */
 export function lexicalTerms(query: Query): string[] {
   const distinct = [...new Set(query.terms)];
-  const content = distinct.filter((t) => !LUCENE_ENGLISH_STOPWORDS.has(t));
+  const content = distinct.filter((t) => !QUERY_STOPWORDS.has(t));
   // A question made only of stopwords ("to be or not to be") still searches for them.
   return content.length > 0 ? content : distinct;
 }

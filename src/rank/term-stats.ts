@@ -6,7 +6,7 @@ import type { Store } from '../store/store.js';
 import { searchText } from '../util/search-text.js';
 import { Growable } from '../util/growable.js';
 import { BackgroundBuild, buildFromChunks, buildFromChunksInSlices, SYNC_BUILD_MAX_CHUNKS, type ChunkIndexBuilder } from './index-build.js';
-import { LUCENE_ENGLISH_STOPWORDS } from './stopwords.js';
+import { QUERY_STOPWORDS } from './stopwords.js';
 
 const WORD = /[\p{L}\p{M}\p{N}]+/gu;
 
@@ -27,8 +27,11 @@ export function analyze(text: string): string[] {
   return (searchText(text.normalize('NFKC')).toLowerCase().match(WORD) ?? []).map(lightStem);
 }
 
+// Terms here are stemmed ("these" → "thes"), so the set holds each stopword as written and as stemmed.
+const STEMMED_STOPWORDS: ReadonlySet<string> = new Set([...QUERY_STOPWORDS].flatMap((w) => [w, lightStem(w)]));
+
 export function isStopword(term: string): boolean {
-  return LUCENE_ENGLISH_STOPWORDS.has(term);
+  return STEMMED_STOPWORDS.has(term);
 }
 
 /** FNV-1a over two term ids: a bigram's key. Collisions only blur a feature, never break anything. */
