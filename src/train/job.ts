@@ -40,8 +40,13 @@ export interface TrainJobOptions {
   minLists: number;
   /** Share of the newest lists held out for the relevance gate, and of questions held out for the embedder's. */
   holdout: number;
-  /** The candidate must beat the serving model's held-out nDCG@10 by this much. */
+  /**
+   * The candidate's held-out nDCG@10 gain over the serving model, less `gainStandardErrors` standard errors of that
+   * gain, must reach this: promotion needs a gain that the held-out asks' own noise does not explain.
+   */
   margin: number;
+  /** How many standard errors of the per-ask gain the gate subtracts (1.28: one-sided 90% confidence). */
+  gainStandardErrors: number;
   seed: number;
   /** Whether the serving engine retrieves with dense vectors (set by the process that starts the job). */
   dense: boolean;
@@ -51,7 +56,8 @@ export interface TrainJobOptions {
 export const DEFAULT_TRAIN_JOB: TrainJobOptions = {
   minLists: 50,
   holdout: 0.2,
-  margin: 0.005,
+  margin: 0,
+  gainStandardErrors: 1.28,
   seed: 1,
   dense: false,
   embedder: { enabled: true, minPairs: 100, steps: 300, share: 0.4, margin: 0.005, rankingTolerance: 0 },
@@ -85,6 +91,34 @@ export const TrainOutcomeSchema = z.object({
   embedder: EmbedderOutcomeSchema.optional(),
 });
 export type TrainOutcome = z.infer<typeof TrainOutcomeSchema>;
+
+/**
+ * The per-list nDCG@10 gain of one scoring over another on the same lists (lists without a positive left out):
+ * its mean and the standard error of that mean, so a gate can ask for a gain beyond the lists' own noise.
+ */
+export function pairedNdcgGain<L extends Pick<TraceList, 'labels' | 'n'>>(
+  lists: readonly L[],
+  candidate: (l: L) => ArrayLike<number>,
+  baseline: (l: L) => ArrayLike<number>,
+): { mean: number; standardError: number; lists: number } {
+  const gains: number[] = [];
+  for (const l of lists) {
+    const c = listNdcgAtK(candidate(l), l.labels, 10, l.n);
+    const b = listNdcgAtK(baseline(l), l.labels, 10, l.n);
+    if (c !== null && b !== null) gains.push(c - b);
+  }
+  return meanAndStandardError(gains);
+}
+
+/** Mean and standard error of the mean (sample standard deviation / √n); 0 for fewer than two values. */
+export function meanAndStandardError(values: readonly number[]): { mean: number; standardError: number; lists: number } {
+  const n = values.length;
+  if (n === 0) return { mean: 0, standardError: 0, lists: 0 };
+  const mean = values.reduce((a, b) => a + b, 0) / n;
+  if (n < 2) return { mean, standardError: 0, lists: n };
+  const variance = values.reduce((a, v) => a + (v - mean) ** 2, 0) / (n - 1);
+  return { mean, standardError: Math.sqrt(variance / n), lists: n };
+}
 
 /** Mean nDCG@10 of a scoring over held-out lists. */
 function meanNdcg(lists: readonly TraceList[], scores: (l: TraceList) => Float32Array): number {
@@ -310,11 +344,15 @@ async function trainRelevanceFromTraces(
   const servingNdcg = meanNdcg(heldOutAsServed, servingOn);
   // Beside a candidate embedder, the ranker to beat is the serving one on that embedder's evidence.
   const baselineNdcg = pairing ? meanNdcg(heldOut, servingOn) : servingNdcg;
+  const gain = pairedNdcgGain(heldOut, (l) => relevanceForward(trained, l.features, l.n), servingOn);
+  const gainLowerBound = gain.mean - opts.gainStandardErrors * gain.standardError;
   const metrics: Record<string, number> = {
     ...trained.metrics,
     candidateNdcg10: candidateNdcg,
     servingNdcg10: servingNdcg,
     ...(pairing ? { servingWithCandidateEmbedderNdcg10: baselineNdcg } : {}),
+    gainStandardError: gain.standardError,
+    gainLowerBound,
     trainLists: train.length,
     heldOutLists: heldOut.length,
     datasetSeconds,
@@ -329,11 +367,12 @@ async function trainRelevanceFromTraces(
       `ranking beside it does worse on ${heldOut.length} held-out asks: nDCG@10 ${baselineNdcg.toFixed(4)} with the serving ranker, ` +
       `${candidateNdcg.toFixed(4)} with one trained on its scores, against ${servingNdcg.toFixed(4)} serving now`;
   }
-  if (embedderVerdict !== null || candidateNdcg < baselineNdcg + opts.margin) {
+  if (embedderVerdict !== null || gainLowerBound < opts.margin) {
     const message =
       embedderVerdict !== null
         ? `candidate embedder ${pairing!.embedder} dropped: ${embedderVerdict}`
-        : `candidate nDCG@10 ${candidateNdcg.toFixed(4)} does not beat ${against} ${baselineNdcg.toFixed(4)}${servingNow} + ${opts.margin} on ${heldOut.length} held-out asks; serving model kept`;
+        : `candidate nDCG@10 ${candidateNdcg.toFixed(4)} against ${against} ${baselineNdcg.toFixed(4)}${servingNow} on ${heldOut.length} held-out asks: ` +
+          `a gain of ${gain.mean.toFixed(4)} ± ${gain.standardError.toFixed(4)} (standard error), short of ${opts.margin} after ${opts.gainStandardErrors} standard errors; serving model kept`;
     return { outcome: { status: 'rejected', message, modelId: null, lists: lists.length, metrics, seconds: seconds() }, embedderVerdict };
   }
   const id = `relevance-${new Date().toISOString().replace(/[-:.TZ]/g, '').slice(0, 14)}-${process.pid.toString(36)}`;
