@@ -78,7 +78,8 @@ describe('sieve CLI', () => {
   });
 
   it('feedback records labels for an ask and refuses contradictions or numbers the answer never showed', async () => {
-    const asked = JSON.parse((await sieve('ask', 'What does a used chunk become?', '--json')).stdout) as { traceId: string; context: unknown[] };
+    // A question that several passages answer in part, so the context has a [2] to mark down.
+    const asked = JSON.parse((await sieve('ask', 'How are chunks labelled for the relevance model?', '--json')).stdout) as { traceId: string; context: unknown[] };
     expect(asked.context.length).toBeGreaterThan(1);
     const recorded = await sieve('feedback', asked.traceId, '--helpful', '--up', '1', '--down', '2', '--json');
     expect(recorded.code).toBe(0);
