@@ -29,5 +29,8 @@ describe('the promotion gate statistics', () => {
     expect(gain.lists).toBe(2);
     expect(gain.mean).toBeCloseTo(first / 2, 12);
     expect(gain.standardError).toBeCloseTo(first / 2, 12);
+    // Each scoring's own mean over the same two lists: the candidate ranks both right, the baseline one.
+    expect(gain.candidate).toBeCloseTo(1, 12);
+    expect(gain.baseline).toBeCloseTo((1 / Math.log2(3) + 1) / 2, 12);
   });
 });

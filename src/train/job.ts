@@ -94,20 +94,27 @@ export type TrainOutcome = z.infer<typeof TrainOutcomeSchema>;
 
 /**
  * The per-list nDCG@10 gain of one scoring over another on the same lists (lists without a positive left out):
- * its mean and the standard error of that mean, so a gate can ask for a gain beyond the lists' own noise.
+ * its mean and the standard error of that mean, so a gate can ask for a gain beyond the lists' own noise; and
+ * each scoring's mean nDCG@10 over those lists.
  */
 export function pairedNdcgGain<L extends Pick<TraceList, 'labels' | 'n'>>(
   lists: readonly L[],
   candidate: (l: L) => ArrayLike<number>,
   baseline: (l: L) => ArrayLike<number>,
-): { mean: number; standardError: number; lists: number } {
+): { mean: number; standardError: number; lists: number; candidate: number; baseline: number } {
   const gains: number[] = [];
+  let candidateSum = 0;
+  let baselineSum = 0;
   for (const l of lists) {
     const c = listNdcgAtK(candidate(l), l.labels, 10, l.n);
     const b = listNdcgAtK(baseline(l), l.labels, 10, l.n);
-    if (c !== null && b !== null) gains.push(c - b);
+    if (c === null || b === null) continue;
+    gains.push(c - b);
+    candidateSum += c;
+    baselineSum += b;
   }
-  return meanAndStandardError(gains);
+  const n = Math.max(1, gains.length);
+  return { ...meanAndStandardError(gains), candidate: candidateSum / n, baseline: baselineSum / n };
 }
 
 /** Mean and standard error of the mean (sample standard deviation / √n); 0 for fewer than two values. */
@@ -336,15 +343,15 @@ async function trainRelevanceFromTraces(
   }
   const { trainRelevanceModel } = await import('./relevance/train.js');
   const trained = await trainRelevanceModel({ featureNames: [...FEATURE_NAMES], lists: train }, { seed: opts.seed });
-  const candidateNdcg = meanNdcg(heldOut, (l) => relevanceForward(trained, l.features, l.n));
   // The serving ranker is scored on the same leave-one-out evidence as the candidate (its scores stored at ask
   // time saw earlier asks of the same question, which would make it unbeatable for the wrong reason).
   const scored = await servingScores(engine, serving, pairing ? [heldOut, heldOutAsServed] : [heldOut]);
   const servingOn = (l: TraceList) => scored.scores.get(l) ?? l.fusionScores;
-  const servingNdcg = meanNdcg(heldOutAsServed, servingOn);
-  // Beside a candidate embedder, the ranker to beat is the serving one on that embedder's evidence.
-  const baselineNdcg = pairing ? meanNdcg(heldOut, servingOn) : servingNdcg;
+  // Beside a candidate embedder, the ranker to beat is the serving one on that embedder's evidence (heldOut);
+  // without one, heldOut is what serves, so one paired pass gives the candidate's, the baseline's and the gain.
   const gain = pairedNdcgGain(heldOut, (l) => relevanceForward(trained, l.features, l.n), servingOn);
+  const { candidate: candidateNdcg, baseline: baselineNdcg } = gain;
+  const servingNdcg = pairing ? meanNdcg(heldOutAsServed, servingOn) : baselineNdcg;
   const gainLowerBound = gain.mean - opts.gainStandardErrors * gain.standardError;
   const metrics: Record<string, number> = {
     ...trained.metrics,
