@@ -14,7 +14,7 @@ import { FEATURE_NAMES } from '../rank/features.js';
 import { featureColumns, selectColumns } from '../rank/relevance.js';
 import { listNdcgAtK, relevanceForward } from './relevance/model.js';
 import type { DenseEvidence } from './dense-evidence.js';
-import { activateModel, activeModel, getModel, registerModel, type ModelVersion } from './registry.js';
+import { activateModel, activeModel, deleteInactiveModel, getModel, listModels, registerModel, type ModelVersion } from './registry.js';
 import { questionRole, rankerLists, type QuestionPartition } from './partition.js';
 import { buildTraceLists, traceQuestions, type TraceList } from './traces-dataset.js';
 
@@ -466,6 +466,24 @@ async function cleanPartialExports(engine: Engine): Promise<void> {
   }
 }
 
+/**
+ * A child registers a candidate that passed its gate (inactive) and this process activates it once the child
+ * reports. A child killed between the two leaves a version that never served: remove it, with its files (and, for
+ * an embedder, its vectors and index), so a killed job leaves the registry as it found it.
+ */
+async function discardUnpromoted(engine: Engine, registeredBefore: ReadonlySet<string>): Promise<void> {
+  for (const m of listModels(engine.store, engine.config.home)) {
+    if (m.active || registeredBefore.has(m.id)) continue;
+    if (!deleteInactiveModel(engine.store, m.id)) continue;
+    // Only a folder the job writes: <home>/models/<id>.
+    if (resolve(m.dir) === resolve(engine.config.home, 'models', m.id)) rmSync(m.dir, { recursive: true, force: true });
+    if (m.kind === 'embedder') {
+      const { discardEmbedderVectors } = await import('./dense-evidence.js');
+      discardEmbedderVectors(engine, m.id);
+    }
+  }
+}
+
 function childEntry(): { execArgv: string[]; script: string } {
   const here = dirname(fileURLToPath(import.meta.url));
   const ts = existsSync(join(here, 'job-child.ts')) && import.meta.url.endsWith('.ts');
@@ -506,6 +524,7 @@ export async function runTrainingJob(engine: Engine, opts: RunTrainingJobOptions
     const { minLists, embedder } = engine.config.train;
     const jobOptions = trainJobOptions({ minLists, dense: engine.config.embed.enabled, ...given, embedder: { ...embedder, ...given.embedder } });
     const args = [...execArgv, script, '--home', resolve(engine.config.home), '--options', JSON.stringify(jobOptions)];
+    const registeredBefore = new Set(listModels(engine.store, engine.config.home).map((m) => m.id));
     const outcome = await new Promise<TrainOutcome>((resolvePromise, reject) => {
       const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: trainingChildEnv(process.env) });
       if (child.pid !== undefined) {
@@ -524,7 +543,9 @@ export async function runTrainingJob(engine: Engine, opts: RunTrainingJobOptions
       child.on('error', reject);
       child.on('exit', (code, signal) => {
         if (code !== 0) {
-          reject(new SieveError('INTERNAL', `training child exited with ${signal ?? `code ${code}`}; the serving model is unchanged`));
+          discardUnpromoted(engine, registeredBefore)
+            .catch(() => {}) // whatever is left is removed by the next job's cleanPartialExports or stays inactive
+            .finally(() => reject(new SieveError('INTERNAL', `training child exited with ${signal ?? `code ${code}`}; the serving model is unchanged`)));
           return;
         }
         try {

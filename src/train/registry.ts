@@ -112,6 +112,11 @@ export function deactivateModels(store: Store, kind: ModelKind): void {
   store.db.prepare(`UPDATE models SET active = 0 WHERE kind = ? AND active = 1`).run(kind);
 }
 
+/** Removes a version that never served (a killed job's candidate) from the registry; its files are the caller's. */
+export function deleteInactiveModel(store: Store, id: string): boolean {
+  return store.db.prepare(`DELETE FROM models WHERE id = ? AND active = 0`).run(id).changes > 0;
+}
+
 export function getModel(store: Store, home: string, id: string): ModelVersion | undefined {
   const row = store.db.prepare(`SELECT * FROM models WHERE id = ?`).get(id) as ModelRow | undefined;
   return row ? toVersion(row, home) : undefined;
