@@ -221,6 +221,25 @@ describe('features and history', () => {
     expect(full).toBeGreaterThan(0);
     expect(f(rows, at('statins'), 'hist_sim_chunk')).toBeCloseTo(full / 3, 5);
     expect(candidates[at('aspirin')]!.ranks.history).toBe(1);
+
+    // Citations count by question, weighted by the share of its asks that cited: re-asking does not inflate them.
+    expect(history.docCitations('aspirin')).toBeCloseTo(1, 10);
+    expect(history.docCitations('statins')).toBeCloseTo(1 / 3, 10);
+    expect(history.docCitations('coffee')).toBe(0);
+    expect(history.docCitations('aspirin', history.excludedKeys('ask:1', question))).toBeCloseTo(0, 10);
+    expect(f(rows, at('aspirin'), 'doc_citations_log')).toBeCloseTo(Math.log1p(1) / Math.log1p(100), 5);
+    // The past-questions field holds the question once whether three asks or one cited the document, so the two
+    // fields score alike; leaving the question out empties both.
+    const terms = stats.queryTermsWithIdf('which pill protects the heart');
+    const aspirinField = history.docFieldBm25('aspirin', terms);
+    expect(aspirinField).toBeGreaterThan(0);
+    expect(history.docFieldBm25('statins', terms)).toBeCloseTo(aspirinField, 10);
+    expect(history.docFieldBm25('aspirin', terms, history.excludedKeys('ask:0', question))).toBe(0);
+    // A fourth ask that passes aspirin over lowers its share to 3 of 4 (folded in, not rebuilt).
+    recordHistory(engine.store, [{ query: question, queryKey: 'ask:3', chunkId: aspirin, docId: 'aspirin', shown: true, cited: false, source: 'trace' }]);
+    expect(engine.resources.history()).toBe(history);
+    expect(history.docCitations('aspirin')).toBeCloseTo(3 / 4, 10);
+    expect(history.docFieldBm25('aspirin', terms)).toBeCloseTo(aspirinField, 10);
     engine.store.db.prepare(`DELETE FROM history WHERE query_key LIKE 'ask:%'`).run();
   });
 

@@ -29,7 +29,7 @@ export const FEATURE_NAMES = [
   'doc_best_bm25', // best bm25_norm of any candidate chunk of the same document
   'is_doc_best',
   'prior', // smoothed cited/shown rate of this chunk
-  'doc_citations_log', // log(1 + past queries citing the document) / log(1 + 100)
+  'doc_citations_log', // log(1 + past questions citing the document, each by its share of citing asks) / log(1 + 100)
   'hist_sim_chunk', // best similarity of a similar past query citing this chunk
   'hist_sim_doc', // best similarity of a similar past query citing this document
   'hist_sim_doc_sum', // summed similarities citing this document, squashed

@@ -69,6 +69,12 @@ export class HistoryIndex {
   private scratch = new Float64Array(0);
   /** Distinct past queries citing each document (a popularity prior that needs no similarity). */
   private readonly docCitingKeys = new Map<string, Set<string>>();
+  /** docCitations() before exclusions, per document; an entry goes when its document's citing asks change. */
+  private readonly docCitationCache = new Map<string, number>();
+  /** The documents each question (normalised text) has cited, to know whose cached count a new ask changes. */
+  private readonly docsByText = new Map<string, Set<string>>();
+  /** Question texts whose terms are in each document's past-questions field (each text once). */
+  private readonly docFieldTexts = new Map<string, Set<string>>();
   private readonly chunkCounts = new Map<number, { shown: number; cited: number }>();
   /** Asks by normalised question text (the same question asked again has another key). */
   private readonly keysByText = new Map<string, Set<string>>();
@@ -135,7 +141,10 @@ export class HistoryIndex {
     this.textByKey.set(key, norm);
     let keys = this.keysByText.get(norm);
     if (!keys) this.keysByText.set(norm, (keys = new Set()));
+    if (keys.has(key)) return;
     keys.add(key);
+    // Another ask of a question changes its asks' shares, so the counts of what it cited.
+    for (const docId of this.docsByText.get(norm) ?? []) this.docCitationCache.delete(docId);
   }
 
   private addVote(key: string, chunkId: number, cited: boolean): void {
@@ -183,16 +192,28 @@ export class HistoryIndex {
       let citing = this.docCitingKeys.get(docId);
       if (!citing) this.docCitingKeys.set(docId, (citing = new Set()));
       citing.add(key);
-      // The document's past-questions field gains this question's terms once.
-      const tf = this.queryTerms.get(key)!;
-      let field = this.docField.get(docId);
-      if (!field) this.docField.set(docId, (field = { tf: new Map(), length: 0 }));
-      for (const [t, c] of tf) {
-        field.tf.set(t, (field.tf.get(t) ?? 0) + c);
-        field.length += c;
-        this.fieldTotal += c;
+      this.docCitationCache.delete(docId);
+      const text = this.textByKey.get(key)!;
+      let docs = this.docsByText.get(text);
+      if (!docs) this.docsByText.set(text, (docs = new Set()));
+      docs.add(docId);
+      // The document's past-questions field gains this question's terms once per question text: asked again in a
+      // later round, the same words are no new evidence, and counting them per ask would shift the field's BM25
+      // under a model that stays fixed.
+      let texts = this.docFieldTexts.get(docId);
+      if (!texts) this.docFieldTexts.set(docId, (texts = new Set()));
+      if (!texts.has(text)) {
+        texts.add(text);
+        const tf = this.queryTerms.get(key)!;
+        let field = this.docField.get(docId);
+        if (!field) this.docField.set(docId, (field = { tf: new Map(), length: 0 }));
+        for (const [t, c] of tf) {
+          field.tf.set(t, (field.tf.get(t) ?? 0) + c);
+          field.length += c;
+          this.fieldTotal += c;
+        }
+        this.avgFieldLength = Math.max(1, this.fieldTotal / Math.max(1, this.docField.size));
       }
-      this.avgFieldLength = Math.max(1, this.fieldTotal / Math.max(1, this.docField.size));
     }
   }
 
@@ -203,9 +224,17 @@ export class HistoryIndex {
   docFieldBm25(docId: string, terms: ReadonlyArray<{ term: string; idf: number }>, excluded: ReadonlySet<string> = NONE): number {
     const field = this.docField.get(docId);
     if (!field || terms.length === 0) return 0;
-    const citing = this.docCitingKeys.get(docId);
+    // The field holds each question text once, so an excluded question's terms come out once, whichever of its
+    // asks put them there.
+    const texts = this.docFieldTexts.get(docId);
     const own: Array<Map<string, number>> = [];
-    for (const key of excluded) if (citing?.has(key)) own.push(this.queryTerms.get(key)!);
+    const taken = new Set<string>();
+    for (const key of excluded) {
+      const text = this.textByKey.get(key);
+      if (text === undefined || taken.has(text) || !texts?.has(text) || !this.docCitingKeys.get(docId)?.has(key)) continue;
+      taken.add(text);
+      own.push(this.queryTerms.get(key)!);
+    }
     let length = field.length;
     for (const tf of own) for (const c of tf.values()) length -= c;
     if (length <= 0) return 0;
@@ -309,13 +338,30 @@ export class HistoryIndex {
     return { chunkSimilarity, docSimilarity, docSimilaritySum };
   }
 
-  /** Distinct past queries that cited the document, not counting excluded ones. */
+  /**
+   * Past questions that cited the document, each weighted by the share of its asks that cited it, not counting
+   * excluded asks. A question asked once counts 1. Asked every round, it still counts at most 1, so the figure
+   * does not climb under a fixed model as questions are re-asked, and it keeps how consistently the document was
+   * used: cited by every ask 1, by one ask in five 0.2 (counting asks drifted; counting questions lost that).
+   */
   docCitations(docId: string, excluded: ReadonlySet<string> = NONE): number {
     const keys = this.docCitingKeys.get(docId);
     if (!keys) return 0;
-    let n = keys.size;
-    for (const key of excluded) if (keys.has(key)) n--;
-    return n;
+    let n = this.docCitationCache.get(docId);
+    if (n === undefined) {
+      n = 0;
+      for (const key of keys) n += this.askShare(key);
+      this.docCitationCache.set(docId, n);
+    }
+    for (const key of excluded) if (keys.has(key)) n -= this.askShare(key);
+    return Math.max(0, n);
+  }
+
+  /** One ask's share of its question: 1 / how many asks the question (normalised text) has had. */
+  private askShare(key: string): number {
+    const text = this.textByKey.get(key);
+    const asks = text === undefined ? 1 : (this.keysByText.get(text)?.size ?? 1);
+    return 1 / Math.max(1, asks);
   }
 
   /**
