@@ -126,7 +126,7 @@ export function listTraces(store: Store, limit: number): TraceRow[] {
   return store.db
     .prepare(
       `SELECT id, created_at AS createdAt, question, answer, answered_by AS answeredBy, citations, scope
-       FROM traces ORDER BY created_at DESC LIMIT ?`,
+       FROM traces ORDER BY created_at DESC, rowid DESC LIMIT ?`,
     )
     .all(limit) as TraceRow[];
 }
@@ -186,7 +186,7 @@ export function pruneTraces(store: Store, opts: { days: number; count: number })
   return store.db.transaction(() => {
     const old = store.db.prepare(`DELETE FROM traces WHERE created_at < ?`).run(cutoff).changes;
     const extra = store.db
-      .prepare(`DELETE FROM traces WHERE id NOT IN (SELECT id FROM traces ORDER BY created_at DESC LIMIT ?)`)
+      .prepare(`DELETE FROM traces WHERE id NOT IN (SELECT id FROM traces ORDER BY created_at DESC, rowid DESC LIMIT ?)`)
       .run(opts.count).changes;
     return old + extra;
   })();

@@ -76,7 +76,7 @@ export function buildTraceLists(engine: Engine, opts: TraceDatasetOptions = {}):
   const rows = engine.store.db
     .prepare(
       `SELECT id, created_at, question, context, candidates, attribution, features, feature_names, scope
-       FROM traces WHERE created_at > ? ORDER BY created_at, id`,
+       FROM traces WHERE created_at > ? ORDER BY created_at, rowid`,
     )
     .all(opts.since ?? '') as TraceRow[];
   const explicit = new Map<string, Map<number, 'up' | 'down'>>();
