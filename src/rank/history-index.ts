@@ -71,8 +71,6 @@ export class HistoryIndex {
   private readonly docCitingKeys = new Map<string, Set<string>>();
   /** docCitations() before exclusions, per document; an entry goes when its document's citing asks change. */
   private readonly docCitationCache = new Map<string, number>();
-  /** The documents each question (normalised text) has cited, to know whose cached count a new ask changes. */
-  private readonly docsByText = new Map<string, Set<string>>();
   /** Question texts whose terms are in each document's past-questions field (each text once). */
   private readonly docFieldTexts = new Map<string, Set<string>>();
   private readonly chunkCounts = new Map<number, { shown: number; cited: number }>();
@@ -143,8 +141,8 @@ export class HistoryIndex {
     if (!keys) this.keysByText.set(norm, (keys = new Set()));
     if (keys.has(key)) return;
     keys.add(key);
-    // Another ask of a question changes its asks' shares, so the counts of what it cited.
-    for (const docId of this.docsByText.get(norm) ?? []) this.docCitationCache.delete(docId);
+    // Another ask of a question changes its asks' shares, so the counts of what its asks cited.
+    for (const i of this.queriesByText.get(norm) ?? []) for (const docId of this.queries[i]!.docIds) this.docCitationCache.delete(docId);
   }
 
   private addVote(key: string, chunkId: number, cited: boolean): void {
@@ -194,9 +192,6 @@ export class HistoryIndex {
       citing.add(key);
       this.docCitationCache.delete(docId);
       const text = this.textByKey.get(key)!;
-      let docs = this.docsByText.get(text);
-      if (!docs) this.docsByText.set(text, (docs = new Set()));
-      docs.add(docId);
       // The document's past-questions field gains this question's terms once per question text: asked again in a
       // later round, the same words are no new evidence, and counting them per ask would shift the field's BM25
       // under a model that stays fixed.
