@@ -109,6 +109,34 @@ describe('markdown loader', () => {
   });
 });
 
+  it('leaves badges out of heading names, linked or by reference, and keeps link text', () => {
+    const md = inline(
+      'readme.md',
+      '# better-sqlite3 [![Build Status](https://ci/badge.svg)](https://ci/actions?query=branch%3Amaster)\n\n' +
+        '## Usage ![npm][npm-badge] see [the docs][docs]\n\nBody.\n\n[npm-badge]: https://img/npm.svg\n[docs]: https://docs\n',
+    ).documents[0] as LoadedDocument;
+    expect(md.title).toBe('better-sqlite3');
+    const body = md.blocks.find((b) => blockText(md, b) === 'Body.');
+    expect(body?.headingPath).toEqual(['better-sqlite3', 'Usage see the docs']);
+  });
+
+  it('drops blocks of markup alone (badge rows, a logo, a closing </details>) and keeps the ones with words', () => {
+    const md = inline(
+      'readme.md',
+      '<p align="center"><img src="logo.svg" width="200"></p>\n\n' +
+        '[![NPM version](https://img/v.svg)](https://npm) [![downloads](https://img/d.svg)](https://npm)\n\n' +
+        '<details>\n<summary>Cloudflare workers</summary>\n\nUse the worker entry point.\n\n</details>\n\n' +
+        '<!-- a comment -->\n\n[Read the docs](https://zod.dev/api)\n\n```\n</details>\n```\n',
+    ).documents[0] as LoadedDocument;
+    expectHonestBlocks(md);
+    expect(md.blocks.map((b) => blockText(md, b))).toEqual([
+      '<details>\n<summary>Cloudflare workers</summary>',
+      'Use the worker entry point.',
+      '[Read the docs](https://zod.dev/api)',
+      '```\n</details>\n```',
+    ]);
+  });
+
 describe('html loader', () => {
   const doc = onlyDocument('page.html');
 

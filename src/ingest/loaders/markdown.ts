@@ -43,7 +43,9 @@ export function loadMarkdown(filePath: string, text: string): LoadedDocument {
     const last = lines[lastLine];
     if (first === undefined || last === undefined) return;
     const span = keepIndent ? rightTrimmedSpan(text, first.start, last.end) : trimmedSpan(text, first.start, last.end);
-    if (span !== null) blocks.push({ ...span, headingPath: currentPath(), type });
+    // A block of markup alone (a row of badges, a logo, a closing </details>) has nothing to retrieve or to read.
+    if (span === null || (type !== 'code' && !hasReadableText(text.slice(span.start, span.end)))) return;
+    blocks.push({ ...span, headingPath: currentPath(), type });
   };
   const closeOpen = (): void => {
     if (open === null) return;
@@ -204,14 +206,25 @@ export function splitLines(text: string): Line[] {
 
 /** Heading text without inline markup: links keep their label, code spans and emphasis lose their markers. */
 export function cleanInline(raw: string): string {
-  return raw
-    .replace(/!?\[([^\]]*)\]\([^)]*\)/g, '$1')
-    .replace(/`+([^`]*)`+/g, '$1')
-    .replace(/(\*\*|__)(.+?)\1/g, '$2')
-    .replace(/(^|[^\w*])[*_]([^*_]+)[*_](?=$|[^\w*])/g, '$1$2')
-    .replace(/<[^>]+>/g, '')
-    .replace(/\s+/g, ' ')
-    .trim();
+  return (
+    raw
+      // Images first, and dropped: a badge's alt text ("Build Status") is not the heading's words, and removing the
+      // image turns a linked badge, [![alt](img)](url), into an empty link that the next rule removes.
+      .replace(/!\[[^\]]*\](?:\([^)]*\)|\[[^\]]*\])/g, '')
+      // Links keep their text: inline [text](url) and reference-style [text][ref].
+      .replace(/\[([^\]]*)\](?:\([^)]*\)|\[[^\]]*\])/g, '$1')
+      .replace(/`+([^`]*)`+/g, '$1')
+      .replace(/(\*\*|__)(.+?)\1/g, '$2')
+      .replace(/(^|[^\w*])[*_]([^*_]+)[*_](?=$|[^\w*])/g, '$1$2')
+      .replace(/<[^>]+>/g, '')
+      .replace(/\s+/g, ' ')
+      .trim()
+  );
+}
+
+/** Whether a block holds any words once images, link targets and HTML tags are taken out. */
+export function hasReadableText(block: string): boolean {
+  return /[\p{L}\p{N}]/u.test(cleanInline(block.replace(/<!--[\s\S]*?(?:-->|$)/g, '')));
 }
 
 /**
