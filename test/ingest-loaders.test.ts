@@ -126,7 +126,10 @@ describe('markdown loader', () => {
       '<p align="center"><img src="logo.svg" width="200"></p>\n\n' +
         '[![NPM version](https://img/v.svg)](https://npm) [![downloads](https://img/d.svg)](https://npm)\n\n' +
         '<details>\n<summary>Cloudflare workers</summary>\n\nUse the worker entry point.\n\n</details>\n\n' +
-        '<!-- a comment -->\n\n[Read the docs](https://zod.dev/api)\n\n```\n</details>\n```\n',
+        '<!-- a comment -->\n\n[Read the docs](https://zod.dev/api)\n\n```\n</details>\n```\n\n' +
+        '- [Installation](#installation)\n- [Rate limits](#rate-limits)\n  - [Options](#options)\n\n<hr>\n\n' +
+        '- [Installation](#installation), with npm\n- [Options](#options)\n\n' +
+        '[`skipFailedRequests`]: https://docs/configuration#skipfailedrequests\n[limit]: https://docs/limit "Limit"\n[`windowMs`]:\n\thttps://docs/configuration#windowms\n',
     ).documents[0] as LoadedDocument;
     expectHonestBlocks(md);
     expect(md.blocks.map((b) => blockText(md, b))).toEqual([
@@ -134,7 +137,16 @@ describe('markdown loader', () => {
       'Use the worker entry point.',
       '[Read the docs](https://zod.dev/api)',
       '```\n</details>\n```',
+      // Not only anchors: a list with words of its own stays.
+      '- [Installation](#installation), with npm\n- [Options](#options)',
     ]);
+  });
+
+  it('reads an HTML heading on a line of its own as a heading (a centred README title)', () => {
+    const md = inline('readme.md', '<h1 align="center"> <code>express-rate-limit</code> </h1>\n\nLimits requests.\n\n<H2>Usage</H2>\n\nCall it.\n').documents[0] as LoadedDocument;
+    expect(md.title).toBe('express-rate-limit');
+    const usage = md.blocks.find((b) => blockText(md, b) === 'Call it.');
+    expect(usage?.headingPath).toEqual(['express-rate-limit', 'Usage']);
   });
 
 describe('html loader', () => {

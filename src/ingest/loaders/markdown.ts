@@ -28,6 +28,12 @@ const LIST_ITEM = /^ {0,3}(?:[-*+]|\d{1,9}[.)])(?:[ \t]|$)/;
 const QUOTE = /^ {0,3}>/;
 const TABLE_DELIMITER = /^ {0,3}\|?[ \t]*:?-+:?[ \t]*(?:\|[ \t]*:?-+:?[ \t]*)*\|?[ \t]*$/;
 const INDENTED = /^(?: {4}|\t)/;
+/** An HTML heading on a line of its own, as READMEs write a centred title: <h1 align="center">Name</h1>. */
+const HTML_HEADING = /^ {0,3}<h([1-6])(?:\s[^>]*)?>(.*?)<\/h\1>\s*$/i;
+/** A link reference definition, [label]: url "title" (the url may start the next line) — a link target, not text. */
+const LINK_DEFINITION = /^ {0,3}\[[^\]]+\]:[ \t]*\n?[ \t]*\S.*$/gm;
+/** A list item that is only a link to an anchor in the same page: a table of contents line. */
+const ANCHOR_ITEM = /^[ \t]*(?:[-*+]|\d{1,9}[.)])[ \t]+\[[^\]]*\]\(#[^)]*\)[ \t]*$/;
 
 export function loadMarkdown(filePath: string, text: string): LoadedDocument {
   const lines = splitLines(text);
@@ -43,8 +49,11 @@ export function loadMarkdown(filePath: string, text: string): LoadedDocument {
     const last = lines[lastLine];
     if (first === undefined || last === undefined) return;
     const span = keepIndent ? rightTrimmedSpan(text, first.start, last.end) : trimmedSpan(text, first.start, last.end);
-    // A block of markup alone (a row of badges, a logo, a closing </details>) has nothing to retrieve or to read.
-    if (span === null || (type !== 'code' && !hasReadableText(text.slice(span.start, span.end)))) return;
+    // A block of markup alone (a row of badges, a logo, a closing </details>, link definitions) has nothing to
+    // retrieve or to read, and a table of contents only repeats the headings with every query word in them.
+    if (span === null) return;
+    const body = text.slice(span.start, span.end);
+    if (type !== 'code' && (!hasReadableText(body) || (type === 'list' && isTableOfContents(body)))) return;
     blocks.push({ ...span, headingPath: currentPath(), type });
   };
   const closeOpen = (): void => {
@@ -91,9 +100,10 @@ export function loadMarkdown(filePath: string, text: string): LoadedDocument {
     }
 
     const atx = ATX_HEADING.exec(line);
-    if (atx !== null) {
+    const html = open === null ? HTML_HEADING.exec(line) : null;
+    if (atx !== null || html !== null) {
       closeOpen();
-      enterHeading((atx[1] as string).length, atx[2] ?? '');
+      enterHeading(atx ? (atx[1] as string).length : Number(html![1]), atx ? (atx[2] ?? '') : html![2]!);
       pushBlock('heading', i, i);
       continue;
     }
@@ -222,9 +232,15 @@ export function cleanInline(raw: string): string {
   );
 }
 
-/** Whether a block holds any words once images, link targets and HTML tags are taken out. */
+/** Whether a block holds any words once images, link targets and definitions, comments and HTML tags are taken out. */
 export function hasReadableText(block: string): boolean {
-  return /[\p{L}\p{N}]/u.test(cleanInline(block.replace(/<!--[\s\S]*?(?:-->|$)/g, '')));
+  return /[\p{L}\p{N}]/u.test(cleanInline(block.replace(/<!--[\s\S]*?(?:-->|$)/g, '').replace(LINK_DEFINITION, '')));
+}
+
+/** A list whose every item is a link to an anchor of the same page. */
+function isTableOfContents(list: string): boolean {
+  const items = list.split('\n').filter((l) => l.trim() !== '');
+  return items.length > 1 && items.every((l) => ANCHOR_ITEM.test(l));
 }
 
 /**
