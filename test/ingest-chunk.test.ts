@@ -271,6 +271,18 @@ describe('chunkDocument', () => {
     expect(chunks[0]?.headingPath).toEqual(['limit0']);
   });
 
+  it('names a chunk that starts with a section comment by the definition that starts in it', () => {
+    const body = Array.from({ length: 30 }, (_, i) => `  const value${i} = compute(${i});`).join('\n');
+    const text = `export function train() {\n${body}\n}\n\n// ---- single flight ----\n\nfunction processAlive(pid: number): boolean {\n  return pid > 0;\n}\n`;
+    const doc = loadFile('/virtual/job.ts', Buffer.from(text)).documents[0] as LoadedDocument;
+    const chunks = chunkDocument(doc, { maxTokens: 200 });
+    expectHonestChunks(doc, chunks, 200);
+    const alive = chunks.find((c) => c.text.includes('function processAlive'));
+    expect(alive?.text.startsWith('// ---- single flight')).toBe(true);
+    expect(alive?.headingPath).toEqual(['processAlive']);
+    expect(chunks[0]?.headingPath).toEqual(['train']);
+  });
+
   it('chunks a heading-only document and returns nothing for a document without blocks', () => {
     const text = '# One\n\n## Two';
     const doc = textDoc(text, [

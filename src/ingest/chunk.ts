@@ -43,6 +43,8 @@ interface PendingChunk {
   contentEnd: number;
   /** Start and path of the run of heading blocks at the end, which must move on with the content after them. */
   trailingHeadings: { start: number; path: string[] } | null;
+  /** Whether a definition (code) starts in this chunk: until one does, the first one absorbed names the chunk. */
+  hasDefinition: boolean;
 }
 
 export function chunkDocument(doc: LoadedDocument, opts: ChunkOptions = {}): ChunkDraft[] {
@@ -75,6 +77,7 @@ export function chunkDocument(doc: LoadedDocument, opts: ChunkOptions = {}): Chu
       lastPath: block.headingPath,
       contentEnd: isHeading ? block.start : block.end,
       trailingHeadings: isHeading ? { start: block.start, path: block.headingPath } : null,
+      hasDefinition: block.type === 'definition',
     };
   };
 
@@ -86,6 +89,12 @@ export function chunkDocument(doc: LoadedDocument, opts: ChunkOptions = {}): Chu
       chunk.trailingHeadings ??= { start: block.start, path: block.headingPath };
     } else {
       chunk.contentPath ??= block.headingPath;
+      // A chunk that starts with loose code (a section comment, the tail of the definition before it) is named
+      // by the first definition that starts in it, not by the one whose tail it carries.
+      if (block.type === 'definition' && !chunk.hasDefinition) {
+        chunk.contentPath = block.headingPath;
+        chunk.hasDefinition = true;
+      }
       chunk.contentEnd = block.end;
       chunk.trailingHeadings = null;
     }
@@ -109,6 +118,7 @@ export function chunkDocument(doc: LoadedDocument, opts: ChunkOptions = {}): Chu
       lastPath: chunk.lastPath,
       contentEnd: headings.start,
       trailingHeadings: headings,
+      hasDefinition: false,
     };
   };
 
