@@ -3,6 +3,8 @@ import { SieveError } from '../src/errors.js';
 import { OpenAiCompatibleAnswerer, probeLlm } from '../src/llm/client.js';
 import { llmConfigFromEnv, LlmConfigSchema, type LlmConfig } from '../src/llm/config.js';
 import { buildMessages, SYSTEM_PROMPT } from '../src/llm/prompt.js';
+import { headerTokens } from '../src/rank/select.js';
+import { passageLocation } from '../src/util/pages.js';
 import type { AnswerOutput, ContextItem } from '../src/types.js';
 import {
   chunk,
@@ -130,6 +132,16 @@ describe('buildMessages', () => {
     expect(messages[1]?.content).toBe(
       'Context:\n\n[1] Guide — Setup › Install\nRun npm install to install sieve.\n\n[2] FAQ\nSieve stores chunks in SQLite.\n\nQuestion: How do I install sieve?',
     );
+  });
+
+  it('does not repeat a title that the first heading already is, in the prompt or in the location', () => {
+    const titled: ContextItem = { ...context[0]!, title: 'better-sqlite3', headingPath: ['better-sqlite3', 'Installation'] };
+    expect(buildMessages('q', [titled])[1]?.content).toContain('[1] better-sqlite3 — Installation\n');
+    expect(passageLocation(titled)).toBe('better-sqlite3 › Installation');
+    // A heading that only starts like the title is a heading of its own.
+    expect(passageLocation({ ...titled, headingPath: ['better-sqlite3 API', 'Database'] })).toBe('better-sqlite3 › better-sqlite3 API › Database');
+    // Fewer tokens for the header the selector budgets.
+    expect(headerTokens(titled)).toBeLessThan(headerTokens({ ...titled, headingPath: ['Setup guide', 'Installation'] }));
   });
 
   it('is deterministic and says when there is no context', () => {

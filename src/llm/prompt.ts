@@ -1,7 +1,7 @@
 // The prompt: numbered context the model must answer from and cite with [n], so attribution can read
 // the markers. Deterministic (same inputs → same messages) so traces and tests can compare prompts.
 import type { ContextItem, ConversationTurn } from '../types.js';
-import { pageLabel } from '../util/pages.js';
+import { headingsAfterTitle, pageLabel } from '../util/pages.js';
 
 export type ChatMessage = ConversationTurn;
 
@@ -15,7 +15,7 @@ export const SYSTEM_PROMPT = [
 /** `[n] <title> — <heading › path> (p. 3)` then the passage text. */
 export function formatContextItem(item: ContextItem): string {
   const title = item.title.trim() || item.source;
-  const headings = item.headingPath.filter((h) => h.trim() !== '').join(' › ');
+  const headings = headingsAfterTitle(title, item.headingPath).join(' › ');
   const pages = pageLabel(item.pages);
   const header = `[${item.n}] ${title}${headings ? ` — ${headings}` : ''}${pages ? ` (${pages})` : ''}`;
   return `${header}\n${item.text.trim()}`;

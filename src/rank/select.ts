@@ -1,7 +1,7 @@
 // Context selection: which ranked chunks the LLM reads, within a token budget, numbered in reading order.
 import { estimateTokens } from '../ingest/tokens.js';
 import type { ContextItem, PageSpan, Query, ScoredCandidate, Selector } from '../types.js';
-import { joinPages } from '../util/pages.js';
+import { headingsAfterTitle, joinPages } from '../util/pages.js';
 
 export interface BudgetSelectorOptions {
   /** Candidates scoring below this fraction of the best are not worth their tokens. */
@@ -20,7 +20,7 @@ export const DEFAULT_SELECTOR_OPTIONS: BudgetSelectorOptions = {
 
 /** Tokens the prompt spends on an item's header line ("[n] title — heading path (p. 3)"). */
 export function headerTokens(item: { title: string; headingPath: string[]; pages?: PageSpan }): number {
-  return 4 + estimateTokens(item.title) + estimateTokens(item.headingPath.join(' ')) + (item.pages ? 3 : 0);
+  return 4 + estimateTokens(item.title) + estimateTokens(headingsAfterTitle(item.title, item.headingPath).join(' ')) + (item.pages ? 3 : 0);
 }
 
 const NON_ASCII = /[^\x00-\x7f]/;

@@ -13,8 +13,17 @@ export function joinPages(a: PageSpan | undefined, b: PageSpan | undefined): Pag
   return { first: Math.min(a.first, b.first), last: Math.max(a.last, b.last) };
 }
 
+/**
+ * The headings to show after a document's title: without empty ones, and without a first heading that only
+ * repeats the title (a Markdown file titled by its H1 would read "better-sqlite3 › better-sqlite3 › Installation").
+ */
+export function headingsAfterTitle(title: string, headingPath: readonly string[]): string[] {
+  const headings = headingPath.filter((h) => h.trim() !== '');
+  return headings.length > 0 && headings[0]!.trim() === title.trim() ? headings.slice(1) : headings;
+}
+
 /** "Title › Heading › Sub, p. 3": where a passage is, as the CLI and the MCP tools print it. */
 export function passageLocation(c: { title: string; headingPath: string[]; pages?: PageSpan }): string {
   const pages = pageLabel(c.pages);
-  return [c.title, ...c.headingPath].filter(Boolean).join(' › ') + (pages ? `, ${pages}` : '');
+  return [c.title, ...headingsAfterTitle(c.title, c.headingPath)].filter(Boolean).join(' › ') + (pages ? `, ${pages}` : '');
 }

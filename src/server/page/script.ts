@@ -129,7 +129,9 @@ function formatNumber(v) {
 
 function where(c) {
   const pages = !c.pages ? '' : c.pages.first === c.pages.last ? ', p. ' + c.pages.first : ', pp. ' + c.pages.first + '–' + c.pages.last;
-  return [c.title, ...(c.headingPath ?? [])].filter(Boolean).join(' › ') + pages;
+  const headings = (c.headingPath ?? []).filter(Boolean);
+  if (headings[0] === c.title) headings.shift(); // a Markdown file titled by its first heading
+  return [c.title, ...headings].filter(Boolean).join(' › ') + pages;
 }
 
 // ---- asking ----
