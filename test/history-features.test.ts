@@ -227,6 +227,13 @@ describe('features and history', () => {
     expect(history.docCitations('statins')).toBeCloseTo(1 / 3, 10);
     expect(history.docCitations('coffee')).toBe(0);
     expect(history.docCitations('aspirin', history.excludedKeys('ask:1', question))).toBeCloseTo(0, 10);
+    // So does the prior: one question shown aspirin and citing it every time is 1 / (1 + 2), as if asked once
+    // (by ask it would be 3 / (3 + 2)); statins, cited by a third of the asks, a third of that; coffee never.
+    expect(history.chunkPrior(aspirin)).toBeCloseTo(1 / 3, 10);
+    expect(history.chunkPrior(statins)).toBeCloseTo(1 / 9, 10);
+    expect(history.chunkPrior(coffee)).toBe(0);
+    expect(history.chunkPrior(aspirin, history.excludedKeys('ask:1', question))).toBe(0);
+    expect(f(rows, at('aspirin'), 'prior')).toBeCloseTo(1 / 3, 5);
     expect(f(rows, at('aspirin'), 'doc_citations_log')).toBeCloseTo(Math.log1p(1) / Math.log1p(100), 5);
     // The past-questions field holds the question once whether three asks or one cited the document, so the two
     // fields score alike; leaving the question out empties both.
@@ -239,6 +246,9 @@ describe('features and history', () => {
     recordHistory(engine.store, [{ query: question, queryKey: 'ask:3', chunkId: aspirin, docId: 'aspirin', shown: true, cited: false, source: 'trace' }]);
     expect(engine.resources.history()).toBe(history);
     expect(history.docCitations('aspirin')).toBeCloseTo(3 / 4, 10);
+    expect(history.chunkPrior(aspirin)).toBeCloseTo(0.75 / 3, 10);
+    // Coffee, shown in two of the four asks now: half the question, never cited.
+    expect(history.chunkPrior(coffee)).toBe(0);
     expect(history.docFieldBm25('aspirin', terms)).toBeCloseTo(aspirinField, 10);
     engine.store.db.prepare(`DELETE FROM history WHERE query_key LIKE 'ask:%'`).run();
   });

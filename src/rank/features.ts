@@ -28,7 +28,7 @@ export const FEATURE_NAMES = [
   'ordinal_recip',
   'doc_best_bm25', // best bm25_norm of any candidate chunk of the same document
   'is_doc_best',
-  'prior', // smoothed cited/shown rate of this chunk
+  'prior', // smoothed cited/shown rate of this chunk, each past question counted once
   'doc_citations_log', // log(1 + past questions citing the document, each by its share of citing asks) / log(1 + 100)
   'hist_sim_chunk', // best similarity of a similar past query citing this chunk
   'hist_sim_doc', // best similarity of a similar past query citing this document

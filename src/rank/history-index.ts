@@ -73,7 +73,10 @@ export class HistoryIndex {
   private readonly docCitationCache = new Map<string, number>();
   /** Question texts whose terms are in each document's past-questions field (each text once). */
   private readonly docFieldTexts = new Map<string, Set<string>>();
-  private readonly chunkCounts = new Map<number, { shown: number; cited: number }>();
+  /** Per chunk, per question (normalised text) shown it: how many of its asks were shown it and how many cited it. */
+  private readonly votesByChunk = new Map<number, Map<string, { shown: number; cited: number }>>();
+  /** chunkPrior()'s shown and cited tallies before exclusions, per chunk; an entry goes when its voters' shares change. */
+  private readonly priorCache = new Map<number, { shown: number; cited: number }>();
   /** Asks by normalised question text (the same question asked again has another key). */
   private readonly keysByText = new Map<string, Set<string>>();
   private readonly textByKey = new Map<string, string>();
@@ -110,8 +113,8 @@ export class HistoryIndex {
     index.lastId = maxHistoryId(store);
     for (const row of citedHistory(store)) index.addCitation(row.queryKey, row.query, row.chunkId, row.docId, row.weight, stats);
     for (const v of shownChunkVotes(store)) {
-      index.addVote(v.queryKey, v.chunkId, v.cited === 1);
       index.noteKey(v.queryKey, v.query);
+      index.addVote(v.queryKey, v.chunkId, v.cited === 1);
     }
     return index;
   }
@@ -125,8 +128,8 @@ export class HistoryIndex {
     const rows = historySince(store, this.lastId);
     if (rows.some((r) => r.source === 'explicit')) return false;
     for (const r of rows) {
-      if (r.chunkId !== null && r.shown) this.addVote(r.queryKey, r.chunkId, r.cited === 1);
       this.noteKey(r.queryKey, r.query);
+      if (r.chunkId !== null && r.shown) this.addVote(r.queryKey, r.chunkId, r.cited === 1);
       if (r.cited) this.addCitation(r.queryKey, r.query, r.chunkId, r.docId, r.weight, stats);
       this.lastId = Math.max(this.lastId, r.id);
     }
@@ -141,19 +144,27 @@ export class HistoryIndex {
     if (!keys) this.keysByText.set(norm, (keys = new Set()));
     if (keys.has(key)) return;
     keys.add(key);
-    // Another ask of a question changes its asks' shares, so the counts of what its asks cited.
+    // Another ask of a question changes its asks' shares, so the counts of what its asks cited and were shown.
     for (const i of this.queriesByText.get(norm) ?? []) for (const docId of this.queries[i]!.docIds) this.docCitationCache.delete(docId);
+    for (const k of keys) for (const chunkId of this.votesByKey.get(k)?.keys() ?? []) this.priorCache.delete(chunkId);
   }
 
   private addVote(key: string, chunkId: number, cited: boolean): void {
     this.questionViews.clear();
-    const c = this.chunkCounts.get(chunkId) ?? { shown: 0, cited: 0 };
-    c.shown++;
-    if (cited) c.cited++;
-    this.chunkCounts.set(chunkId, c);
     let votes = this.votesByKey.get(key);
     if (!votes) this.votesByKey.set(key, (votes = new Map()));
+    const previous = votes.get(chunkId);
+    if (previous === cited) return;
     votes.set(chunkId, cited);
+    const text = this.textByKey.get(key) ?? key;
+    let byText = this.votesByChunk.get(chunkId);
+    if (!byText) this.votesByChunk.set(chunkId, (byText = new Map()));
+    const v = byText.get(text) ?? { shown: 0, cited: 0 };
+    // One vote per ask and chunk: a second one for the same ask replaces the first.
+    if (previous === undefined) v.shown++;
+    v.cited += (cited ? 1 : 0) - (previous ? 1 : 0);
+    byText.set(text, v);
+    this.priorCache.delete(chunkId);
   }
 
   private addCitation(key: string, query: string, chunkId: number | null, docId: string, weight: number, stats: TermStats): void {
@@ -414,21 +425,42 @@ export class HistoryIndex {
   }
 
   /**
-   * Smoothed rate at which the chunk was cited when shown; 0 with no history. `exclude`'s own vote is taken out:
+   * Smoothed rate at which the chunk was cited when shown; 0 with no history. A question counts once, each of its
+   * asks by its share (as in docCitations): counted per ask, the rate of a chunk that re-asked questions cite
+   * climbed every round (1/3, 2/4, 3/5 …) under a model that stayed fixed. `exclude`'s own votes are taken out:
    * an ask must not see its own label in its features (that leak once taught a model to trust the prior alone).
    */
   chunkPrior(chunkId: number, excluded: ReadonlySet<string> = NONE): number {
-    const c = this.chunkCounts.get(chunkId);
-    if (!c) return 0;
-    let shown = c.shown;
-    let cited = c.cited;
-    for (const key of excluded) {
-      const own = this.votesByKey.get(key)?.get(chunkId);
-      if (own === undefined) continue;
-      shown--;
-      if (own) cited--;
+    const byText = this.votesByChunk.get(chunkId);
+    if (!byText) return 0;
+    let tally = this.priorCache.get(chunkId);
+    if (!tally) {
+      tally = { shown: 0, cited: 0 };
+      for (const [text, v] of byText) {
+        const asks = this.asksOf(text);
+        tally.shown += v.shown / asks;
+        tally.cited += v.cited / asks;
+      }
+      this.priorCache.set(chunkId, tally);
     }
-    return shown <= 0 ? 0 : cited / (shown + 2);
+    let { shown, cited } = tally;
+    const left = new Set<string>();
+    for (const key of excluded) {
+      const text = this.textByKey.get(key) ?? key;
+      const v = byText.get(text);
+      if (v === undefined || left.has(text)) continue;
+      left.add(text);
+      const asks = this.asksOf(text);
+      shown -= v.shown / asks;
+      cited -= v.cited / asks;
+    }
+    // Float sums of shares: a question taken back out can leave a hair above 0.
+    return shown <= 1e-9 ? 0 : Math.max(0, cited) / (shown + 2);
+  }
+
+  /** How many asks a question (normalised text) has had. */
+  private asksOf(text: string): number {
+    return Math.max(1, this.keysByText.get(text)?.size ?? 1);
   }
 }
 
