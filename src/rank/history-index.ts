@@ -366,8 +366,7 @@ export class HistoryIndex {
   /** One ask's share of its question: 1 / how many asks the question (normalised text) has had. */
   private askShare(key: string): number {
     const text = this.textByKey.get(key);
-    const asks = text === undefined ? 1 : (this.keysByText.get(text)?.size ?? 1);
-    return 1 / Math.max(1, asks);
+    return text === undefined ? 1 : 1 / this.asksOf(text);
   }
 
   /**
