@@ -16,6 +16,8 @@ const STOPWORDS = new Set(
 
 
 const NON_ASCII = /[^\x00-\x7f]/;
+/** Markdown heading lines at the start of a sentence span: a section's name, not a statement that answers. */
+const LEADING_HEADINGS = /^(?:[ \t]{0,3}#{1,6}(?:[ \t][^\n]*)?(?:\n|$)\s*)+/;
 
 /** Lower-cased words as retrieval reads them (identifiers with their parts, CJK runs as bigrams); NFKC first where it can change something. */
 function wordsOf(text: string): string[] {
@@ -63,7 +65,7 @@ export function extractAnswer(question: string, context: readonly ContextItem[],
   const sentences: Sentence[] = [];
   for (const item of context) {
     for (const span of splitSentences(item.text)) {
-      const text = item.text.slice(span.start, span.end).replace(/\s+/g, ' ').trim();
+      const text = item.text.slice(span.start, span.end).replace(LEADING_HEADINGS, '').replace(/\s+/g, ' ').trim();
       // A question in the context (an FAQ heading, a rhetorical question) never answers anything.
       if (text.length < 2 || text.endsWith('?')) continue;
       const ws = wordsOf(text);

@@ -1,0 +1,31 @@
+import { describe, expect, it } from 'vitest';
+import { EXTRACTIVE_DEFAULTS, extractAnswer } from '../src/llm/extractive.js';
+import type { ContextItem } from '../src/types.js';
+
+function item(n: number, text: string, headingPath: string[] = []): ContextItem {
+  return { n, chunkId: n, chunkIds: [n], docId: `d${n}`, source: `/docs/d${n}.md`, title: `Doc ${n}`, headingPath, text, score: 1 / n, tokenCount: text.split(' ').length };
+}
+
+describe('extractive answer', () => {
+  it('quotes the sentence that covers the question with its [n], and not one that adds a single stray word', () => {
+    const answer = extractAnswer(
+      'How long is the database copy kept, and who gets the errors?',
+      [item(1, 'Backups run every night at three. A full copy of the database is kept for thirty days.'), item(2, 'Monitoring sends errors by e-mail to the operations team.')],
+      EXTRACTIVE_DEFAULTS,
+    );
+    expect(answer).toBe('A full copy of the database is kept for thirty days. [1]');
+  });
+
+  it('never answers with a Markdown heading line, even one that holds the question words', () => {
+    const text = '# Backups\n\n## How long backups are kept\n\nThe nightly copy stays for thirty days.';
+    const answer = extractAnswer('How long are backups kept?', [item(1, text, ['Backups', 'How long backups are kept'])], EXTRACTIVE_DEFAULTS);
+    expect(answer).not.toMatch(/#/);
+    expect(answer).toBe('The nightly copy stays for thirty days. [1]');
+  });
+
+  it('offers the lead sentence of the best passage, not its heading, when no sentence shares a word', () => {
+    const text = '# Betriebshandbuch\n\n## Datensicherung\n\nDie Datensicherung läuft jede Nacht um drei Uhr.';
+    expect(extractAnswer('retention period', [item(1, text)], EXTRACTIVE_DEFAULTS)).toBe('Die Datensicherung läuft jede Nacht um drei Uhr. [1]');
+    expect(extractAnswer('retention period', [item(1, '# Only a heading')], EXTRACTIVE_DEFAULTS)).toBe('No indexed document matches this question.');
+  });
+});
