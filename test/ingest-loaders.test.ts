@@ -188,6 +188,19 @@ describe('html loader', () => {
       expect(gap).toBe('\n\n');
     }
   });
+
+  it("leaves headings' permalink anchors (Sphinx ¶, Docusaurus #) out of heading names and text", () => {
+    const page = inline(
+      'policy.html',
+      '<h1>Python Policy<a class="headerlink" href="#policy" title="Permalink to this heading">¶</a></h1>' +
+        '<h2 id="names"><span class="section-number">4.3. </span>Module Package Names<a href="#names" class="hash-link">#</a></h2>' +
+        '<p>Packages are named after <a href="#import">the import name</a>.</p>',
+    ).documents[0] as LoadedDocument;
+    expect(page.text).not.toMatch(/[¶#]/);
+    const body = page.blocks.find((b) => b.type === 'paragraph');
+    expect(body?.headingPath).toEqual(['Python Policy', '4.3. Module Package Names']);
+    expect(blockText(page, body as Block)).toBe('Packages are named after the import name.');
+  });
 });
 
 describe('code loader', () => {

@@ -10,6 +10,10 @@ const SKIPPED = new Set([
   'select', 'datalist', 'audio', 'video', 'map',
 ]);
 
+// A heading's permalink anchor ("¶" in Sphinx and MkDocs, "#" in Docusaurus and VitePress): site chrome that would
+// end every heading name with a symbol.
+const PERMALINK_CLASS = /(?:^|\s)(?:headerlink|header-anchor|hash-link|anchor-link|anchorjs-link|heading-anchor|permalink)(?:\s|$)/;
+
 // Block-level elements: each starts and ends a block; the value is the block type of text directly inside.
 const BLOCK_TYPES: Readonly<Record<string, Block['type']>> = {
   p: 'paragraph', div: 'paragraph', section: 'paragraph', article: 'paragraph', main: 'paragraph', body: 'paragraph',
@@ -90,7 +94,7 @@ export function loadHtml(filePath: string, html: string): LoadedDocument {
           inTitle = true;
           titleBuffer = '';
         }
-        const skips = SKIPPED.has(name) || hidden;
+        const skips = SKIPPED.has(name) || hidden || (name === 'a' && PERMALINK_CLASS.test(attribs['class'] ?? ''));
         const isBlock = name in BLOCK_TYPES;
         if (skipDepth === 0 && !skips) {
           if (isBlock) {
