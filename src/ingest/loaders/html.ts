@@ -31,7 +31,12 @@ interface OpenElement {
   name: string;
   skips: boolean;
   isBlock: boolean;
+  /** For a link to an anchor of the same page inside a heading: where its text starts among the segments. */
+  selfAnchorAt?: number;
 }
+
+/** The text of a permalink: a symbol alone (Node's docs mark every heading with an <a href="#…">#</a>). */
+const PERMALINK_TEXT = /^[\s¶§#🔗⚓]*$/u;
 
 /** Text collected for the block being built; `raw` segments (inside <pre>) keep their whitespace. */
 interface Segment {
@@ -110,7 +115,8 @@ export function loadHtml(filePath: string, html: string): LoadedDocument {
         }
         if (skips) skipDepth++;
         if (name === 'pre') preDepth++;
-        stack.push({ name, skips, isBlock });
+        const inHeading = name === 'a' && attribs['href']?.startsWith('#') && stack.some((e) => BLOCK_TYPES[e.name] === 'heading');
+        stack.push({ name, skips, isBlock, ...(inHeading ? { selfAnchorAt: segments.length } : {}) });
       },
       ontext(data) {
         if (inTitle) titleBuffer += data;
@@ -138,6 +144,10 @@ export function loadHtml(filePath: string, html: string): LoadedDocument {
 
   const closeElement = (element: OpenElement): void => {
     if (element.name === 'pre') preDepth--;
+    // A heading's link to itself whose text is only a symbol is its permalink, whatever the site calls its class.
+    if (element.selfAnchorAt !== undefined && PERMALINK_TEXT.test(segments.slice(element.selfAnchorAt).map((x) => x.text).join(''))) {
+      segments.length = element.selfAnchorAt;
+    }
     if (element.skips) {
       skipDepth--;
       return;
