@@ -28,4 +28,10 @@ describe('extractive answer', () => {
     expect(extractAnswer('retention period', [item(1, text)], EXTRACTIVE_DEFAULTS)).toBe('Die Datensicherung läuft jede Nacht um drei Uhr. [1]');
     expect(extractAnswer('retention period', [item(1, '# Only a heading')], EXTRACTIVE_DEFAULTS)).toBe('No indexed document matches this question.');
   });
+
+  it('never reads an HTML comment in a passage as text (Markdown docs keep metadata in them)', () => {
+    const text = '## Class: zlib.Unzip\n\n<!-- YAML\nadded: v0.5.8\n-->\n\nDecompress either a Gzip- or Deflate-compressed stream.';
+    const answer = extractAnswer('When was zlib.Unzip added, and what does it decompress?', [item(1, text)], EXTRACTIVE_DEFAULTS);
+    expect(answer).toBe('Decompress either a Gzip- or Deflate-compressed stream. [1]');
+  });
 });

@@ -144,6 +144,11 @@ describe('buildMessages', () => {
     expect(headerTokens(titled)).toBeLessThan(headerTokens({ ...titled, headingPath: ['Setup guide', 'Installation'] }));
   });
 
+  it('leaves HTML comments out of the passages it shows', () => {
+    const commented: ContextItem = { ...context[0]!, text: '<!-- YAML\nadded: v0.5.8\n-->\nRun npm install <!-- not this -->to install sieve.' };
+    expect(buildMessages('q', [commented])[1]?.content).toContain('[1] Guide — Setup › Install\nRun npm install to install sieve.\n');
+  });
+
   it('is deterministic and says when there is no context', () => {
     expect(buildMessages('q', context)).toEqual(buildMessages('q', context));
     expect(buildMessages('q', [])[1]?.content).toContain('(no passages)');

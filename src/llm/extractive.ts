@@ -2,6 +2,7 @@
 import { splitSentences } from '../ingest/sentences.js';
 import { lightStem as stem } from '../rank/term-stats.js';
 import type { AnswerOutput, AnswerRequest, Answerer, ContextItem } from '../types.js';
+import { readableText } from './prompt.js';
 import { searchText } from '../util/search-text.js';
 
 const WORD = /[\p{L}\p{M}\p{N}]+/gu;
@@ -64,8 +65,9 @@ export function extractAnswer(question: string, context: readonly ContextItem[],
   if (context.length === 0) return 'No indexed document matches this question.';
   const sentences: Sentence[] = [];
   for (const item of context) {
-    for (const span of splitSentences(item.text)) {
-      const text = item.text.slice(span.start, span.end).replace(LEADING_HEADINGS, '').replace(/\s+/g, ' ').trim();
+    const passage = readableText(item.text);
+    for (const span of splitSentences(passage)) {
+      const text = passage.slice(span.start, span.end).replace(LEADING_HEADINGS, '').replace(/\s+/g, ' ').trim();
       // A question in the context (an FAQ heading, a rhetorical question) never answers anything.
       if (text.length < 2 || text.endsWith('?')) continue;
       const ws = wordsOf(text);

@@ -12,13 +12,21 @@ export const SYSTEM_PROMPT = [
   'Be concise.',
 ].join('\n');
 
+/**
+ * A passage's text as a reader is given it: without HTML comments (Markdown docs carry metadata in them, such as
+ * Node's `<!-- YAML added: v0.5.8 -->`), which no reader should see or quote. Chunks keep their source text.
+ */
+export function readableText(text: string): string {
+  return text.includes('<!--') ? text.replace(/<!--[\s\S]*?(?:-->|$)/g, '') : text;
+}
+
 /** `[n] <title> — <heading › path> (p. 3)` then the passage text. */
 export function formatContextItem(item: ContextItem): string {
   const title = item.title.trim() || item.source;
   const headings = headingsAfterTitle(title, item.headingPath).join(' › ');
   const pages = pageLabel(item.pages);
   const header = `[${item.n}] ${title}${headings ? ` — ${headings}` : ''}${pages ? ` (${pages})` : ''}`;
-  return `${header}\n${item.text.trim()}`;
+  return `${header}\n${readableText(item.text).trim()}`;
 }
 
 /**
