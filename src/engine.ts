@@ -36,6 +36,7 @@ import type { OpenOutcome, VectorIndexer } from './embed/indexer.js';
 import type { OnnxEmbedder } from './embed/onnx-embedder.js';
 import { DenseRetriever } from './rank/dense.js';
 import { activateModel, activeModel, getModel, registerModel } from './train/registry.js';
+import { readableText } from './util/readable.js';
 import type {
   Embedder,
   Answerer,
@@ -386,7 +387,7 @@ export class Engine {
       headingPath: c.chunk.headingPath,
       ...(c.chunk.pages ? { pages: c.chunk.pages } : {}),
       text: c.chunk.text,
-      snippet: snippet(c.chunk.text, terms),
+      snippet: snippet(readableText(c.chunk.text), terms),
       score: c.score,
     }));
   }

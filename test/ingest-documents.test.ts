@@ -455,6 +455,24 @@ describe('e-mail loader', () => {
   });
 });
 
+describe('Markdown with metadata in HTML comments', () => {
+  it('keeps the comment in the stored chunk (spans point into the file) and out of the search snippet', async () => {
+    const dir = join(tmp.dir, 'api-docs');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'zlib.md'), '# Zlib\n\n## Class: zlib.Unzip\n\n<!-- YAML\nadded: v0.5.8\n-->\n\nDecompress either a Gzip- or Deflate-compressed stream.\n');
+    const engine = await openEngine({ home: join(tmp.dir, 'api-home'), llm: null });
+    try {
+      await engine.ingest([dir]);
+      const [hit] = await engine.search('decompress gzip stream', { k: 1 });
+      expect(hit?.text).toContain('<!-- YAML');
+      expect(hit?.snippet.text).not.toContain('YAML');
+      expect(hit?.snippet.text).toContain('Decompress either a Gzip');
+    } finally {
+      engine.close();
+    }
+  });
+});
+
 describe('ingesting PDF and Word files', () => {
   it('indexes them beside text files, skips them unchanged, and keeps what was stored when one turns bad', async () => {
     const docs = join(tmp.dir, 'docs');

@@ -17,6 +17,7 @@ import { evaluateBeir } from '../train/evaluate.js';
 import { registerTrainEmbedderCommand } from './train-embedder.js';
 import type { AskResult, Scope, SearchHit } from '../types.js';
 import { passageLocation } from '../util/pages.js';
+import { readableText } from '../util/readable.js';
 import { registerServeCommand } from './serve.js';
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
@@ -160,8 +161,8 @@ function formatAnswer(r: AskResult, streamed: boolean): string {
   for (const c of r.context) {
     const cited = r.citations.some((x) => x.n === c.n) ? '*' : ' ';
     lines.push(`${cited}[${c.n}] ${passageLocation(c)}  (${c.source})`);
-    const preview = c.text.replace(/\s+/g, ' ').slice(0, 160);
-    lines.push(`     ${preview}${c.text.length > 160 ? '…' : ''}`);
+    const text = readableText(c.text).replace(/\s+/g, ' ').trim();
+    lines.push(`     ${text.slice(0, 160)}${text.length > 160 ? '…' : ''}`);
   }
   const t = r.timings;
   lines.push(

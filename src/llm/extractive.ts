@@ -2,7 +2,7 @@
 import { splitSentences } from '../ingest/sentences.js';
 import { lightStem as stem } from '../rank/term-stats.js';
 import type { AnswerOutput, AnswerRequest, Answerer, ContextItem } from '../types.js';
-import { readableText } from './prompt.js';
+import { readableText } from '../util/readable.js';
 import { searchText } from '../util/search-text.js';
 
 const WORD = /[\p{L}\p{M}\p{N}]+/gu;

@@ -2,6 +2,7 @@
 // the markers. Deterministic (same inputs → same messages) so traces and tests can compare prompts.
 import type { ContextItem, ConversationTurn } from '../types.js';
 import { headingsAfterTitle, pageLabel } from '../util/pages.js';
+import { readableText } from '../util/readable.js';
 
 export type ChatMessage = ConversationTurn;
 
@@ -11,14 +12,6 @@ export const SYSTEM_PROMPT = [
   'If the context does not contain the answer, say plainly that it does not, and do not guess.',
   'Be concise.',
 ].join('\n');
-
-/**
- * A passage's text as a reader is given it: without HTML comments (Markdown docs carry metadata in them, such as
- * Node's `<!-- YAML added: v0.5.8 -->`), which no reader should see or quote. Chunks keep their source text.
- */
-export function readableText(text: string): string {
-  return text.includes('<!--') ? text.replace(/<!--[\s\S]*?(?:-->|$)/g, '') : text;
-}
 
 /** `[n] <title> — <heading › path> (p. 3)` then the passage text. */
 export function formatContextItem(item: ContextItem): string {
