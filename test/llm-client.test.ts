@@ -138,6 +138,7 @@ describe('buildMessages', () => {
     const titled: ContextItem = { ...context[0]!, title: 'better-sqlite3', headingPath: ['better-sqlite3', 'Installation'] };
     expect(buildMessages('q', [titled])[1]?.content).toContain('[1] better-sqlite3 — Installation\n');
     expect(passageLocation(titled)).toBe('better-sqlite3 › Installation');
+    expect(passageLocation({ ...titled, title: 'Node.js  Documentation', headingPath: ['Node.js documentation', 'Stream'] })).toBe('Node.js  Documentation › Stream');
     // A heading that only starts like the title is a heading of its own.
     expect(passageLocation({ ...titled, headingPath: ['better-sqlite3 API', 'Database'] })).toBe('better-sqlite3 › better-sqlite3 API › Database');
     // Fewer tokens for the header the selector budgets.

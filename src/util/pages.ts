@@ -15,11 +15,13 @@ export function joinPages(a: PageSpan | undefined, b: PageSpan | undefined): Pag
 
 /**
  * The headings to show after a document's title: without empty ones, and without a first heading that only
- * repeats the title (a Markdown file titled by its H1 would read "better-sqlite3 › better-sqlite3 › Installation").
+ * repeats the title, whatever its case (a Markdown file titled by its H1 would read "better-sqlite3 ›
+ * better-sqlite3 › Installation"; Node's HTML docs, "Node.js Documentation › Node.js documentation › …").
  */
 export function headingsAfterTitle(title: string, headingPath: readonly string[]): string[] {
   const headings = headingPath.filter((h) => h.trim() !== '');
-  return headings.length > 0 && headings[0]!.trim() === title.trim() ? headings.slice(1) : headings;
+  const same = (a: string, b: string) => a.replace(/\s+/g, ' ').trim().toLowerCase() === b.replace(/\s+/g, ' ').trim().toLowerCase();
+  return headings.length > 0 && same(headings[0]!, title) ? headings.slice(1) : headings;
 }
 
 /** "Title › Heading › Sub, p. 3": where a passage is, as the CLI and the MCP tools print it. */

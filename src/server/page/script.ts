@@ -130,7 +130,9 @@ function formatNumber(v) {
 function where(c) {
   const pages = !c.pages ? '' : c.pages.first === c.pages.last ? ', p. ' + c.pages.first : ', pp. ' + c.pages.first + '–' + c.pages.last;
   const headings = (c.headingPath ?? []).filter(Boolean);
-  if (headings[0] === c.title) headings.shift(); // a Markdown file titled by its first heading
+  // A Markdown file titled by its first heading (compared as src/util/pages.ts does).
+  const same = (a, b) => String(a).replace(/\s+/g, ' ').trim().toLowerCase() === String(b).replace(/\s+/g, ' ').trim().toLowerCase();
+  if (headings.length > 0 && same(headings[0], c.title)) headings.shift();
   return [c.title, ...headings].filter(Boolean).join(' › ') + pages;
 }
 
