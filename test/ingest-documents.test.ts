@@ -2,6 +2,7 @@
 // (through HTML). The fixtures are written by test/helpers/pdf.ts and docx.ts, so every case states its layout.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openEngine } from '../src/engine.js';
 import { loadAny } from '../src/ingest/loaders/index.js';
@@ -449,6 +450,34 @@ describe('e-mail loader', () => {
       expect(await engine.ingest([dir])).toMatchObject({ documents: 1, problems: [] });
       const hits = await engine.search('email from Lovelace about Bernoulli', { k: 1 });
       expect(hits[0]).toMatchObject({ title: 'Bernoulli numbers', source: join(dir, 'ada.eml') });
+    } finally {
+      engine.close();
+    }
+  });
+});
+
+describe('gzip-compressed files', () => {
+  it('reads README.gz and changelog.gz as what is inside; leaves .tar.gz to the walk, and refuses bombs and broken files', async () => {
+    const dir = join(tmp.dir, 'gz-docs');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'README.md.gz'), gzipSync('# Heron survey\n\nThe heron colony on the north island grew to forty nests.\n'));
+    writeFileSync(join(dir, 'changelog.Debian.gz'), gzipSync('pkg (1.2-1) unstable; urgency=low\n\n  * Fix the kettle descaling timer.\n'));
+    writeFileSync(join(dir, 'bundle.tar.gz'), gzipSync(Buffer.alloc(2048, 0)));
+    writeFileSync(join(dir, 'broken.txt.gz'), Buffer.from('not gzip at all'));
+    writeFileSync(join(dir, 'bomb.txt.gz'), gzipSync(Buffer.alloc(3 * 1024 * 1024, 97)));
+    const engine = await openEngine({ home: join(tmp.dir, 'gz-home'), llm: null, ingest: { maxFileMb: 2 } });
+    try {
+      const summary = await engine.ingest([dir]);
+      expect(summary.documents).toBe(2);
+      expect(summary.problems.map((p) => [p.code, p.path]).sort()).toEqual([
+        ['FILE_TOO_LARGE', join(dir, 'bomb.txt.gz')],
+        ['FILE_UNREADABLE', join(dir, 'broken.txt.gz')],
+      ]);
+      const [heron] = await engine.search('heron nests north island', { k: 1 });
+      expect(heron).toMatchObject({ source: join(dir, 'README.md.gz'), title: 'Heron survey' });
+      const [kettle] = await engine.search('kettle descaling timer', { k: 1 });
+      expect(kettle?.source).toBe(join(dir, 'changelog.Debian.gz'));
+      expect(kettle?.text).toContain('Fix the kettle descaling timer.');
     } finally {
       engine.close();
     }

@@ -182,7 +182,7 @@ export function buildProgram(): Command {
 
   program
     .command('ingest')
-    .description('index files and folders (Markdown, text, code, HTML, PDF, Word .docx, EPUB, Jupyter .ipynb, e-mail .eml, CSV/TSV tables, BEIR corpus.jsonl)')
+    .description('index files and folders (Markdown, text, code, HTML, PDF, Word .docx, EPUB, Jupyter .ipynb, e-mail .eml, CSV/TSV tables, BEIR corpus.jsonl; any of them .gz)')
     .argument('<paths...>', 'files or folders to ingest')
     .option('--prune', 'remove documents whose files are gone from disk under these paths')
     .option('--max-file-mb <n>', 'skip files larger than this (default: ingest.maxFileMb in the home\'s config.json, else 20; a BEIR corpus streams whatever its size)', positiveNumber('--max-file-mb'))

@@ -114,7 +114,7 @@ export async function ingestPaths(store: Store, paths: string[], opts: IngestOpt
       summary.skipped++;
       continue;
     }
-    const loaded = await loadAny(file.path, bytes);
+    const loaded = await loadAny(file.path, bytes, { maxBytes: opts.maxFileBytes });
     problems.push(...loaded.problems);
     if (loaded.documents.length === 0) continue; // unreadable/binary/empty: keep whatever was stored before
     const writer = documentWriter(store, file, known?.id, summary, opts);

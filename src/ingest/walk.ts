@@ -271,8 +271,11 @@ function isExcludedFileName(name: string): boolean {
   const lower = name.toLowerCase();
   // Minified bundles and source maps are generated noise.
   if (lower.endsWith('.min.js') || lower.endsWith('.min.css') || lower.endsWith('.map')) return true;
-  const dot = lower.lastIndexOf('.');
-  return dot > 0 && BINARY_EXTENSIONS.has(lower.slice(dot + 1));
+  // A gzip-compressed file is read as the file inside it (README.gz, changelog.Debian.gz, app.log.gz), unless that is
+  // itself binary or an archive (.tar.gz).
+  const inner = lower.endsWith('.gz') ? lower.slice(0, -3) : lower;
+  const dot = inner.lastIndexOf('.');
+  return dot > 0 && BINARY_EXTENSIONS.has(inner.slice(dot + 1));
 }
 
 async function exists(p: string): Promise<boolean> {
@@ -293,7 +296,7 @@ function compareStrings(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-function formatBytes(bytes: number): string {
+export function formatBytes(bytes: number): string {
   if (bytes >= 1024 * 1024) return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
   if (bytes >= 1024) return `${(bytes / 1024).toFixed(1)} KB`;
   return `${bytes} bytes`;

@@ -2,7 +2,9 @@
 // everything else must be text (UTF-8, UTF-16 or single-byte Western: see encoding.ts): binary, undecodable and empty
 // files become a problem, the rest get a loader by extension (markdown, html, code, notebook, BEIR corpus, plain text).
 import path from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import type { LoadedDocument } from '../../types.js';
+import { formatBytes } from '../walk.js';
 import { isBeirCorpusLine, loadBeir } from './beir.js';
 import { languageForFile, loadCode } from './code.js';
 import { loadHtml } from './html.js';
@@ -33,10 +35,37 @@ const CONTAINER_LOADERS: Readonly<Record<string, (filePath: string, bytes: Buffe
   eml: loadEmail,
 };
 
-/** Any file sieve can index: container formats by extension, else the text loaders of `loadFile`. */
-export async function loadAny(filePath: string, bytes: Buffer): Promise<LoadResult> {
-  const container = CONTAINER_LOADERS[extensionOf(filePath)];
+/** What a gzip-compressed file may unpack to when the caller sets no limit (ingest passes its file limit). */
+const DEFAULT_MAX_UNPACKED_BYTES = 20 * 1024 * 1024;
+
+/**
+ * Any file sieve can index: a gzip-compressed file as the file inside it, container formats by extension, else the
+ * text loaders of `loadFile`.
+ */
+export async function loadAny(filePath: string, bytes: Buffer, opts: { maxBytes?: number } = {}): Promise<LoadResult> {
+  const extension = extensionOf(filePath);
+  if (extension === 'gz') return loadGzip(filePath, bytes, opts.maxBytes ?? DEFAULT_MAX_UNPACKED_BYTES);
+  const container = CONTAINER_LOADERS[extension];
   return container ? container(filePath, bytes) : loadFile(filePath, bytes);
+}
+
+/** Unpacks within the size limit (a small file can unpack to gigabytes) and loads what is inside under the file's own path. */
+async function loadGzip(filePath: string, bytes: Buffer, maxBytes: number): Promise<LoadResult> {
+  let unpacked: Buffer;
+  try {
+    unpacked = gunzipSync(bytes, { maxOutputLength: maxBytes });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
+      return skipped(filePath, 'FILE_TOO_LARGE', `${filePath} unpacks to more than the ${formatBytes(maxBytes)} limit; skipped.`);
+    }
+    return skipped(filePath, 'FILE_UNREADABLE', `${filePath} is not a readable gzip file (${(err as Error).message}); skipped.`);
+  }
+  const innerPath = filePath.slice(0, -'.gz'.length);
+  const inside = await loadAny(innerPath, unpacked, { maxBytes });
+  return {
+    documents: inside.documents.map((d) => ({ ...d, uri: filePath })),
+    problems: inside.problems.map((p) => ({ ...p, path: filePath, message: p.message.split(innerPath).join(filePath) })),
+  };
 }
 
 /** Lower-cased extension without the dot ('' for none or a dotfile). */
