@@ -129,7 +129,8 @@ describe('markdown loader', () => {
         '<!-- a comment -->\n\n[Read the docs](https://zod.dev/api)\n\n```\n</details>\n```\n\n' +
         '- [Installation](#installation)\n- [Rate limits](#rate-limits)\n  - [Options](#options)\n\n<hr>\n\n' +
         '- [Installation](#installation), with npm\n- [Options](#options)\n\n' +
-        '[`skipFailedRequests`]: https://docs/configuration#skipfailedrequests\n[limit]: https://docs/limit "Limit"\n[`windowMs`]:\n\thttps://docs/configuration#windowms\n',
+        '[`skipFailedRequests`]: https://docs/configuration#skipfailedrequests\n[limit]: https://docs/limit "Limit"\n[`windowMs`]:\n\thttps://docs/configuration#windowms\n\n' +
+        '![Architecture of the ingest pipeline, from files to chunks](arch.png)\n\n![npm version](https://img/v.svg)\n',
     ).documents[0] as LoadedDocument;
     expectHonestBlocks(md);
     expect(md.blocks.map((b) => blockText(md, b))).toEqual([
@@ -139,6 +140,8 @@ describe('markdown loader', () => {
       '```\n</details>\n```',
       // Not only anchors: a list with words of its own stays.
       '- [Installation](#installation), with npm\n- [Options](#options)',
+      // A figure described in a sentence is content; a badge's alt text is not.
+      '![Architecture of the ingest pipeline, from files to chunks](arch.png)',
     ]);
   });
 

@@ -232,9 +232,14 @@ export function cleanInline(raw: string): string {
   );
 }
 
-/** Whether a block holds any words once images, link targets and definitions, comments and HTML tags are taken out. */
+/**
+ * Whether a block holds any words once images, link targets and definitions, comments and HTML tags are taken out.
+ * An image described in a sentence (alt text of four words or more, "Architecture of the ingest pipeline, from
+ * files to chunks") counts as words; a badge's "npm version" does not.
+ */
 export function hasReadableText(block: string): boolean {
-  return /[\p{L}\p{N}]/u.test(cleanInline(block.replace(/<!--[\s\S]*?(?:-->|$)/g, '').replace(LINK_DEFINITION, '')));
+  const described = block.replace(/!\[([^\]]*)\]/g, (image, alt: string) => (alt.trim().split(/\s+/).length >= 4 ? alt : image));
+  return /[\p{L}\p{N}]/u.test(cleanInline(described.replace(/<!--[\s\S]*?(?:-->|$)/g, '').replace(LINK_DEFINITION, '')));
 }
 
 /** A list whose every item is a link to an anchor of the same page. */
