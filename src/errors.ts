@@ -4,7 +4,7 @@
 const CATALOGUE = {
   CONFIG_INVALID: { exit: 2, http: 400, hint: 'Check the option or environment variable named above.' },
   PATH_NOT_FOUND: { exit: 2, http: 404, hint: 'Check the path exists and is readable.' },
-  FILE_UNREADABLE: { exit: 1, http: 422, hint: 'Check file permissions; the file was skipped and nothing stored was changed.' },
+  FILE_UNREADABLE: { exit: 1, http: 422, hint: 'Check the file\'s permissions, or re-save it as UTF-8 if the message says it could not be decoded; the file was skipped and nothing stored was changed.' },
   FILE_BINARY: { exit: 1, http: 422, hint: 'Binary files are not indexed; the file was skipped.' },
   FILE_TOO_LARGE: { exit: 1, http: 413, hint: 'Raise the limit to index it (sieve ingest --max-file-mb N, or "ingest": {"maxFileMb": N} in the home\'s config.json); the file was skipped.' },
   FILE_EMPTY: { exit: 1, http: 422, hint: 'The file has no text to index; it was skipped.' },

@@ -44,6 +44,10 @@ describe('sieve CLI', () => {
     const problemLine = skipped.stderr.split('\n').find((l) => l.startsWith('FILE_TOO_LARGE:'))!;
     expect(problemLine.split('log.txt').length - 1).toBe(1);
     expect(skipped.stderr).toMatch(/hint \(FILE_TOO_LARGE\): .*--max-file-mb/);
+    // The file was found, so the CLI does not say that none was; it fails all the same.
+    expect(skipped.stderr).toMatch(/nothing was ingested: every file found was skipped \(1 listed above\)/);
+    expect(skipped.stderr).not.toMatch(/no ingestible files found/);
+    expect(skipped.code).toBe(1);
     const raised = await runSieve(sizedHome, 'ingest', dir, '--max-file-mb', '0.1', '--json');
     expect(JSON.parse(raised.stdout)).toMatchObject({ documents: 1, problems: [] });
     expect((await runSieve(sizedHome, 'ingest', dir, '--max-file-mb', '-1')).stderr).toMatch(/--max-file-mb must be a positive number/);

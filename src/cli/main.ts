@@ -210,7 +210,8 @@ export function buildProgram(): Command {
       else log(summaryLine(summary));
       if (summary.problems.some((p) => FAILING_PROBLEMS.has(p.code))) process.exitCode = 1;
       else if (summary.files === 0) {
-        log('no ingestible files found under the given paths');
+        // Files skipped for a reason (too large, binary, empty) were found: say they were, not that nothing was.
+        log(summary.problems.length > 0 ? `nothing was ingested: every file found was skipped (${summary.problems.length} listed above)` : 'no ingestible files found under the given paths');
         process.exitCode = 1;
       }
     });
