@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { EXTRACTIVE_DEFAULTS, extractAnswer } from '../src/llm/extractive.js';
+import { EXTRACTIVE_DEFAULTS, extractAnswer, isSectionTitle } from '../src/llm/extractive.js';
 import type { ContextItem } from '../src/types.js';
 
 function item(n: number, text: string, headingPath: string[] = []): ContextItem {
@@ -33,5 +33,20 @@ describe('extractive answer', () => {
     const text = '## Class: zlib.Unzip\n\n<!-- YAML\nadded: v0.5.8\n-->\n\nDecompress either a Gzip- or Deflate-compressed stream.';
     const answer = extractAnswer('When was zlib.Unzip added, and what does it decompress?', [item(1, text)], EXTRACTIVE_DEFAULTS);
     expect(answer).toBe('Decompress either a Gzip- or Deflate-compressed stream. [1]');
+  });
+
+  it('passes over the numbered title of a section in plain text for the sentence under it', () => {
+    const text =
+      '3. Grant of Patent License. Subject to the terms and conditions of this License, each Contributor hereby grants to You a perpetual patent license to make and use the Work.';
+    expect(extractAnswer('what does the license say about patents', [item(1, text)], EXTRACTIVE_DEFAULTS)).toBe(
+      'Subject to the terms and conditions of this License, each Contributor hereby grants to You a perpetual patent license to make and use the Work. [1]',
+    );
+    expect(isSectionTitle('3. Grant of Patent License.')).toBe(true);
+    expect(isSectionTitle('4.2 Scope')).toBe(true);
+    expect(isSectionTitle('§ 7 Definitions')).toBe(true);
+    // Numbered steps and statements are sentences.
+    expect(isSectionTitle('1. Install the package.')).toBe(false);
+    expect(isSectionTitle('2. The default is 16 KiB.')).toBe(false);
+    expect(isSectionTitle('Grant of Patent License.')).toBe(false);
   });
 });

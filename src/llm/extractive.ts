@@ -17,6 +17,19 @@ const STOPWORDS = new Set(
 
 
 const NON_ASCII = /[^\x00-\x7f]/;
+/** A numbered section title in plain text ("3. Grant of Patent License.", "4.2 Scope"): a name, not an answer. */
+const SECTION_NUMBER = /^(?:§\s*)?\d+(?:\.\d+)*\.?\s+(.+)$/;
+const MINOR_WORDS = new Set(['a', 'an', 'and', 'as', 'at', 'by', 'for', 'from', 'in', 'of', 'on', 'or', 'the', 'to', 'with']);
+
+export function isSectionTitle(sentence: string): boolean {
+  const m = SECTION_NUMBER.exec(sentence);
+  if (!m) return false;
+  const words = m[1]!.replace(/[.:]$/, '').split(/\s+/).filter((w) => w !== '');
+  if (words.length === 0 || words.length > 8) return false;
+  // Title Case: every word but the small ones capitalised ("1. Install the package." is an instruction).
+  return words.every((w, i) => /^\p{Lu}/u.test(w) || (i > 0 && MINOR_WORDS.has(w.toLowerCase())));
+}
+
 /** Markdown heading lines at the start of a sentence span: a section's name, not a statement that answers. */
 const LEADING_HEADINGS = /^(?:[ \t]{0,3}#{1,6}(?:[ \t][^\n]*)?(?:\n|$)\s*)+/;
 
@@ -68,8 +81,9 @@ export function extractAnswer(question: string, context: readonly ContextItem[],
     const passage = readableText(item.text);
     for (const span of splitSentences(passage)) {
       const text = passage.slice(span.start, span.end).replace(LEADING_HEADINGS, '').replace(/\s+/g, ' ').trim();
-      // A question in the context (an FAQ heading, a rhetorical question) never answers anything.
-      if (text.length < 2 || text.endsWith('?')) continue;
+      // A question in the context (an FAQ heading, a rhetorical question) never answers anything; nor does the
+      // numbered title of a section.
+      if (text.length < 2 || text.endsWith('?') || isSectionTitle(text)) continue;
       const ws = wordsOf(text);
       sentences.push({ n: item.n, order: sentences.length, text, terms: new Set(contentTermsOf(ws)), bigrams: wordBigrams(ws) });
     }
