@@ -4,7 +4,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
-import { openEngine } from '../src/engine.js';
+import { openEngine, type Engine, type OpenEngineOptions } from '../src/engine.js';
 import { loadAny } from '../src/ingest/loaders/index.js';
 import { documentWords, joinLines, layoutPdf, type PdfPageText, type PdfTextRun } from '../src/ingest/loaders/pdf.js';
 import { chunkDocument, pageAt } from '../src/ingest/chunk.js';
@@ -16,6 +16,24 @@ import { buildPdf, type PdfLine } from './helpers/pdf.js';
 import { tempDir } from './helpers/tmp.js';
 
 const tmp = tempDir('documents');
+
+/** Writes `files` into a fresh folder, opens an engine on a fresh home beside it, runs `fn`, and closes the engine. */
+async function withFolder(
+  name: string,
+  files: Record<string, string | Buffer>,
+  fn: (engine: Engine, dir: string) => Promise<void>,
+  config: Omit<OpenEngineOptions, 'home' | 'llm'> = {},
+): Promise<void> {
+  const dir = join(tmp.dir, name);
+  mkdirSync(dir, { recursive: true });
+  for (const [file, content] of Object.entries(files)) writeFileSync(join(dir, file), content);
+  const engine = await openEngine({ home: join(tmp.dir, `${name}-home`), llm: null, ...config });
+  try {
+    await fn(engine, dir);
+  } finally {
+    engine.close();
+  }
+}
 afterAll(() => tmp.cleanup());
 
 /** A page of runs, one per line, as pdfjs reports simple text: each line's run ends the line. */
@@ -442,63 +460,55 @@ describe('e-mail loader', () => {
   });
 
   it('is found by its sender and its words once ingested', async () => {
-    const dir = join(tmp.dir, 'mail');
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, 'ada.eml'), eml(['From: Ada Lovelace <ada@example.org>', 'Subject: Bernoulli numbers', '', 'Note G computes the Bernoulli numbers.']));
-    const engine = await openEngine({ home: join(tmp.dir, 'mail-home'), llm: null });
-    try {
+    const message = eml(['From: Ada Lovelace <ada@example.org>', 'Subject: Bernoulli numbers', '', 'Note G computes the Bernoulli numbers.']);
+    await withFolder('mail', { 'ada.eml': message }, async (engine, dir) => {
       expect(await engine.ingest([dir])).toMatchObject({ documents: 1, problems: [] });
       const hits = await engine.search('email from Lovelace about Bernoulli', { k: 1 });
       expect(hits[0]).toMatchObject({ title: 'Bernoulli numbers', source: join(dir, 'ada.eml') });
-    } finally {
-      engine.close();
-    }
+    });
   });
 });
 
 describe('gzip-compressed files', () => {
   it('reads README.gz and changelog.gz as what is inside; leaves .tar.gz to the walk, and refuses bombs and broken files', async () => {
-    const dir = join(tmp.dir, 'gz-docs');
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, 'README.md.gz'), gzipSync('# Heron survey\n\nThe heron colony on the north island grew to forty nests.\n'));
-    writeFileSync(join(dir, 'changelog.Debian.gz'), gzipSync('pkg (1.2-1) unstable; urgency=low\n\n  * Fix the kettle descaling timer.\n'));
-    writeFileSync(join(dir, 'bundle.tar.gz'), gzipSync(Buffer.alloc(2048, 0)));
-    writeFileSync(join(dir, 'broken.txt.gz'), Buffer.from('not gzip at all'));
-    writeFileSync(join(dir, 'bomb.txt.gz'), gzipSync(Buffer.alloc(3 * 1024 * 1024, 97)));
-    const engine = await openEngine({ home: join(tmp.dir, 'gz-home'), llm: null, ingest: { maxFileMb: 2 } });
-    try {
-      const summary = await engine.ingest([dir]);
-      expect(summary.documents).toBe(2);
-      expect(summary.problems.map((p) => [p.code, p.path]).sort()).toEqual([
-        ['FILE_TOO_LARGE', join(dir, 'bomb.txt.gz')],
-        ['FILE_UNREADABLE', join(dir, 'broken.txt.gz')],
-      ]);
-      const [heron] = await engine.search('heron nests north island', { k: 1 });
-      expect(heron).toMatchObject({ source: join(dir, 'README.md.gz'), title: 'Heron survey' });
-      const [kettle] = await engine.search('kettle descaling timer', { k: 1 });
-      expect(kettle?.source).toBe(join(dir, 'changelog.Debian.gz'));
-      expect(kettle?.text).toContain('Fix the kettle descaling timer.');
-    } finally {
-      engine.close();
-    }
+    const files = {
+      'README.md.gz': gzipSync('# Heron survey\n\nThe heron colony on the north island grew to forty nests.\n'),
+      'changelog.Debian.gz': gzipSync('pkg (1.2-1) unstable; urgency=low\n\n  * Fix the kettle descaling timer.\n'),
+      'bundle.tar.gz': gzipSync(Buffer.alloc(2048, 0)),
+      'broken.txt.gz': Buffer.from('not gzip at all'),
+      'bomb.txt.gz': gzipSync(Buffer.alloc(3 * 1024 * 1024, 97)),
+    };
+    await withFolder(
+      'gz-docs',
+      files,
+      async (engine, dir) => {
+        const summary = await engine.ingest([dir]);
+        expect(summary.documents).toBe(2);
+        expect(summary.problems.map((p) => [p.code, p.path]).sort()).toEqual([
+          ['FILE_TOO_LARGE', join(dir, 'bomb.txt.gz')],
+          ['FILE_UNREADABLE', join(dir, 'broken.txt.gz')],
+        ]);
+        const [heron] = await engine.search('heron nests north island', { k: 1 });
+        expect(heron).toMatchObject({ source: join(dir, 'README.md.gz'), title: 'Heron survey' });
+        const [kettle] = await engine.search('kettle descaling timer', { k: 1 });
+        expect(kettle?.source).toBe(join(dir, 'changelog.Debian.gz'));
+        expect(kettle?.text).toContain('Fix the kettle descaling timer.');
+      },
+      { ingest: { maxFileMb: 2 } },
+    );
   });
 });
 
 describe('Markdown with metadata in HTML comments', () => {
   it('keeps the comment in the stored chunk (spans point into the file) and out of the search snippet', async () => {
-    const dir = join(tmp.dir, 'api-docs');
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, 'zlib.md'), '# Zlib\n\n## Class: zlib.Unzip\n\n<!-- YAML\nadded: v0.5.8\n-->\n\nDecompress either a Gzip- or Deflate-compressed stream.\n');
-    const engine = await openEngine({ home: join(tmp.dir, 'api-home'), llm: null });
-    try {
+    const zlib = '# Zlib\n\n## Class: zlib.Unzip\n\n<!-- YAML\nadded: v0.5.8\n-->\n\nDecompress either a Gzip- or Deflate-compressed stream.\n';
+    await withFolder('api-docs', { 'zlib.md': zlib }, async (engine, dir) => {
       await engine.ingest([dir]);
       const [hit] = await engine.search('decompress gzip stream', { k: 1 });
       expect(hit?.text).toContain('<!-- YAML');
       expect(hit?.snippet.text).not.toContain('YAML');
       expect(hit?.snippet.text).toContain('Decompress either a Gzip');
-    } finally {
-      engine.close();
-    }
+    });
   });
 });
 
