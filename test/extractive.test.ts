@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { answerSpans, codeSpans } from '../src/llm/code-units.js';
 import { EXTRACTIVE_DEFAULTS, extractAnswer, isSectionTitle } from '../src/llm/extractive.js';
 import type { ContextItem } from '../src/types.js';
 
@@ -48,5 +49,103 @@ describe('extractive answer', () => {
     expect(isSectionTitle('1. Install the package.')).toBe(false);
     expect(isSectionTitle('2. The default is 16 KiB.')).toBe(false);
     expect(isSectionTitle('Grant of Patent License.')).toBe(false);
+  });
+});
+
+describe('extractive answer from code', () => {
+  const codeItem = (n: number, source: string, text: string): ContextItem => ({ ...item(n, text), source });
+
+  it('quotes a whole line of code, never a fragment cut at a period inside an expression', () => {
+    const text = [
+      "    const promoted = outcome.status === 'promoted' ? outcome.modelId : null;",
+      '    if (promoted) activateModel(engine.store, engine.config.home, promoted);',
+      '  } finally {',
+      '    release();',
+      '  }',
+    ].join('\n');
+    const answer = extractAnswer('when is activateModel called?', [codeItem(1, '/src/train/job.ts', text)], EXTRACTIVE_DEFAULTS);
+    expect(answer).toBe('`if (promoted) activateModel(engine.store, engine.config.home, promoted);` [1]');
+  });
+
+  it("prefers the author's comment to the line it explains, and reads a doc comment as prose", () => {
+    const text = [
+      '/**',
+      ' * Hard cap on a chunk\'s estimated tokens. Default 256.',
+      ' */',
+      'export const DEFAULT_MAX_CHUNK_TOKENS = 256;',
+    ].join('\n');
+    const answer = extractAnswer('what is the hard cap on chunk tokens?', [codeItem(1, '/src/chunk.ts', text)], EXTRACTIVE_DEFAULTS);
+    expect(answer).toBe("Hard cap on a chunk's estimated tokens. [1]");
+  });
+
+  it('keeps a trailing comment with its line, and fences a line that holds backticks', () => {
+    const text = 'const limit = 20; // files over this many megabytes are skipped\nconst label = `${limit} MB`;';
+    expect(extractAnswer('which files are skipped?', [codeItem(1, '/src/walk.js', text)], EXTRACTIVE_DEFAULTS)).toBe(
+      '`const limit = 20;` — files over this many megabytes are skipped [1]',
+    );
+    expect(extractAnswer('what is the label?', [codeItem(1, '/src/walk.js', text)], EXTRACTIVE_DEFAULTS)).toBe('``const label = `${limit} MB`;`` [1]');
+  });
+
+  it('quotes a comment with the line right below it, which is what the comment describes', () => {
+    const yaml = 'retries: 3\n# how long to wait between retries, in seconds\nbackoff: 2.5\n';
+    expect(extractAnswer('how long to wait between retries?', [codeItem(1, '/etc/app.yaml', yaml)], EXTRACTIVE_DEFAULTS)).toBe(
+      'how long to wait between retries, in seconds — `backoff: 2.5` [1]',
+    );
+  });
+
+  it('reads a fenced block in Markdown as code, also when the chunk begins inside the block', () => {
+    const fenced = 'Open the engine first.\n\n```ts\nconst engine = await openEngine({ home: ".sieve" });\n```\n';
+    expect(extractAnswer('how do I open the engine?', [item(1, fenced)], EXTRACTIVE_DEFAULTS)).toBe('Open the engine first. [1]');
+    // The second half of a split block: no opening fence, a closing one at the end.
+    const tail = "const docs = await engine.searchDocuments('budget', 100);\nengine.close();\n```";
+    expect(extractAnswer('how are documents searched?', [item(1, tail)], EXTRACTIVE_DEFAULTS)).toBe(
+      "`const docs = await engine.searchDocuments('budget', 100);` [1]",
+    );
+  });
+});
+
+describe('code spans', () => {
+  it('splits comments from code by the language of the file', () => {
+    expect(codeSpans('# the retry count\nretries = 3\n"""Docstring about\nretries."""\n', 'python')).toEqual([
+      { kind: 'prose', text: 'the retry count', describes: 'retries = 3' },
+      { kind: 'code', text: 'retries = 3' },
+      { kind: 'prose', text: 'Docstring about\nretries.' },
+    ]);
+    // In C, `#include` is code and `//` starts a comment.
+    expect(codeSpans('#include <stdio.h>\n// print it\nprintf("%s // not a comment", s);', 'c')).toEqual([
+      { kind: 'code', text: '#include <stdio.h>' },
+      { kind: 'prose', text: 'print it', describes: 'printf("%s // not a comment", s);' },
+      { kind: 'code', text: 'printf("%s // not a comment", s);' },
+    ]);
+    // Lone brackets, keywords and minified lines are not quotable.
+    expect(codeSpans(`} else {\n  });\n${'x'.repeat(200)}`, 'javascript')).toEqual([]);
+    expect(codeSpans('-- the users table\nSELECT name FROM users;', 'sql')).toEqual([
+      { kind: 'prose', text: 'the users table', describes: 'SELECT name FROM users;' },
+      { kind: 'code', text: 'SELECT name FROM users;' },
+    ]);
+  });
+
+  it('takes a source file as code and other passages as prose with their fences', () => {
+    expect(answerSpans('// a comment\n\nrun();', '/x/a.ts')).toEqual([
+      { kind: 'prose', text: 'a comment' },
+      { kind: 'code', text: 'run();' },
+    ]);
+    expect(answerSpans('Text first.\n```\nrun();\n```\nText after.', '/x/a.md')).toEqual([
+      { kind: 'prose', text: 'Text first.' },
+      { kind: 'code', text: 'run();' },
+      { kind: 'prose', text: 'Text after.' },
+    ]);
+    // An opening fence at the end (the chunk ends inside the block): the text before it stays prose.
+    expect(answerSpans('Run this:\n```\nnpm ci', '/x/a.md')).toEqual([
+      { kind: 'prose', text: 'Run this:' },
+      { kind: 'code', text: 'npm ci' },
+    ]);
+  });
+});
+
+describe('extractive answer from a table', () => {
+  it('quotes a row without the bullet that lays it out', () => {
+    const rows = '- name: Ada Lovelace · born: 1815\n- name: Grace Hopper · born: 1906';
+    expect(extractAnswer('when was Grace Hopper born?', [item(1, rows)], EXTRACTIVE_DEFAULTS)).toBe('name: Grace Hopper · born: 1906 [1]');
   });
 });

@@ -1,5 +1,6 @@
 // The answer when no LLM is configured: the context's sentences that best cover the question, each cited.
 import { splitSentences } from '../ingest/sentences.js';
+import { answerSpans } from './code-units.js';
 import { lightStem as stem } from '../rank/term-stats.js';
 import type { AnswerOutput, AnswerRequest, Answerer, ContextItem } from '../types.js';
 import { readableText } from '../util/readable.js';
@@ -30,6 +31,9 @@ export function isSectionTitle(sentence: string): boolean {
   return words.every((w, i) => /^\p{Lu}/u.test(w) || (i > 0 && MINOR_WORDS.has(w.toLowerCase())));
 }
 
+/** A bullet before a list item (a table row is one: "- name: Ada · born: 1815"): layout, not part of what is quoted. */
+const LIST_BULLET = /^[-*+\u2022]\s+/;
+
 /** Markdown heading lines at the start of a sentence span: a section's name, not a statement that answers. */
 const LEADING_HEADINGS = /^(?:[ \t]{0,3}#{1,6}(?:[ \t][^\n]*)?(?:\n|$)\s*)+/;
 
@@ -50,6 +54,8 @@ interface Sentence {
   n: number;
   order: number;
   text: string;
+  /** A whole line of code (quoted as code in `text`): a little less likely than the author's own words to be the answer. */
+  code: boolean;
   terms: Set<string>;
   bigrams: Set<string>;
 }
@@ -60,6 +66,17 @@ function wordBigrams(ws: readonly string[]): Set<string> {
   const out = new Set<string>();
   for (let i = 0; i + 1 < stems.length; i++) out.add(`${stems[i]} ${stems[i + 1]}`);
   return out;
+}
+
+/** A line of code's gain against a prose sentence's: the comment that explains a line beats the line on a tie. */
+const CODE_LINE_WEIGHT = 0.8;
+
+/** Inline code, fenced by more backticks than it holds (CommonMark), so a template literal stays one span. */
+function codeQuote(code: string): string {
+  const longest = Math.max(0, ...(code.match(/`+/g) ?? []).map((run) => run.length));
+  const fence = '`'.repeat(longest + 1);
+  const pad = code.startsWith('`') || code.endsWith('`') ? ' ' : '';
+  return `${fence}${pad}${code}${pad}${fence}`;
 }
 
 export interface ExtractiveOptions {
@@ -78,14 +95,24 @@ export function extractAnswer(question: string, context: readonly ContextItem[],
   if (context.length === 0) return 'No indexed document matches this question.';
   const sentences: Sentence[] = [];
   for (const item of context) {
-    const passage = readableText(item.text);
-    for (const span of splitSentences(passage)) {
-      const text = passage.slice(span.start, span.end).replace(LEADING_HEADINGS, '').replace(/\s+/g, ' ').trim();
-      // A question in the context (an FAQ heading, a rhetorical question) never answers anything; nor does the
-      // numbered title of a section.
-      if (text.length < 2 || text.endsWith('?') || isSectionTitle(text)) continue;
-      const ws = wordsOf(text);
-      sentences.push({ n: item.n, order: sentences.length, text, terms: new Set(contentTermsOf(ws)), bigrams: wordBigrams(ws) });
+    for (const span of answerSpans(readableText(item.text), item.source)) {
+      if (span.kind === 'code') {
+        const ws = wordsOf(span.note === undefined ? span.text : `${span.text} ${span.note}`);
+        const text = span.note === undefined ? codeQuote(span.text) : `${codeQuote(span.text)} — ${span.note}`;
+        sentences.push({ n: item.n, order: sentences.length, text, code: true, terms: new Set(contentTermsOf(ws)), bigrams: wordBigrams(ws) });
+        continue;
+      }
+      const spans = splitSentences(span.text);
+      for (const s of spans) {
+        let text = span.text.slice(s.start, s.end).replace(LEADING_HEADINGS, '').replace(/\s+/g, ' ').trim().replace(LIST_BULLET, '');
+        // A question in the context (an FAQ heading, a rhetorical question) never answers anything; nor does the
+        // numbered title of a section.
+        if (text.length < 2 || text.endsWith('?') || isSectionTitle(text)) continue;
+        // A comment's last sentence describes the line below it ("# seconds between retries" over "backoff: 2.5").
+        if (span.describes !== undefined && s === spans[spans.length - 1]) text = `${text} — ${codeQuote(span.describes)}`;
+        const ws = wordsOf(text);
+        sentences.push({ n: item.n, order: sentences.length, text, code: false, terms: new Set(contentTermsOf(ws)), bigrams: wordBigrams(ws) });
+      }
     }
   }
   const questionTerms = [...new Set(contentTerms(question))];
@@ -109,6 +136,7 @@ export function extractAnswer(question: string, context: readonly ContextItem[],
       if (gain > 0) for (const b of questionBigrams) if (s.bigrams.has(b)) gain += 0.5 * meanWeight;
       // Higher-ranked context is likelier to hold the answer: a mild prior by position.
       gain /= 1 + 0.1 * (s.n - 1);
+      if (s.code) gain *= CODE_LINE_WEIGHT;
       // Earlier context items ranked higher; prefer them on ties.
       if (gain > bestGain + 1e-9) {
         best = s;
@@ -127,7 +155,8 @@ export function extractAnswer(question: string, context: readonly ContextItem[],
   if (picked.length === 0) {
     // Nothing shares a content word with the question (it matched on stems or stopwords only): offer the lead
     // of the best passage rather than nothing.
-    const lead = sentences.find((s) => s.n === context[0]!.n);
+    const first = sentences.filter((s) => s.n === context[0]!.n);
+    const lead = first.find((s) => !s.code) ?? first[0];
     if (!lead) return 'No indexed document matches this question.';
     picked.push(lead);
   }
