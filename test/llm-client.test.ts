@@ -150,6 +150,12 @@ describe('buildMessages', () => {
     expect(buildMessages('q', [commented])[1]?.content).toContain('[1] Guide — Setup › Install\nRun npm install to install sieve.\n');
   });
 
+  it('fences a code passage in its language, longer than any backtick run inside it, and budgets the fence', () => {
+    const code: ContextItem = { ...context[0]!, source: '/repo/src/job.ts', title: 'job.ts', headingPath: ['runJob'], text: '\n  const md = "```";\n  run(md);\n' };
+    expect(buildMessages('q', [code])[1]?.content).toContain('[1] job.ts — runJob\n````typescript\n  const md = "```";\n  run(md);\n````\n');
+    expect(headerTokens(code)).toBeGreaterThan(headerTokens({ ...code, source: '/repo/docs/job.md' }));
+  });
+
   it('is deterministic and says when there is no context', () => {
     expect(buildMessages('q', context)).toEqual(buildMessages('q', context));
     expect(buildMessages('q', [])[1]?.content).toContain('(no passages)');

@@ -11,7 +11,7 @@ export interface ExploreOptions {
   budgetTokens: number;
 }
 
-const cost = (item: { tokenCount: number; title: string; headingPath: string[] }) => item.tokenCount + headerTokens(item);
+const cost = (item: { tokenCount: number; title: string; headingPath: string[]; source: string }) => item.tokenCount + headerTokens(item);
 
 /**
  * The context with one explored item in the last slot, or the context unchanged (no draw, or no candidate).

@@ -1,4 +1,5 @@
 // Context selection: which ranked chunks the LLM reads, within a token budget, numbered in reading order.
+import { languageForFile } from '../ingest/loaders/code.js';
 import { estimateTokens } from '../ingest/tokens.js';
 import type { ContextItem, PageSpan, Query, ScoredCandidate, Selector } from '../types.js';
 import { headingsAfterTitle, joinPages } from '../util/pages.js';
@@ -18,9 +19,13 @@ export const DEFAULT_SELECTOR_OPTIONS: BudgetSelectorOptions = {
   maxConsidered: 60,
 };
 
-/** Tokens the prompt spends on an item's header line ("[n] title — heading path (p. 3)"). */
-export function headerTokens(item: { title: string; headingPath: string[]; pages?: PageSpan }): number {
-  return 4 + estimateTokens(item.title) + estimateTokens(headingsAfterTitle(item.title, item.headingPath).join(' ')) + (item.pages ? 3 : 0);
+/** Tokens a code passage's fence costs in the prompt (an opening line naming the language, a closing line). */
+const CODE_FENCE_TOKENS = 4;
+
+/** Tokens the prompt spends around an item's text: its header line ("[n] title — heading path (p. 3)"), and a fence around code. */
+export function headerTokens(item: { title: string; headingPath: string[]; pages?: PageSpan; source?: string }): number {
+  const fence = item.source !== undefined && languageForFile(item.source) !== null ? CODE_FENCE_TOKENS : 0;
+  return 4 + estimateTokens(item.title) + estimateTokens(headingsAfterTitle(item.title, item.headingPath).join(' ')) + (item.pages ? 3 : 0) + fence;
 }
 
 const NON_ASCII = /[^\x00-\x7f]/;
