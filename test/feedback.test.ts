@@ -94,14 +94,14 @@ describe('traces and history from asks', () => {
   it('a question asked again is shown the next-best chunks in place of those it did not use', async () => {
     const question = 'How are chunks ranked and selected for the budget?';
     answerer.next = 'Ranking comes first [1].';
-    const first = await engine.ask(question, { budgetTokens: 500 });
+    const first = await engine.ask(question, { budgetTokens: 540 });
     expect(first.context.length).toBeGreaterThan(1);
     const used = first.context[0]!.chunkIds;
     // What attribution found unused in the first answer (everything but [1], unless its text was quoted).
     const unused = [...engine.resources.history().unusedBefore(question).keys()];
     expect(unused.length).toBeGreaterThan(0);
     expect(unused.every((id) => first.context.slice(1).some((c) => c.chunkIds.includes(id)))).toBe(true);
-    const again = await engine.ask(question, { budgetTokens: 500 });
+    const again = await engine.ask(question, { budgetTokens: 540 });
     const shown = again.context.flatMap((c) => c.chunkIds);
     expect(shown).toEqual(expect.arrayContaining(used));
     // At most one of them comes back (the best-ranked gets a second look); new chunks take the other places.
@@ -111,7 +111,7 @@ describe('traces and history from asks', () => {
     expect(shown.some((id) => !before.has(id))).toBe(true);
     // Turned off, the ranking's context comes back, unused chunks and all.
     const plain = await openEngine({ home: join(tmp.dir, 'home'), answerer, feedback: { exploreRate: 0, rotateUnused: false }, embed: { enabled: false } });
-    const unrotated = await plain.ask(question, { budgetTokens: 500 });
+    const unrotated = await plain.ask(question, { budgetTokens: 540 });
     expect(unrotated.context.flatMap((c) => c.chunkIds).filter((id) => unused.includes(id)).length).toBeGreaterThan(0);
     plain.close();
   });
