@@ -211,6 +211,17 @@ describe('html loader', () => {
       ['Interop.', 'Python Policy > 4.3. Module Package Names > Calling from C#'],
     ]);
   });
+
+  it("leaves a definition's permalink out too (Texinfo ends every function signature with one), but keeps in-page links with words", () => {
+    const page = inline(
+      'basics.html',
+      '<dl><dt id="index-ffi_call"><span class="category">Function: </span><strong>void</strong> <em>ffi_call (ffi_cif *cif)</em>' +
+        "<a href='#index-ffi_call' class='copiable-anchor'> &para;</a></dt><dd><p>Calls the function. See <a href=\"#cif\">the CIF</a>.</p></dd></dl>",
+    ).documents[0] as LoadedDocument;
+    expect(page.text).not.toContain('¶');
+    expect(page.text).toContain('Function: void ffi_call (ffi_cif *cif)');
+    expect(page.text).toContain('See the CIF.');
+  });
 });
 
 describe('code loader', () => {

@@ -115,8 +115,9 @@ export function loadHtml(filePath: string, html: string): LoadedDocument {
         }
         if (skips) skipDepth++;
         if (name === 'pre') preDepth++;
-        const inHeading = name === 'a' && attribs['href']?.startsWith('#') && stack.some((e) => BLOCK_TYPES[e.name] === 'heading');
-        stack.push({ name, skips, isBlock, ...(inHeading ? { selfAnchorAt: segments.length } : {}) });
+        // A link within the page: if its text turns out to be a symbol alone, it is a permalink (checked on close).
+        const inPage = name === 'a' && attribs['href']?.startsWith('#') === true;
+        stack.push({ name, skips, isBlock, ...(inPage ? { selfAnchorAt: segments.length } : {}) });
       },
       ontext(data) {
         if (inTitle) titleBuffer += data;
@@ -144,7 +145,8 @@ export function loadHtml(filePath: string, html: string): LoadedDocument {
 
   const closeElement = (element: OpenElement): void => {
     if (element.name === 'pre') preDepth--;
-    // A heading's link to itself whose text is only a symbol is its permalink, whatever the site calls its class.
+    // A link within the page whose text is only a symbol is a permalink (a heading's, or a definition's: Texinfo
+    // puts "¶" after every function signature), whatever the site calls its class.
     if (element.selfAnchorAt !== undefined && PERMALINK_TEXT.test(segments.slice(element.selfAnchorAt).map((x) => x.text).join(''))) {
       segments.length = element.selfAnchorAt;
     }
