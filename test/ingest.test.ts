@@ -53,6 +53,36 @@ describe('ingest', () => {
     expect((await engine.search('PDF loaders planned', { k: 1 }))[0]?.source).toContain('faq.txt');
   });
 
+  it('re-chunks unchanged files when the chunking options change, and skips them again after', async () => {
+    const first = await engine.ingest([docs]);
+    engine.close();
+    // A person lowers the chunk size in config.json: the same bytes must now give smaller chunks.
+    engine = await openEngine({ home: join(tmp.dir, 'home'), llm: null, embed: { enabled: false }, chunking: { maxTokens: 32, overlapTokens: 8 } });
+    const rechunked = await engine.ingest([docs]);
+    expect(rechunked.documents).toBe(5);
+    expect(rechunked.chunks).toBeGreaterThan(first.chunks);
+    expect(engine.stats().chunks).toBe(rechunked.chunks);
+    const maxTokens = engine.store.db.prepare('SELECT max(token_count) AS m FROM chunks').get() as { m: number };
+    expect(maxTokens.m).toBeLessThanOrEqual(32);
+    expect(await engine.ingest([docs])).toMatchObject({ documents: 0, skipped: 5 });
+  });
+
+  it('re-reads files stored by an older loader but rewrites only the documents whose output changed, keeping the chunks of the rest', async () => {
+    await engine.ingest([docs]);
+    const before = chunkIdsOf(engine, 'faq.txt');
+    const htmlBefore = chunkIdsOf(engine, '.html');
+    // As an older sieve left the home: every file keyed by its bytes alone, and the HTML page stored with other
+    // text (its loader has since changed what it yields for the same bytes).
+    const older = engine.store.db.prepare('UPDATE sources SET content_hash = ?');
+    older.run('sha256-of-the-bytes-alone');
+    engine.store.db.prepare(`UPDATE documents SET content_hash = 'an older loader output' WHERE uri LIKE '%.html'`).run();
+    const s = await engine.ingest([docs]);
+    expect(s).toMatchObject({ documents: 1, skipped: 4, removed: 0 });
+    expect(chunkIdsOf(engine, 'faq.txt')).toEqual(before); // unchanged output: same chunks, history kept
+    expect(chunkIdsOf(engine, '.html').some((id) => htmlBefore.includes(id))).toBe(false);
+    expect(await engine.ingest([docs])).toMatchObject({ documents: 0, skipped: 5 }); // the new keys were stored
+  });
+
   it('removes files gone from disk only with prune', async () => {
     await engine.ingest([docs]);
     rmSync(join(docs, 'learning-loop.md'));
@@ -110,7 +140,7 @@ describe('ingest', () => {
     writeFileSync(file, 'Name,Born,Field\nAda Lovelace,1815,Mathematics\n"Hopper, Grace",1906,Computer science\nAlan Turing,1912,Logic\n');
     await engine.ingest([file]);
     const r = await engine.ask('When was Grace Hopper born?', { scope: { sources: [file] } });
-    expect(r.answer).toBe('- Name: Hopper, Grace · Born: 1906 · Field: Computer science [1]');
+    expect(r.answer).toBe('Name: Hopper, Grace · Born: 1906 · Field: Computer science [1]');
   });
 
   it('keeps what was stored when a file turns unreadable, and reports it', async () => {

@@ -9,7 +9,7 @@ import type { Store } from '../store/store.js';
 import type { LoadedDocument } from '../types.js';
 import { readLines } from '../util/lines.js';
 import { canonicalPath } from '../util/paths.js';
-import { chunkDocument } from './chunk.js';
+import { chunkDocument, DEFAULT_MAX_CHUNK_TOKENS, DEFAULT_OVERLAP_TOKENS } from './chunk.js';
 import { beirLineReader } from './loaders/beir.js';
 import { loadAny, looksLikeBeirCorpus } from './loaders/index.js';
 import { isJsonl, tooLargeProblem, walkPaths, type IngestProblem, type WalkedFile } from './walk.js';
@@ -53,11 +53,34 @@ function sha256(data: Buffer | string): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
-/** A document's identity for change detection: everything that reaches the index. */
-function documentHash(doc: LoadedDocument): string {
-  // Page starts join the hash only where there are any, so documents stored before they existed keep their hash.
+/**
+ * The loaders' output for the same bytes changed (a fix in the text, title or metadata a file yields): bump, and
+ * the next ingest reads every file again but rewrites only the documents whose output changed, so history tied to
+ * the chunks of the others is kept. 2 (2026-12): the loader fixes made since the first release (badges and
+ * markup-only blocks in Markdown, permalinks in HTML, …) reach files ingested before them.
+ */
+export const LOADER_VERSION = 2;
+/** The chunker cuts the same document differently: bump, and every document is re-chunked and rewritten. */
+export const CHUNKER_VERSION = 1;
+
+type Chunking = IngestOptions['chunking'];
+
+/**
+ * A file's key for change detection: its bytes, and what turns bytes into chunks (loader version, chunker version
+ * and options). A user who changes `chunking.maxTokens` gets every file re-chunked, not skipped as unchanged.
+ */
+function fileKey(bytesHash: string, chunking: Chunking): string {
+  return sha256(JSON.stringify([bytesHash, LOADER_VERSION, CHUNKER_VERSION, chunking.maxTokens, chunking.overlapTokens]));
+}
+
+/** A document's identity for change detection: everything that reaches the index, and how it is chunked. */
+function documentHash(doc: LoadedDocument, chunking: Chunking): string {
+  // Page starts join the hash only where there are any, and chunking only where it is not the first chunker with
+  // its defaults, so documents stored before either existed keep their hash (and their chunks' history).
   const paged = doc.pageStarts !== undefined ? [doc.pageStarts] : [];
-  return sha256(JSON.stringify([doc.title, doc.text, doc.kind, doc.language, doc.metadata, ...paged]));
+  const firstChunking = CHUNKER_VERSION === 1 && chunking.maxTokens === DEFAULT_MAX_CHUNK_TOKENS && chunking.overlapTokens === DEFAULT_OVERLAP_TOKENS;
+  const chunked = firstChunking ? [] : [[CHUNKER_VERSION, chunking.maxTokens, chunking.overlapTokens]];
+  return sha256(JSON.stringify([doc.title, doc.text, doc.kind, doc.language, doc.metadata, ...paged, ...chunked]));
 }
 
 /** Chunks written in one run after which the FTS index is merged into one segment. */
@@ -108,7 +131,7 @@ export async function ingestPaths(store: Store, paths: string[], opts: IngestOpt
       problems.push({ path: file.path, code: 'FILE_UNREADABLE', message: `cannot read ${file.path}: ${(err as Error).message}` });
       continue;
     }
-    const contentHash = sha256(bytes);
+    const contentHash = fileKey(sha256(bytes), opts.chunking);
     const known = store.getSource(file.path);
     if (known && known.contentHash === contentHash) {
       summary.skipped++;
@@ -143,7 +166,7 @@ function documentWriter(store: Store, file: WalkedFile, knownId: number | undefi
   const existing = new Map(store.documentsOfSource(sourceId).map((d) => [d.uri, d]));
   return {
     write(doc: LoadedDocument): void {
-      const hash = documentHash(doc);
+      const hash = documentHash(doc, opts.chunking);
       const prior = existing.get(doc.uri);
       existing.delete(doc.uri);
       if (prior && prior.contentHash === hash) {
@@ -207,7 +230,7 @@ async function ingestCorpusStream(
   opts: IngestOptions,
   onLines: (lines: number) => void,
 ): Promise<void> {
-  const contentHash = await hashFile(file.path);
+  const contentHash = fileKey(await hashFile(file.path), opts.chunking);
   const known = store.getSource(file.path);
   if (known && known.contentHash === contentHash) {
     summary.skipped++;
