@@ -78,9 +78,58 @@ describe('ingest', () => {
     engine.store.db.prepare(`UPDATE documents SET content_hash = 'an older loader output' WHERE uri LIKE '%.html'`).run();
     const s = await engine.ingest([docs]);
     expect(s).toMatchObject({ documents: 1, skipped: 4, removed: 0 });
-    expect(chunkIdsOf(engine, 'faq.txt')).toEqual(before); // unchanged output: same chunks, history kept
-    expect(chunkIdsOf(engine, '.html').some((id) => htmlBefore.includes(id))).toBe(false);
+    expect(chunkIdsOf(engine, 'faq.txt')).toEqual(before); // unchanged output: not rewritten at all
+    // The HTML document was rewritten; its chunks came out the same, so they kept their rows.
+    const html = engine.store.db.prepare(`SELECT content_hash AS hash FROM documents WHERE uri LIKE '%.html'`).get() as { hash: string };
+    expect(html.hash).not.toBe('an older loader output');
+    expect(chunkIdsOf(engine, '.html')).toEqual(htmlBefore);
     expect(await engine.ingest([docs])).toMatchObject({ documents: 0, skipped: 5 }); // the new keys were stored
+  });
+
+  it('keeps the chunks an edit did not touch, with their history, and replaces the ones it did', async () => {
+    const notes = join(tmp.dir, 'notes');
+    mkdirSync(notes);
+    const section = (name: string, body: string) => `## ${name}\n\n${body}\n`;
+    const write = (deploy: string) =>
+      writeFileSync(
+        join(notes, 'runbook.md'),
+        `# Runbook\n\n${section('Backups', 'Backups run nightly at three and are kept for thirty days.')}\n${section('Deploys', deploy)}\n${section('Alerts', 'Alerts page the on-call engineer through the pager service.')}`,
+      );
+    write('Deploys go out on Tuesdays after the review meeting.');
+    await engine.ingest([notes]);
+    const byHeading = () =>
+      new Map((engine.store.db.prepare(`SELECT id, heading, ordinal FROM chunks ORDER BY ordinal`).all() as Array<{ id: number; heading: string; ordinal: number }>).map((r) => [r.heading.split(' › ').at(-1)!, r]));
+    const before = byHeading();
+    expect([...before.keys()]).toEqual(['Backups', 'Deploys', 'Alerts']);
+    const backups = before.get('Backups')!.id;
+    engine.store.db
+      .prepare(`INSERT INTO history (query, query_key, chunk_id, doc_id, shown, cited, source, created_at) VALUES ('how long are backups kept', 'q1', ?, ?, 1, 1, 'explicit', '2026-12-04')`)
+      .run(backups, engine.store.getChunks([backups]).get(backups)!.docId);
+
+    // A second process with this chunk in its cache (a service running beside the ingest).
+    const alerts = before.get('Alerts')!.id;
+    const service = new Store(join(tmp.dir, 'home', 'sieve.db'));
+    expect(service.getChunks([alerts]).get(alerts)?.ordinal).toBe(2);
+
+    // An edit to one section, and a new section before the last: the untouched sections keep their rows.
+    write('Deploys go out on Thursdays, never on Fridays.');
+    const content = readFileSync(join(notes, 'runbook.md'), 'utf8').replace('## Alerts', '## Access\n\nAccess requests go through the security desk.\n\n## Alerts');
+    writeFileSync(join(notes, 'runbook.md'), content);
+    expect(await engine.ingest([notes])).toMatchObject({ documents: 1 });
+    const after = byHeading();
+    expect([...after.keys()]).toEqual(['Backups', 'Deploys', 'Access', 'Alerts']);
+    expect(after.get('Backups')!.id).toBe(backups);
+    expect(after.get('Alerts')!.id).toBe(before.get('Alerts')!.id);
+    expect(after.get('Alerts')!.ordinal).toBe(3); // moved down by the new section
+    expect(service.getChunks([alerts]).get(alerts)?.ordinal).toBe(3); // not the cached 2
+    service.close();
+    expect(after.get('Deploys')!.id).not.toBe(before.get('Deploys')!.id);
+    // The history of the kept chunk still names it; the full-text index holds the new text and not the old.
+    expect(engine.store.db.prepare(`SELECT chunk_id AS id FROM history WHERE query_key = 'q1'`).get()).toEqual({ id: backups });
+    expect(engine.store.fullTextIndexCheck().problem).toBeNull();
+    expect((await engine.search('Thursdays Fridays', { k: 1 }))[0]?.text).toContain('Thursdays');
+    expect(engine.store.searchFts('tuesdays OR meeting', 5, { heading: 1, body: 1 })).toEqual([]);
+    expect((await engine.search('nightly thirty days', { k: 1 }))[0]?.chunkId).toBe(backups);
   });
 
   it('removes files gone from disk only with prune', async () => {

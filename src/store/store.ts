@@ -66,6 +66,7 @@ export class Store {
   readonly path: string;
   private readonly stmts: ReturnType<typeof prepare>;
   private readonly chunkCache = new Map<number, ChunkRecord>();
+  private chunkCacheGeneration = -1;
   private readonly statementCache = new Map<string, Statement>();
 
   constructor(path: string) {
@@ -153,13 +154,14 @@ export class Store {
   }
 
   /**
-   * Replaces one document and all its chunks in a single transaction: readers and a crash see the old
-   * document whole or the new one whole, never a mix.
+   * Replaces one document and its chunks in a single transaction: readers and a crash see the old document whole
+   * or the new one whole, never a mix. A chunk whose heading and text are unchanged keeps its row and id (only its
+   * ordinal and span move), so what the history holds for it (its prior, the questions that cited it) survives an
+   * edit elsewhere in the document; the others are deleted and inserted anew.
    */
   replaceDocument(sourceId: number, doc: LoadedDocument, contentHash: string, mtimeMs: number, chunks: ChunkDraft[]): number {
     return this.db.transaction(() => {
-      this.stmts.deleteDocumentByUri.run(doc.uri);
-      const { id } = this.stmts.insertDocument.get({
+      const row = {
         sourceId,
         uri: doc.uri,
         externalId: doc.externalId,
@@ -172,10 +174,28 @@ export class Store {
         charCount: doc.text.length,
         chunkCount: chunks.length,
         ingestedAt: new Date().toISOString(),
-      }) as { id: number };
+      };
+      const prior = this.stmts.documentIdByUri.get(doc.uri) as { id: number } | undefined;
+      const id = prior === undefined ? (this.stmts.insertDocument.get(row) as { id: number }).id : prior.id;
       const heading = (c: ChunkDraft) => [doc.title, ...c.headingPath].filter((s) => s.length > 0).join(' › ');
-      for (const c of chunks) {
-        this.stmts.insertChunk.run({
+      // Old chunks by heading and text; identical chunks within one document are matched in order.
+      const reusable = new Map<string, number[]>();
+      if (prior !== undefined) {
+        this.stmts.updateDocument.run({ ...row, id });
+        for (const old of this.stmts.chunkKeysOfDocument.all(id) as Array<{ id: number; heading: string; text: string }>) {
+          const key = `${old.heading}\u0000${old.text}`;
+          reusable.set(key, [...(reusable.get(key) ?? []), old.id]);
+        }
+      }
+      const keptIds = chunks.map((c) => reusable.get(`${heading(c)}\u0000${c.text}`)?.shift());
+      const kept = new Set(keptIds.filter((k): k is number => k !== undefined));
+      if (prior !== undefined) {
+        for (const old of this.stmts.chunkKeysOfDocument.all(id) as Array<{ id: number }>) if (!kept.has(old.id)) this.stmts.deleteChunk.run(old.id);
+        // Kept chunks step out of the ordinals the new ones take (ordinals are unique within a document).
+        this.stmts.parkChunkOrdinals.run(id);
+      }
+      chunks.forEach((c, i) => {
+        const fields = {
           documentId: id,
           ordinal: c.ordinal,
           heading: heading(c),
@@ -186,8 +206,11 @@ export class Store {
           charEnd: c.charEnd,
           pageFirst: c.pages?.first ?? null,
           pageLast: c.pages?.last ?? null,
-        });
-      }
+        };
+        const keep = keptIds[i];
+        if (keep === undefined) this.stmts.insertChunk.run(fields);
+        else this.stmts.moveChunk.run({ ...fields, id: keep });
+      });
       this.chunkCache.clear();
       return id;
     })();
@@ -202,6 +225,13 @@ export class Store {
 
   /** Chunks by id, with their document's identity; missing ids are absent from the map. */
   getChunks(ids: readonly number[]): Map<number, ChunkRecord> {
+    // Another process (an ingest beside a running service) may have moved a kept chunk or renamed a document: the
+    // cache holds only what was read since the corpus last changed.
+    const generation = (this.stmts.chunksGeneration.get() as { value: number } | undefined)?.value ?? 0;
+    if (generation !== this.chunkCacheGeneration) {
+      this.chunkCache.clear();
+      this.chunkCacheGeneration = generation;
+    }
     const out = new Map<number, ChunkRecord>();
     const missing: number[] = [];
     for (const id of ids) {
@@ -371,7 +401,23 @@ function prepare(db: Db) {
               chunk_count AS chunkCount
        FROM documents WHERE source_id = ?`,
     ),
-    deleteDocumentByUri: db.prepare(`DELETE FROM documents WHERE uri = ?`),
+    documentIdByUri: db.prepare(`SELECT id FROM documents WHERE uri = ?`),
+    chunksGeneration: db.prepare(`SELECT value FROM store_state WHERE key = 'chunks_generation'`),
+    updateDocument: db.prepare(
+      `UPDATE documents SET source_id = @sourceId, external_id = @externalId, kind = @kind, language = @language,
+         title = @title, content_hash = @contentHash, mtime_ms = @mtimeMs, metadata = @metadata,
+         char_count = @charCount, chunk_count = @chunkCount, ingested_at = @ingestedAt
+       WHERE id = @id`,
+    ),
+    chunkKeysOfDocument: db.prepare(`SELECT id, heading, text FROM chunks WHERE document_id = ? ORDER BY ordinal`),
+    deleteChunk: db.prepare(`DELETE FROM chunks WHERE id = ?`),
+    parkChunkOrdinals: db.prepare(`UPDATE chunks SET ordinal = -1 - ordinal WHERE document_id = ?`),
+    // Not heading or text: those are what made the chunk the same one, and updating them would re-index it.
+    moveChunk: db.prepare(
+      `UPDATE chunks SET ordinal = @ordinal, heading_path = @headingPath, token_count = @tokenCount,
+         char_start = @charStart, char_end = @charEnd, page_first = @pageFirst, page_last = @pageLast
+       WHERE id = @id AND document_id = @documentId`,
+    ),
     deleteDocument: db.prepare(`DELETE FROM documents WHERE id = ?`),
     insertDocument: db.prepare(
       `INSERT INTO documents (source_id, uri, external_id, kind, language, title, content_hash, mtime_ms, metadata,
