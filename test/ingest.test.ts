@@ -1,4 +1,4 @@
-import { appendFileSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openEngine, type Engine } from '../src/engine.js';
@@ -130,6 +130,36 @@ describe('ingest', () => {
     expect((await engine.search('Thursdays Fridays', { k: 1 }))[0]?.text).toContain('Thursdays');
     expect(engine.store.searchFts('tuesdays OR meeting', 5, { heading: 1, body: 1 })).toEqual([]);
     expect((await engine.search('nightly thirty days', { k: 1 }))[0]?.chunkId).toBe(backups);
+  });
+
+  it('keeps a moved file (or a renamed one whose title is not its name) as the same document, with its chunks and history; a copy is a new one', async () => {
+    await engine.ingest([docs]);
+    const before = chunkIdsOf(engine, 'faq.txt');
+    const oldUri = join(docs, 'faq.txt');
+    engine.store.db
+      .prepare(`INSERT INTO history (query, query_key, chunk_id, doc_id, shown, cited, source, created_at) VALUES ('can sieve read pdf', 'q1', ?, ?, 1, 1, 'explicit', '2026-12-04')`)
+      .run(before[0], oldUri);
+    mkdirSync(join(docs, 'archive'));
+    const newUri = join(docs, 'archive', 'faq.txt');
+    renameSync(oldUri, newUri);
+    // And a Markdown file renamed (its title is its first heading, not its name).
+    const guideBefore = chunkIdsOf(engine, 'attribution.md');
+    renameSync(join(docs, 'attribution.md'), join(docs, 'how-attribution-works.md'));
+    const s = await engine.ingest([docs], { prune: true });
+    expect(s).toMatchObject({ documents: 0, moved: 2, removed: 0 });
+    expect(chunkIdsOf(engine, 'archive/faq.txt')).toEqual(before);
+    expect(chunkIdsOf(engine, 'how-attribution-works.md')).toEqual(guideBefore);
+    expect(chunkIdsOf(engine, '/attribution.md')).toEqual([]);
+    expect(engine.store.listSources().map((src) => src.path)).not.toContain(oldUri);
+    // History names the document by its new path, and the in-memory view sees it.
+    expect(engine.store.db.prepare(`SELECT doc_id AS doc FROM history WHERE query_key = 'q1'`).get()).toEqual({ doc: newUri });
+    expect((await engine.search('Can sieve read PDF files', { k: 1 }))[0]?.source).toBe(newUri);
+    // A copy, its original still on disk, is a document of its own.
+    mkdirSync(join(docs, 'other'));
+    copyFileSync(newUri, join(docs, 'other', 'faq.txt'));
+    expect(await engine.ingest([docs])).toMatchObject({ documents: 1, moved: 0 });
+    expect(chunkIdsOf(engine, 'other/faq.txt').some((id) => before.includes(id))).toBe(false);
+    expect(chunkIdsOf(engine, 'archive/faq.txt')).toEqual(before);
   });
 
   it('removes files gone from disk only with prune', async () => {

@@ -137,7 +137,7 @@ async function doctorReport(home: string, repair: boolean): Promise<DoctorReport
 function summaryLine(s: IngestSummary): string {
   return (
     `ingested ${s.documents} documents (${s.chunks} chunks) from ${s.files} files; ` +
-    `${s.skipped} unchanged, ${s.removed} removed, ${s.problems.length} problems in ${s.seconds.toFixed(2)} s`
+    `${s.skipped} unchanged, ${s.removed} removed, ${s.moved > 0 ? `${s.moved} moved, ` : ''}${s.problems.length} problems in ${s.seconds.toFixed(2)} s`
   );
 }
 

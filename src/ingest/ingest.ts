@@ -45,6 +45,8 @@ export interface IngestSummary {
   skipped: number;
   /** Documents removed (pruned files, or lines gone from a corpus file). */
   removed: number;
+  /** Documents whose file was moved or renamed: found by content, kept with their chunks and history. */
+  moved: number;
   problems: IngestProblem[];
   seconds: number;
 }
@@ -102,7 +104,7 @@ export async function ingestPaths(store: Store, paths: string[], opts: IngestOpt
     extraExcludes: opts.exclude ?? [],
     ...(opts.confineTo ? { confineTo: opts.confineTo } : {}),
   });
-  const summary: IngestSummary = { files: files.length, documents: 0, chunks: 0, skipped: 0, removed: 0, problems, seconds: 0 };
+  const summary: IngestSummary = { files: files.length, documents: 0, chunks: 0, skipped: 0, removed: 0, moved: 0, problems, seconds: 0 };
 
   for (const [i, file] of files.entries()) {
     opts.onProgress?.({ filesDone: i, filesTotal: files.length, path: file.path });
@@ -173,6 +175,10 @@ function documentWriter(store: Store, file: WalkedFile, knownId: number | undefi
         summary.skipped++;
         return;
       }
+      if (!prior && adoptMovedDocument(store, sourceId, doc.uri, hash, file.mtimeMs)) {
+        summary.moved++;
+        return;
+      }
       const chunks = chunkDocument(doc, opts.chunking);
       if (chunks.length === 0) return;
       store.replaceDocument(sourceId, doc, hash, file.mtimeMs, chunks);
@@ -189,6 +195,20 @@ function documentWriter(store: Store, file: WalkedFile, knownId: number | undefi
       store.upsertSource({ ...source, contentHash });
     },
   };
+}
+
+/**
+ * A new document whose content is stored under a file that no longer exists is that file's document, moved or
+ * renamed: re-homed under its new path, it keeps its chunk ids and history (a copy, whose original is still on
+ * disk, is a new document). Returns whether one was adopted.
+ */
+function adoptMovedDocument(store: Store, sourceId: number, uri: string, hash: string, mtimeMs: number): boolean {
+  const gone = store.documentsWithContent(hash, sourceId).find((d) => !existsSync(d.sourcePath));
+  if (gone === undefined) return false;
+  store.moveDocument(gone.id, sourceId, uri, mtimeMs);
+  // The old path's record goes with its last document (a prune would find nothing left to remove there).
+  if (store.documentsOfSource(gone.sourceId).length === 0) store.deleteSource(gone.sourceId);
+  return true;
 }
 
 function isFileSystemError(err: unknown): err is NodeJS.ErrnoException {

@@ -165,6 +165,7 @@ export const IngestSummarySchema = z
     chunks: z.number().int(),
     skipped: z.number().int(),
     removed: z.number().int(),
+    moved: z.number().int(),
     problems: z.array(z.object({ path: z.string(), code: z.string(), message: z.string(), line: z.number().int().optional() })),
     seconds: z.number(),
   })

@@ -4,6 +4,7 @@ import { sep } from 'node:path';
 import type { Statement } from 'better-sqlite3';
 import type { ChunkDraft, ChunkRecord, LoadedDocument } from '../types.js';
 import { closestSpelling, isCorrectable } from '../util/edit-distance.js';
+import { SieveError } from '../errors.js';
 import { openDatabase, type Db } from './db.js';
 
 export interface SourceRow {
@@ -216,6 +217,34 @@ export class Store {
     })();
   }
 
+  /**
+   * Documents with this content hash stored for another source: where a moved file's documents may be. The caller
+   * decides which of them were moved (their file is gone) rather than copied.
+   */
+  documentsWithContent(contentHash: string, exceptSourceId: number): Array<{ id: number; sourceId: number; sourcePath: string }> {
+    return this.stmts.documentsWithContent.all(contentHash, exceptSourceId) as Array<{ id: number; sourceId: number; sourcePath: string }>;
+  }
+
+  /**
+   * Re-homes a document under a new source and uri (its file was moved or renamed), keeping its chunks, their ids
+   * and every history row: events that named the document by its old uri name it by the new one.
+   */
+  moveDocument(id: number, sourceId: number, uri: string, mtimeMs: number): void {
+    this.db.transaction(() => {
+      const old = this.stmts.documentById.get(id) as { uri: string; externalId: string | null } | undefined;
+      if (old === undefined) throw new SieveError('INTERNAL', `document ${id} to move is not stored`);
+      this.stmts.moveDocument.run({ id, sourceId, uri, mtimeMs, ingestedAt: new Date().toISOString() });
+      // A document without an external id is known to history by its uri.
+      if (old.externalId === null && old.uri !== uri) {
+        this.stmts.renameHistoryDocument.run(uri, old.uri);
+        // The in-memory past-question index folds appended rows in and rebuilds only after deletions; rows that
+        // changed count as both, so every process rebuilds it.
+        this.stmts.bumpHistoryRewrite.run();
+      }
+    })();
+    this.chunkCache.clear();
+  }
+
   deleteDocument(id: number): void {
     this.db.transaction(() => this.stmts.deleteDocument.run(id))();
     this.chunkCache.clear();
@@ -402,6 +431,14 @@ function prepare(db: Db) {
        FROM documents WHERE source_id = ?`,
     ),
     documentIdByUri: db.prepare(`SELECT id FROM documents WHERE uri = ?`),
+    documentById: db.prepare(`SELECT uri, external_id AS externalId FROM documents WHERE id = ?`),
+    documentsWithContent: db.prepare(
+      `SELECT d.id, d.source_id AS sourceId, s.path AS sourcePath
+       FROM documents d JOIN sources s ON s.id = d.source_id WHERE d.content_hash = ? AND d.source_id != ?`,
+    ),
+    moveDocument: db.prepare(`UPDATE documents SET source_id = @sourceId, uri = @uri, mtime_ms = @mtimeMs, ingested_at = @ingestedAt WHERE id = @id`),
+    renameHistoryDocument: db.prepare(`UPDATE history SET doc_id = ? WHERE doc_id = ?`),
+    bumpHistoryRewrite: db.prepare(`UPDATE store_state SET value = value + 1 WHERE key IN ('history_generation', 'history_deletions')`),
     chunksGeneration: db.prepare(`SELECT value FROM store_state WHERE key = 'chunks_generation'`),
     updateDocument: db.prepare(
       `UPDATE documents SET source_id = @sourceId, external_id = @externalId, kind = @kind, language = @language,

@@ -44,6 +44,8 @@ export function rollBackFtsIndexing(store: Store, indexed: (column: string) => s
   if (version < 13) store.db.exec('DROP TABLE IF EXISTS chunks_fts_vocab');
   // Migration 014 added the trigger that counts a document updated in place as a change of the corpus.
   if (version < 14) store.db.exec('DROP TRIGGER IF EXISTS documents_generation_update');
+  // Migration 015 indexed documents by content (moved files).
+  if (version < 15) store.db.exec('DROP INDEX IF EXISTS documents_content_hash');
   store.db.exec(`
     DROP TRIGGER chunks_fts_insert; DROP TRIGGER chunks_fts_delete; DROP TRIGGER chunks_fts_update;
     CREATE TRIGGER chunks_fts_insert AFTER INSERT ON chunks BEGIN
