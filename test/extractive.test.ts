@@ -149,3 +149,14 @@ describe('extractive answer from a table', () => {
     expect(extractAnswer('when was Grace Hopper born?', [item(1, rows)], EXTRACTIVE_DEFAULTS)).toBe('name: Grace Hopper · born: 1906 [1]');
   });
 });
+
+describe('extractive answer and addresses', () => {
+  it('does not take a word inside an e-mail address or URL as the sentence covering it', () => {
+    const changelog = 'Fix the build on armel.\n\n -- Luk Claes <luk@debian.org>  Wed, 22 Jul 2009 17:23:20 +0200';
+    const shells = 'The default shell on this system is dash, a small POSIX shell.';
+    const answer = extractAnswer('what is debian using as its default shell', [item(1, changelog), item(2, shells)], EXTRACTIVE_DEFAULTS);
+    expect(answer).toBe('The default shell on this system is dash, a small POSIX shell. [2]');
+    // The address is still quoted when its sentence is picked for its other words.
+    expect(extractAnswer('who is Luk Claes', [item(1, changelog)], EXTRACTIVE_DEFAULTS)).toContain('<luk@debian.org>');
+  });
+});

@@ -68,6 +68,13 @@ function wordBigrams(ws: readonly string[]): Set<string> {
   return out;
 }
 
+/** URLs and e-mail addresses: their words ("debian" in luk@debian.org) name a place, not what a sentence says. */
+const ADDRESS = /\b(?:https?:\/\/|www\.)\S+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+/g;
+
+function withoutAddresses(text: string): string {
+  return text.includes('@') || text.includes('://') || text.includes('www.') ? text.replace(ADDRESS, ' ') : text;
+}
+
 /** A line of code's gain against a prose sentence's: the comment that explains a line beats the line on a tie. */
 const CODE_LINE_WEIGHT = 0.8;
 
@@ -110,7 +117,7 @@ export function extractAnswer(question: string, context: readonly ContextItem[],
         if (text.length < 2 || text.endsWith('?') || isSectionTitle(text)) continue;
         // A comment's last sentence describes the line below it ("# seconds between retries" over "backoff: 2.5").
         if (span.describes !== undefined && s === spans[spans.length - 1]) text = `${text} — ${codeQuote(span.describes)}`;
-        const ws = wordsOf(text);
+        const ws = wordsOf(withoutAddresses(text));
         sentences.push({ n: item.n, order: sentences.length, text, code: false, terms: new Set(contentTermsOf(ws)), bigrams: wordBigrams(ws) });
       }
     }
