@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -66,5 +66,32 @@ describe('ingest killed midway', () => {
     expect(s.skipped).toBe(docs);
     expect(engine.stats().documents).toBe(5183);
     engine.close();
+  }, 120_000);
+});
+
+describe('two ingests of one home at once (a CLI ingest beside a running watch or service)', () => {
+  const ingestChild = (home: string, folder: string) =>
+    new Promise<{ code: number | null; stderr: string }>((res) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'test/helpers/ingest-child.ts'), home, folder], { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      child.on('exit', (code) => res({ code, stderr }));
+    });
+
+  it('both finish without "database is locked", from creating the schema to the last document', async () => {
+    const folder = join(tmp.dir, 'notes');
+    mkdirSync(folder);
+    for (let i = 0; i < 400; i++) writeFileSync(join(folder, `note-${i}.md`), `# Note ${i}\n\nThe ${i}th note says the deploy window is ${i % 7} hours.\n`);
+    // A fresh home: both processes also race to create the schema.
+    const home = join(tmp.dir, 'shared-home');
+    const [a, b] = await Promise.all([ingestChild(home, folder), ingestChild(home, folder)]);
+    expect([a.stderr, b.stderr]).toEqual(['', '']);
+    expect([a.code, b.code]).toEqual([0, 0]);
+    const db = new Database(join(home, 'sieve.db'));
+    expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
+    expect((db.prepare('SELECT count(*) AS n FROM documents').get() as { n: number }).n).toBe(400);
+    const chunks = (db.prepare('SELECT count(*) AS n FROM chunks').get() as { n: number }).n;
+    expect((db.prepare('SELECT count(*) AS n FROM chunks_fts').get() as { n: number }).n).toBe(chunks);
+    db.close();
   }, 120_000);
 });

@@ -164,7 +164,7 @@ export function putVectors(store: Store, embedderVersion: string, rows: readonly
       const { changes } = put.run({ chunkId: row.chunkId, embedder: embedderVersion, vector: bytes });
       if (changes > 0) written.push({ chunkId: row.chunkId, vector: decodeVector(bytes) });
     }
-  })();
+  }).immediate();
   return written;
 }
 
@@ -193,7 +193,7 @@ export function vectorCount(store: Store, embedderVersion: string): number {
 
 /** Drops every vector of a retired embedder version; returns how many rows went. */
 export function deleteVectorsFor(store: Store, embedderVersion: string): number {
-  return store.db.transaction(() => statements(store).deleteFor.run(embedderVersion).changes)();
+  return store.db.transaction(() => statements(store).deleteFor.run(embedderVersion).changes).immediate();
 }
 
 /** Embedder versions with stored vectors and their counts (to find versions to retire). */

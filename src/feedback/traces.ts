@@ -108,7 +108,7 @@ export function recordTrace(store: Store, input: TraceInput): void {
       });
     // Answers that used nothing still teach: every shown chunk is a (weighted) negative.
     recordHistory(store, events);
-  })();
+  }).immediate();
 }
 
 export interface TraceRow {
@@ -176,7 +176,7 @@ export function recordFeedback(store: Store, traceId: string, feedback: Explicit
       }
     }
     recordHistory(store, events);
-  })();
+  }).immediate();
   return { recorded };
 }
 
@@ -189,5 +189,5 @@ export function pruneTraces(store: Store, opts: { days: number; count: number })
       .prepare(`DELETE FROM traces WHERE id NOT IN (SELECT id FROM traces ORDER BY created_at DESC, rowid DESC LIMIT ?)`)
       .run(opts.count).changes;
     return old + extra;
-  })();
+  }).immediate();
 }

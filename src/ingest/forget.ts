@@ -31,7 +31,7 @@ export function forgetPaths(store: Store, paths: readonly string[]): ForgetSumma
   const summary: ForgetSummary = { sources: 0, documents: 0, chunks: 0 };
   for (const id of sources) {
     const docs = store.documentsOfSource(id);
-    store.db.transaction(() => store.deleteSource(id))();
+    store.db.transaction(() => store.deleteSource(id)).immediate();
     summary.sources++;
     summary.documents += docs.length;
     for (const doc of docs) summary.chunks += doc.chunkCount;

@@ -274,7 +274,7 @@ export function pruneMissing(store: Store, roots: string[]): number {
     for (const source of store.sourcesUnder(root)) {
       if (existsSync(source.path)) continue;
       const docs = store.documentsOfSource(source.id);
-      store.db.transaction(() => store.deleteSource(source.id))();
+      store.db.transaction(() => store.deleteSource(source.id)).immediate();
       removed += docs.length;
     }
   }

@@ -86,9 +86,12 @@ export function migrate(db: Db, migrations = loadMigrations()): void {
   }
   for (const m of migrations.slice(current)) {
     // Each migration and its version bump commit together, so a crash mid-upgrade leaves the previous version.
+    // IMMEDIATE takes the write lock first; another process opening the same home may have applied this migration
+    // while this one waited for it (both read the old version before either locked).
     db.transaction(() => {
+      if (schemaVersion(db) >= m.version) return;
       db.exec(m.sql);
       db.pragma(`user_version = ${m.version}`);
-    })();
+    }).immediate();
   }
 }

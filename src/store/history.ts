@@ -56,7 +56,7 @@ export function recordHistory(store: Store, events: readonly HistoryEvent[]): vo
         createdAt,
       });
     }
-  })();
+  }).immediate();
 }
 
 /** Removes events whose query key starts with a prefix (e.g. re-loading a data set's qrels). */

@@ -132,7 +132,7 @@ export class Store {
         this.stmts.moveDocumentUris.run({ sourceId: source.id, from: source.path, to: path });
         outcome.moved++;
       }
-    })();
+    }).immediate();
     if (outcome.moved + outcome.duplicates > 0) this.chunkCache.clear();
     return outcome;
   }
@@ -214,7 +214,7 @@ export class Store {
       });
       this.chunkCache.clear();
       return id;
-    })();
+    }).immediate();
   }
 
   /**
@@ -241,12 +241,12 @@ export class Store {
         // changed count as both, so every process rebuilds it.
         this.stmts.bumpHistoryRewrite.run();
       }
-    })();
+    }).immediate();
     this.chunkCache.clear();
   }
 
   deleteDocument(id: number): void {
-    this.db.transaction(() => this.stmts.deleteDocument.run(id))();
+    this.db.transaction(() => this.stmts.deleteDocument.run(id)).immediate();
     this.chunkCache.clear();
   }
 
@@ -370,7 +370,7 @@ export class Store {
     this.db.transaction(() => {
       this.db.prepare(`INSERT INTO chunks_fts(chunks_fts) VALUES ('delete-all')`).run();
       this.db.prepare(`INSERT INTO chunks_fts(rowid, heading, text) SELECT id, sieve_fts_text_v2(heading), sieve_fts_text_v2(text) FROM chunks`).run();
-    })();
+    }).immediate();
   }
 }
 

@@ -88,7 +88,7 @@ export function registerModel(store: Store, home: string, input: RegisterInput):
         createdAt: new Date().toISOString(),
       });
     if (input.activate) activateWithin(store, input.id, input.kind);
-  })();
+  }).immediate();
   return getModel(store, home, input.id)!;
 }
 
@@ -103,7 +103,7 @@ export function activateModel(store: Store, home: string, id: string): ModelVers
     const known = listModels(store, home).map((m) => m.id);
     throw new SieveError('MODEL_NOT_FOUND', `no model version ${JSON.stringify(id)}; known: ${known.join(', ') || 'none'}`);
   }
-  store.db.transaction(() => activateWithin(store, id, model.kind))();
+  store.db.transaction(() => activateWithin(store, id, model.kind)).immediate();
   return { ...model, active: true };
 }
 
