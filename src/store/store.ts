@@ -178,23 +178,22 @@ export class Store {
       };
       const prior = this.stmts.documentIdByUri.get(doc.uri) as { id: number } | undefined;
       const id = prior === undefined ? (this.stmts.insertDocument.get(row) as { id: number }).id : prior.id;
+      if (prior !== undefined) this.stmts.updateDocument.run({ ...row, id });
       const heading = (c: ChunkDraft) => [doc.title, ...c.headingPath].filter((s) => s.length > 0).join(' › ');
-      // Old chunks by heading and text; identical chunks within one document are matched in order.
+      const oldChunks = prior === undefined ? [] : (this.stmts.chunkKeysOfDocument.all(id) as Array<{ id: number; heading: string; text: string }>);
+      // Old chunks by heading and text, in order, so identical chunks within one document pair up in order.
       const reusable = new Map<string, number[]>();
-      if (prior !== undefined) {
-        this.stmts.updateDocument.run({ ...row, id });
-        for (const old of this.stmts.chunkKeysOfDocument.all(id) as Array<{ id: number; heading: string; text: string }>) {
-          const key = `${old.heading}\u0000${old.text}`;
-          reusable.set(key, [...(reusable.get(key) ?? []), old.id]);
-        }
+      for (const old of oldChunks) {
+        const key = `${old.heading}\u0000${old.text}`;
+        const ids = reusable.get(key);
+        if (ids === undefined) reusable.set(key, [old.id]);
+        else ids.push(old.id);
       }
       const keptIds = chunks.map((c) => reusable.get(`${heading(c)}\u0000${c.text}`)?.shift());
       const kept = new Set(keptIds.filter((k): k is number => k !== undefined));
-      if (prior !== undefined) {
-        for (const old of this.stmts.chunkKeysOfDocument.all(id) as Array<{ id: number }>) if (!kept.has(old.id)) this.stmts.deleteChunk.run(old.id);
-        // Kept chunks step out of the ordinals the new ones take (ordinals are unique within a document).
-        this.stmts.parkChunkOrdinals.run(id);
-      }
+      for (const old of oldChunks) if (!kept.has(old.id)) this.stmts.deleteChunk.run(old.id);
+      // Kept chunks step out of the ordinals the new ones take (ordinals are unique within a document).
+      if (kept.size > 0) this.stmts.parkChunkOrdinals.run(id);
       chunks.forEach((c, i) => {
         const fields = {
           documentId: id,
