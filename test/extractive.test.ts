@@ -160,3 +160,11 @@ describe('extractive answer and addresses', () => {
     expect(extractAnswer('who is Luk Claes', [item(1, changelog)], EXTRACTIVE_DEFAULTS)).toContain('<luk@debian.org>');
   });
 });
+
+describe('extractive answer and names', () => {
+  it("never quotes a line that is only the document's title or a section's name (a PDF's title page, a running head)", () => {
+    const spec = { ...item(2, 'Shared MIME-info Database\n\nIt was last updated in October 2018.'), title: 'Shared MIME-info Database' };
+    const answer = extractAnswer('what is the magic element in shared-mime-info', [item(1, 'Magic elements match a file by its first bytes.'), spec], EXTRACTIVE_DEFAULTS);
+    expect(answer).toBe('Magic elements match a file by its first bytes. [1]');
+  });
+});

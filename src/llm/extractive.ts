@@ -68,6 +68,11 @@ function wordBigrams(ws: readonly string[]): Set<string> {
   return out;
 }
 
+/** A title or heading compared as a reader would: case, spacing and closing punctuation aside. */
+function nameKey(text: string): string {
+  return text.toLowerCase().replace(/\s+/g, ' ').replace(/[\s.:;,!]+$/, '').trim();
+}
+
 /** URLs and e-mail addresses: their words ("debian" in luk@debian.org) name a place, not what a sentence says. */
 const ADDRESS = /\b(?:https?:\/\/|www\.)\S+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+/g;
 
@@ -102,6 +107,9 @@ export function extractAnswer(question: string, context: readonly ContextItem[],
   if (context.length === 0) return 'No indexed document matches this question.';
   const sentences: Sentence[] = [];
   for (const item of context) {
+    // The document's title and its section names, where a passage repeats them as a line of text (a PDF's title
+    // page, a running head): a name, not a statement.
+    const names = new Set([item.title, ...item.headingPath].map(nameKey));
     for (const span of answerSpans(readableText(item.text), item.source)) {
       if (span.kind === 'code') {
         const ws = wordsOf(span.note === undefined ? span.text : `${span.text} ${span.note}`);
@@ -114,7 +122,7 @@ export function extractAnswer(question: string, context: readonly ContextItem[],
         let text = span.text.slice(s.start, s.end).replace(LEADING_HEADINGS, '').replace(/\s+/g, ' ').trim().replace(LIST_BULLET, '');
         // A question in the context (an FAQ heading, a rhetorical question) never answers anything; nor does the
         // numbered title of a section.
-        if (text.length < 2 || text.endsWith('?') || isSectionTitle(text)) continue;
+        if (text.length < 2 || text.endsWith('?') || isSectionTitle(text) || names.has(nameKey(text))) continue;
         // A comment's last sentence describes the line below it ("# seconds between retries" over "backoff: 2.5").
         if (span.describes !== undefined && s === spans[spans.length - 1]) text = `${text} — ${codeQuote(span.describes)}`;
         const ws = wordsOf(withoutAddresses(text));
