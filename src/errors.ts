@@ -14,6 +14,9 @@ const CATALOGUE = {
   STORE_EMPTY: { exit: 1, http: 409, hint: 'Run `sieve ingest <path>` first.' },
   DB_TOO_NEW: { exit: 1, http: 500, hint: 'This database was written by a newer sieve; upgrade sieve or use another --home.' },
   DB_CORRUPT: { exit: 1, http: 500, hint: 'Run `sieve doctor` (it checks the database, and --repair rebuilds a damaged full-text index), or re-ingest into a fresh --home.' },
+  DB_BUSY: { exit: 1, http: 503, hint: 'Another sieve process held the home\'s database for longer than its wait (a large ingest, a backup or a training job writing); retry when it has finished. Nothing stored was changed by this attempt.' },
+  DISK_FULL: { exit: 1, http: 507, hint: 'Free disk space where the home is (`sieve doctor` shows how much is free); the write in progress was rolled back and nothing committed before it was lost.' },
+  DB_READONLY: { exit: 1, http: 500, hint: 'The home\'s database cannot be written: check the permissions of the home folder and its sieve.db files, or use another --home.' },
   BACKUP_TARGET_INVALID: { exit: 2, http: 409, hint: 'Back up into a new or empty folder outside the home; sieve never writes over an existing backup.' },
   LLM_UNREACHABLE: { exit: 1, http: 502, hint: 'Start the LLM server or check SIEVE_LLM_BASE_URL; unset it to get extractive answers.' },
   LLM_TIMEOUT: { exit: 1, http: 504, hint: 'The LLM did not answer in time; raise SIEVE_LLM_TIMEOUT_MS or check the server.' },
@@ -72,9 +75,23 @@ export function isSieveError(err: unknown): err is SieveError {
   return err instanceof SieveError;
 }
 
+/**
+ * What a storage failure means to the person who met it, by SQLite's result code (better-sqlite3 sets it on its
+ * errors, extended codes included: SQLITE_BUSY_SNAPSHOT) or the system's errno: none of these is a bug in sieve.
+ */
+function storageErrorCode(err: unknown): ErrorCode | null {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string') return null;
+  if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) return 'DB_BUSY';
+  if (code === 'SQLITE_FULL' || code === 'ENOSPC') return 'DISK_FULL';
+  if (code.startsWith('SQLITE_READONLY') || code === 'EROFS') return 'DB_READONLY';
+  if (code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB') return 'DB_CORRUPT';
+  return null;
+}
+
 /** Wraps anything thrown into a SieveError, keeping codes that are already ours. */
 export function toSieveError(err: unknown): SieveError {
   if (err instanceof SieveError) return err;
   const message = err instanceof Error ? err.message : String(err);
-  return new SieveError('INTERNAL', message, {}, { cause: err });
+  return new SieveError(storageErrorCode(err) ?? 'INTERNAL', message, {}, { cause: err });
 }
