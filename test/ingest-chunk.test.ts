@@ -36,8 +36,7 @@ function expectHonestChunks(doc: LoadedDocument, chunks: ChunkDraft[], maxTokens
     expect(chunk.text.trimEnd()).toBe(chunk.text);
     // Code keeps its first line's indentation; everything else starts at a visible character.
     if (doc.kind !== 'code') expect(chunk.text.trimStart()).toBe(chunk.text);
-    const isSingleWord = !/\s/.test(chunk.text);
-    if (!isSingleWord) expect(chunk.tokenCount).toBeLessThanOrEqual(maxTokens);
+    expect(chunk.tokenCount).toBeLessThanOrEqual(maxTokens);
   });
 }
 
@@ -214,22 +213,41 @@ describe('chunkDocument', () => {
     expect(last.tokenCount).toBeGreaterThanOrEqual(80 / 8);
   });
 
-  it('falls back to word boundaries for a sentence longer than the budget, and lets one giant word stand alone', () => {
+  it('falls back to word boundaries for a sentence longer than the budget, and cuts a word longer than a chunk into pieces that fit', () => {
     const runOn = Array.from({ length: 300 }, (_, i) => `word${i % 17}`).join(' ');
     const giant = 'x'.repeat(2000);
     const text = `${runOn} ${giant} tail words here.`;
     const doc = paragraphDoc(text);
     const chunks = chunkDocument(doc, { maxTokens: 50, overlapTokens: 8 });
-    expectHonestChunks(doc, chunks, 50);
+    expectHonestChunks(doc, chunks, 50); // every chunk within the cap, the giant word's pieces too
     expect(chunks.length).toBeGreaterThan(6);
-    const giantChunk = chunks.find((c) => c.text.includes(giant));
-    expect(giantChunk?.text).toBe(giant);
-    expect(giantChunk?.tokenCount).toBeGreaterThan(50);
-    // Word-level pieces never cut a word in half.
-    for (const c of chunks) {
+    const giantStart = text.indexOf(giant);
+    const giantEnd = giantStart + giant.length;
+    const pieces = chunks.filter((c) => c.charEnd > giantStart && c.charStart < giantEnd);
+    expect(pieces.length).toBeGreaterThan(1);
+    // Together the pieces hold every character of the word.
+    let covered = giantStart;
+    for (const c of pieces) if (c.charStart <= covered) covered = Math.max(covered, c.charEnd);
+    expect(covered).toBeGreaterThanOrEqual(giantEnd);
+    // Everywhere else, word-level pieces never cut a word in half.
+    for (const c of chunks.filter((chunk) => !pieces.includes(chunk))) {
       expect(/\S/.test(text[c.charStart - 1] ?? ' ')).toBe(false);
       expect(/\S/.test(text[c.charEnd] ?? ' ')).toBe(false);
     }
+  });
+
+  it('stores no chunk without a letter or a digit, and numbers the rest without gaps', () => {
+    const rule = '.'.repeat(3000);
+    const text = `Intro words here.\n\n${rule}\n\nClosing words here.`;
+    const doc = textDoc(text, [
+      { start: 0, end: 17, headingPath: ['A'], type: 'paragraph' },
+      { start: 19, end: 19 + rule.length, headingPath: ['B'], type: 'paragraph' },
+      { start: 21 + rule.length, end: text.length, headingPath: ['C'], type: 'paragraph' },
+    ]);
+    const chunks = chunkDocument(doc, { maxTokens: 64, overlapTokens: 0 });
+    expectHonestChunks(doc, chunks, 64);
+    expect(chunks.map((c) => c.text)).toEqual(['Intro words here.', 'Closing words here.']);
+    expect(chunkDocument(paragraphDoc(rule), { maxTokens: 64 })).toEqual([]);
   });
 
   it('splits oversized code at line boundaries and keeps the definition name', () => {

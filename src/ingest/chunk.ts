@@ -12,7 +12,7 @@ import { splitSentences } from './sentences.js';
 import { estimateTokens, estimateTokensInRange } from './tokens.js';
 
 export interface ChunkOptions {
-  /** Hard cap on a chunk's estimated tokens (a single word longer than this is the only exception). Default 256. */
+  /** Hard cap on a chunk's estimated tokens (a word longer than a chunk is cut into pieces). Default 256. */
   maxTokens?: number;
   /** Tokens repeated at the start of each piece of a split block. Default 32; at most half of maxTokens. */
   overlapTokens?: number;
@@ -46,6 +46,8 @@ interface PendingChunk {
   /** Whether a definition (code) starts in this chunk: until one does, the first one absorbed names the chunk. */
   hasDefinition: boolean;
 }
+
+const READABLE = /[\p{L}\p{N}]/u;
 
 export function chunkDocument(doc: LoadedDocument, opts: ChunkOptions = {}): ChunkDraft[] {
   const maxTokens = opts.maxTokens ?? DEFAULT_MAX_CHUNK_TOKENS;
@@ -184,7 +186,9 @@ export function chunkDocument(doc: LoadedDocument, opts: ChunkOptions = {}): Chu
   }
 
   const pageStarts = doc.pageStarts;
-  return spans.map((span, ordinal) => {
+  // A chunk without a letter or a digit (a run of dots or rules, a row of emoji) can match no search and tell a
+  // reader nothing: it is not stored.
+  return spans.filter((span) => READABLE.test(text.slice(span.start, span.end))).map((span, ordinal) => {
     const chunkText = text.slice(span.start, span.end);
     const chunk: ChunkDraft = {
       ordinal,
@@ -369,10 +373,34 @@ function blockAtoms(text: string, block: Block, maxTokens: number, prefixTokens:
     const slice = text.slice(unit.start, unit.end);
     for (let m = word.exec(slice); m !== null; m = word.exec(slice)) {
       const start = unit.start + m.index;
-      push(start, start + m[0].length, estimateTokens(m[0]));
+      const tokens = estimateTokens(m[0]);
+      if (tokens <= maxTokens) push(start, start + m[0].length, tokens);
+      else for (const piece of cutLongWord(text, start, start + m[0].length, maxTokens)) push(piece.start, piece.end, piece.tokens);
     }
   }
   return atoms;
+}
+
+/**
+ * A "word" longer than a whole chunk (a base64 blob, a minified line without spaces, a row of dots) cut into pieces
+ * that fit, so no chunk ever passes the cap that the selector, the embedder's length buckets and the prompt rely on.
+ */
+function cutLongWord(text: string, start: number, end: number, maxTokens: number): Array<{ start: number; end: number; tokens: number }> {
+  const pieces: Array<{ start: number; end: number; tokens: number }> = [];
+  let from = start;
+  while (from < end) {
+    // The longest prefix that fits, by binary search (token estimates grow with length); at least one character.
+    let lo = from + 1;
+    let hi = Math.min(end, from + maxTokens * 16);
+    while (lo < hi) {
+      const mid = Math.ceil((lo + hi) / 2);
+      if (estimateTokensInRange(text, from, mid, maxTokens) <= maxTokens) lo = mid;
+      else hi = mid - 1;
+    }
+    pieces.push({ start: from, end: lo, tokens: estimateTokensInRange(text, from, lo) });
+    from = lo;
+  }
+  return pieces;
 }
 
 function sentenceUnits(text: string, start: number, end: number): Array<{ start: number; end: number }> {

@@ -9,7 +9,7 @@ import type { Store } from '../store/store.js';
 import type { LoadedDocument } from '../types.js';
 import { readLines } from '../util/lines.js';
 import { canonicalPath } from '../util/paths.js';
-import { chunkDocument, DEFAULT_MAX_CHUNK_TOKENS, DEFAULT_OVERLAP_TOKENS } from './chunk.js';
+import { chunkDocument } from './chunk.js';
 import { beirLineReader } from './loaders/beir.js';
 import { loadAny, looksLikeBeirCorpus } from './loaders/index.js';
 import { isJsonl, tooLargeProblem, walkPaths, type IngestProblem, type WalkedFile } from './walk.js';
@@ -62,8 +62,12 @@ function sha256(data: Buffer | string): string {
  * markup-only blocks in Markdown, permalinks in HTML, …) reach files ingested before them.
  */
 export const LOADER_VERSION = 2;
-/** The chunker cuts the same document differently: bump, and every document is re-chunked and rewritten. */
-export const CHUNKER_VERSION = 1;
+/**
+ * The chunker cuts the same document differently: bump, and every document is re-chunked and rewritten (chunks
+ * that come out the same keep their ids). 2 (2026-12): a word longer than a chunk is cut to fit; chunks without a
+ * letter or digit are not stored.
+ */
+export const CHUNKER_VERSION = 2;
 
 type Chunking = IngestOptions['chunking'];
 
@@ -77,12 +81,9 @@ function fileKey(bytesHash: string, chunking: Chunking): string {
 
 /** A document's identity for change detection: everything that reaches the index, and how it is chunked. */
 function documentHash(doc: LoadedDocument, chunking: Chunking): string {
-  // Page starts join the hash only where there are any, and chunking only where it is not the first chunker with
-  // its defaults, so documents stored before either existed keep their hash (and their chunks' history).
+  // Page starts join the hash only where there are any, so documents stored before they existed keep their hash.
   const paged = doc.pageStarts !== undefined ? [doc.pageStarts] : [];
-  const firstChunking = CHUNKER_VERSION === 1 && chunking.maxTokens === DEFAULT_MAX_CHUNK_TOKENS && chunking.overlapTokens === DEFAULT_OVERLAP_TOKENS;
-  const chunked = firstChunking ? [] : [[CHUNKER_VERSION, chunking.maxTokens, chunking.overlapTokens]];
-  return sha256(JSON.stringify([doc.title, doc.text, doc.kind, doc.language, doc.metadata, ...paged, ...chunked]));
+  return sha256(JSON.stringify([doc.title, doc.text, doc.kind, doc.language, doc.metadata, ...paged, [CHUNKER_VERSION, chunking.maxTokens, chunking.overlapTokens]]));
 }
 
 /** Chunks written in one run after which the FTS index is merged into one segment. */
@@ -180,7 +181,10 @@ function documentWriter(store: Store, file: WalkedFile, knownId: number | undefi
         return;
       }
       const chunks = chunkDocument(doc, opts.chunking);
-      if (chunks.length === 0) return;
+      if (chunks.length === 0) {
+        summary.problems.push({ path: file.path, code: 'FILE_EMPTY', message: `${doc.uri} has no words or numbers to index` });
+        return;
+      }
       store.replaceDocument(sourceId, doc, hash, file.mtimeMs, chunks);
       summary.documents++;
       summary.chunks += chunks.length;
