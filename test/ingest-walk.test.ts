@@ -55,6 +55,8 @@ beforeAll(() => {
   write('docs/big.txt', 'x'.repeat(5000));
   write('docs/guide.md', '# Guide\n');
   symlinkSync(path.join(root, 'README.md'), path.join(root, 'readme-link.md'));
+  writeFileSync(path.join(base, 'shared-notes.md'), '# Shared\n');
+  symlinkSync(path.join(base, 'shared-notes.md'), path.join(root, 'notes-link.md'));
   symlinkSync(path.join(root, 'src'), path.join(root, 'src-link'));
   symlinkSync(path.join(root, 'missing.md'), path.join(root, 'broken-link.md'));
 });
@@ -70,9 +72,9 @@ describe('walkPaths', () => {
       'README.md',
       'docs/guide.md',
       'keep.log',
+      'notes-link.md',
       'notes.docx',
       'paper.pdf',
-      'readme-link.md',
       'src/deep/code.py',
       'src/deep/kept.tmp.ts',
       'src/index.ts',
@@ -85,22 +87,26 @@ describe('walkPaths', () => {
     }
   });
 
-  it('reports files over the size limit and broken symlinks as problems, and follows symlinked files only', async () => {
+  it('reports files over the size limit and broken symlinks as problems, and follows symlinked files only, once', async () => {
     const { files, problems } = await walkPaths([root], { maxFileBytes: 1000 });
     expect(problems.map((p) => [path.relative(root, p.path), p.code])).toEqual([
       ['broken-link.md', 'FILE_UNREADABLE'],
       ['docs/big.txt', 'FILE_TOO_LARGE'],
     ]);
     expect(problems[1]?.message).toMatch(/4\.9 KB.*1000 bytes/);
-    const link = files.find((f) => f.path.endsWith('readme-link.md'));
-    expect(link?.size).toBe('# Project\n'.length);
+    // A symlinked file is followed (its target lies outside the walked tree) ...
+    const link = files.find((f) => f.path.endsWith('notes-link.md'));
+    expect(link?.size).toBe('# Shared\n'.length);
+    // ... unless the walk finds its target by its own path: README.md is not indexed a second time as readme-link.md.
+    expect(files.some((f) => f.path.endsWith('readme-link.md'))).toBe(false);
+    expect(files.some((f) => f.path === path.join(root, 'README.md'))).toBe(true);
     // The symlinked directory src-link is not walked, so nothing appears twice.
     expect(files.some((f) => f.path.includes('src-link'))).toBe(false);
   });
 
   it('applies extra exclude patterns relative to the given directory', async () => {
     const { files } = await walkPaths([root], { maxFileBytes: 1000, extraExcludes: ['docs/', '*.py'] });
-    expect(relativeFiles(files)).toEqual(['README.md', 'keep.log', 'notes.docx', 'paper.pdf', 'readme-link.md', 'src/deep/kept.tmp.ts', 'src/index.ts']);
+    expect(relativeFiles(files)).toEqual(['README.md', 'keep.log', 'notes-link.md', 'notes.docx', 'paper.pdf', 'src/deep/kept.tmp.ts', 'src/index.ts']);
   });
 
   it('takes explicitly named files as they are, rooted at themselves, and de-duplicates', async () => {

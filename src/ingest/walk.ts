@@ -13,6 +13,8 @@ export interface WalkedFile {
   root: string;
   size: number;
   mtimeMs: number;
+  /** The real path of a file reached through a symlink. */
+  linkTarget?: string;
 }
 
 /** Something wrong with one file (or one line of it); the file or line was skipped, the rest went on. */
@@ -105,6 +107,10 @@ export async function walkPaths(paths: string[], opts: WalkOptions): Promise<Wal
     }
   }
 
+  // A symlink to a file the walk also found by its own path (a README.md linked to docs/README.md) would index the
+  // same text twice: the file is kept under its own path.
+  for (const file of [...files.values()]) if (file.linkTarget !== undefined && file.linkTarget !== file.path && files.has(file.linkTarget)) files.delete(file.path);
+
   return {
     files: [...files.values()].sort((a, b) => compareStrings(a.path, b.path)),
     problems: problems.sort((a, b) => compareStrings(a.path, b.path)),
@@ -156,23 +162,26 @@ async function walkDirectory(
       }
       // Symlinked directories are not followed: they can form cycles and duplicate whole trees.
       if (!stats.isFile()) continue;
-      if (entry.isSymbolicLink() && opts.confineTo && !(await resolvesInside(full, opts.confineTo))) {
+      const target = entry.isSymbolicLink() ? await realPathOf(full) : undefined;
+      if (entry.isSymbolicLink() && opts.confineTo && (target === undefined || !isInside(target, opts.confineTo))) {
         problems.push({ path: full, code: 'PATH_OUTSIDE_ROOT', message: `${full} is a symlink to a file outside the allowed roots; skipped.` });
         continue;
       }
-      addFile(full, root, stats, opts, files, problems);
+      addFile(full, root, stats, opts, files, problems, target);
     }
     // Sockets, FIFOs and devices are never content.
   }
 }
 
-async function resolvesInside(file: string, dirs: readonly string[]): Promise<boolean> {
-  let real: string;
+async function realPathOf(file: string): Promise<string | undefined> {
   try {
-    real = await fs.realpath(file);
+    return await fs.realpath(file);
   } catch {
-    return false;
+    return undefined;
   }
+}
+
+function isInside(real: string, dirs: readonly string[]): boolean {
   return dirs.some((dir) => {
     const rel = path.relative(dir, real);
     return rel === '' || (!rel.startsWith(`..${path.sep}`) && rel !== '..' && !path.isAbsolute(rel));
@@ -186,6 +195,7 @@ function addFile(
   opts: WalkOptions,
   files: Map<string, WalkedFile>,
   problems: IngestProblem[],
+  linkTarget?: string,
 ): void {
   if (files.has(file)) return;
   // A .jsonl file may be a BEIR corpus, which ingest streams whatever its size; ingest applies the limit to the rest.
@@ -193,7 +203,7 @@ function addFile(
     problems.push(tooLargeProblem(file, stats.size, opts.maxFileBytes));
     return;
   }
-  files.set(file, { path: file, root, size: stats.size, mtimeMs: stats.mtimeMs });
+  files.set(file, { path: file, root, size: stats.size, mtimeMs: stats.mtimeMs, ...(linkTarget !== undefined ? { linkTarget } : {}) });
 }
 
 /** A .jsonl file: possibly a BEIR corpus, which ingest streams (and sizes) itself. */
