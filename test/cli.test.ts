@@ -53,6 +53,20 @@ describe('sieve CLI', () => {
     expect((await runSieve(sizedHome, 'ingest', dir, '--max-file-mb', '-1')).stderr).toMatch(/--max-file-mb must be a positive number/);
   });
 
+  it('names files as they can be read on one line: a newline in a name escaped, a name not in UTF-8 reported with what to do', async () => {
+    const dir = join(tmp.dir, 'names');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'a\nb.md'), 'kestrel notes about falcons\n');
+    writeFileSync(Buffer.concat([Buffer.from(`${dir}/latin1-`), Buffer.from([0xe9]), Buffer.from('.md')]), 'harrier notes\n');
+    const namesHome = join(tmp.dir, 'home-names');
+    const ingested = await runSieve(namesHome, 'ingest', dir);
+    expect(ingested.stderr).toMatch(/FILE_UNREADABLE: Cannot read .*latin1-\uFFFD\.md: its name is not valid UTF-8; rename the file/);
+    const sources = await runSieve(namesHome, 'sources');
+    expect(sources.stdout.trim().split('\n')).toEqual([expect.stringMatching(/\/a\\nb\.md {2}1 documents, 1 chunks/)]);
+    const search = await runSieve(namesHome, 'search', 'kestrel falcons');
+    expect(search.stdout.split('\n')[0]).toMatch(/^1\. .*a\\nb\.md.*\(.*\/a\\nb\.md\)$/);
+  });
+
   it('ask prints the answer, numbered sources and timings; --json parses', async () => {
     const text = await sieve('ask', 'What does a used chunk become for the relevance model?');
     expect(text.code).toBe(0);

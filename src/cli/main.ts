@@ -141,12 +141,17 @@ function summaryLine(s: IngestSummary): string {
   );
 }
 
+/** A file name or title on one terminal line: control characters (a newline in a file name) shown escaped. */
+function oneLine(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f]/g, (c) => (c === '\n' ? '\\n' : c === '\t' ? '\\t' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
+}
+
 /** Each skipped file with why, then once per kind of problem what to do about it. */
 function logProblems(summary: IngestSummary): void {
   for (const p of summary.problems) {
     // Most messages already name the file (and line); print the location only where one does not.
     const where = p.message.includes(p.path) ? '' : `${p.path}${p.line ? `:${p.line}` : ''}: `;
-    log(`${p.code}: ${where}${p.message}`);
+    log(oneLine(`${p.code}: ${where}${p.message}`));
   }
   for (const code of new Set(summary.problems.map((p) => p.code))) log(`hint (${code}): ${hintFor(code)}`);
 }
@@ -160,7 +165,7 @@ function formatAnswer(r: AskResult, streamed: boolean): string {
   lines.push('Sources:');
   for (const c of r.context) {
     const cited = r.citations.some((x) => x.n === c.n) ? '*' : ' ';
-    lines.push(`${cited}[${c.n}] ${passageLocation(c)}  (${c.source})`);
+    lines.push(`${cited}[${c.n}] ${oneLine(passageLocation(c))}  (${oneLine(c.source)})`);
     const text = readableText(c.text).replace(/\s+/g, ' ').trim();
     lines.push(`     ${text.slice(0, 160)}${text.length > 160 ? '…' : ''}`);
   }
@@ -291,7 +296,7 @@ export function buildProgram(): Command {
         if (opts.json) return printJson(hits);
         if (hits.length === 0) log('no matches');
         for (const h of hits) {
-          process.stdout.write(`${h.rank}. ${h.score.toFixed(3)}  ${passageLocation(h)}  (${h.source})\n   ${emphasize(h.snippet, process.stdout.isTTY === true)}\n`);
+          process.stdout.write(`${h.rank}. ${h.score.toFixed(3)}  ${oneLine(passageLocation(h))}  (${oneLine(h.source)})\n   ${emphasize(h.snippet, process.stdout.isTTY === true)}\n`);
         }
       });
     });
@@ -404,7 +409,7 @@ export function buildProgram(): Command {
         const sources = engine.store.listSources();
         if (opts.json) return printJson(sources);
         if (sources.length === 0) log('nothing ingested yet');
-        for (const s of sources) process.stdout.write(`${s.path}  ${s.documents} documents, ${s.chunks} chunks (ingested ${s.ingestedAt})\n`);
+        for (const s of sources) process.stdout.write(`${oneLine(s.path)}  ${s.documents} documents, ${s.chunks} chunks (ingested ${s.ingestedAt})\n`);
       });
     });
 

@@ -157,7 +157,12 @@ async function walkDirectory(
       try {
         stats = entry.isSymbolicLink() ? await fs.stat(full) : await fs.lstat(full);
       } catch (err) {
-        problems.push({ path: full, code: 'FILE_UNREADABLE', message: `Cannot read ${full}: ${errorMessage(err)}` });
+        // Node reads names as UTF-8; a name in another encoding (Latin-1 from an old archive) comes back with U+FFFD
+        // in it and no longer names the file.
+        const message = full.includes('\uFFFD')
+          ? `Cannot read ${full}: its name is not valid UTF-8; rename the file (e.g. convmv -f latin1 -t utf8)`
+          : `Cannot read ${full}: ${errorMessage(err)}`;
+        problems.push({ path: full, code: 'FILE_UNREADABLE', message });
         continue;
       }
       // Symlinked directories are not followed: they can form cycles and duplicate whole trees.
