@@ -13,7 +13,10 @@ export interface AnswerSpan {
   describes?: string;
 }
 
-/** Line-comment markers by language family; a language not listed uses the C-style and `# ` ones. */
+/**
+ * Line-comment markers by language family. A known language outside these sets uses `//`; code of unknown language
+ * (a fence without an info string) uses `//` and `# `.
+ */
 const HASH_COMMENT = new Set([
   'python', 'shell', 'ruby', 'perl', 'r', 'julia', 'elixir', 'yaml', 'toml', 'ini', 'makefile', 'dockerfile', 'cmake',
   'nix', 'terraform', 'hcl', 'powershell', 'graphql', 'procfile', 'just', 'php',
@@ -112,8 +115,9 @@ export function codeSpans(code: string, language: string | null): AnswerSpan[] {
     const split = trailingComment(trimmed, markers);
     const codePart = split ? split[0] : trimmed;
     const note = split?.[1] ?? '';
-    flush(quotableCode(codePart) ? codePart : undefined);
-    if (quotableCode(codePart)) out.push(note === '' ? { kind: 'code', text: codePart } : { kind: 'code', text: codePart, note });
+    const quotable = quotableCode(codePart);
+    flush(quotable ? codePart : undefined);
+    if (quotable) out.push(note === '' ? { kind: 'code', text: codePart } : { kind: 'code', text: codePart, note });
     else if (note !== '') out.push({ kind: 'prose', text: note });
   }
   flush();
@@ -123,10 +127,16 @@ export function codeSpans(code: string, language: string | null): AnswerSpan[] {
 /** A fence line: three or more backticks or tildes, then the info string (its first word names the language). */
 const FENCE = /^ {0,3}(`{3,}|~{3,})\s*([\w#+.-]*)/;
 
-/** Languages a fence's info string names that `languageForFile` knows by extension. */
+/** Fence info strings that name a language rather than an extension. */
+const FENCE_LANGUAGE_NAMES: Readonly<Record<string, string>> = {
+  python: 'python', javascript: 'javascript', typescript: 'typescript', shell: 'shell', console: 'shell', rust: 'rust', ruby: 'ruby',
+};
+
+/** The language a fence's info string names: by extension (`ts`, `sh`) or by name (`python`, `console`). */
 function fenceLanguage(info: string): string | null {
   if (info === '') return null;
-  return languageForFile(`x.${info.toLowerCase()}`) ?? ({ python: 'python', javascript: 'javascript', typescript: 'typescript', shell: 'shell', console: 'shell', rust: 'rust', ruby: 'ruby' } as Record<string, string>)[info.toLowerCase()] ?? null;
+  const lower = info.toLowerCase();
+  return languageForFile(`x.${lower}`) ?? FENCE_LANGUAGE_NAMES[lower] ?? null;
 }
 
 /**

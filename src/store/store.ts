@@ -218,7 +218,8 @@ export class Store {
 
   /**
    * Documents with this content hash stored for another source: where a moved file's documents may be. The caller
-   * decides which of them were moved (their file is gone) rather than copied.
+   * decides which of them were moved (their file is gone) rather than copied. At most 32, so that a file copied
+   * thousands of times (a licence in every package) costs a bounded number of checks per copy.
    */
   documentsWithContent(contentHash: string, exceptSourceId: number): Array<{ id: number; sourceId: number; sourcePath: string }> {
     return this.stmts.documentsWithContent.all(contentHash, exceptSourceId) as Array<{ id: number; sourceId: number; sourcePath: string }>;
@@ -433,7 +434,8 @@ function prepare(db: Db) {
     documentById: db.prepare(`SELECT uri, external_id AS externalId FROM documents WHERE id = ?`),
     documentsWithContent: db.prepare(
       `SELECT d.id, d.source_id AS sourceId, s.path AS sourcePath
-       FROM documents d JOIN sources s ON s.id = d.source_id WHERE d.content_hash = ? AND d.source_id != ?`,
+       FROM documents d JOIN sources s ON s.id = d.source_id WHERE d.content_hash = ? AND d.source_id != ?
+       ORDER BY d.id LIMIT 32`,
     ),
     moveDocument: db.prepare(`UPDATE documents SET source_id = @sourceId, uri = @uri, mtime_ms = @mtimeMs, ingested_at = @ingestedAt WHERE id = @id`),
     renameHistoryDocument: db.prepare(`UPDATE history SET doc_id = ? WHERE doc_id = ?`),
