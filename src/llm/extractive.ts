@@ -3,6 +3,7 @@ import { splitSentences } from '../ingest/sentences.js';
 import { answerSpans } from './code-units.js';
 import { lightStem as stem } from '../rank/term-stats.js';
 import type { AnswerOutput, AnswerRequest, Answerer, ContextItem } from '../types.js';
+import { inlineCode } from '../util/backticks.js';
 import { readableText } from '../util/readable.js';
 import { searchText } from '../util/search-text.js';
 
@@ -83,14 +84,6 @@ function withoutAddresses(text: string): string {
 /** A line of code's gain against a prose sentence's: the comment that explains a line beats the line on a tie. */
 const CODE_LINE_WEIGHT = 0.8;
 
-/** Inline code, fenced by more backticks than it holds (CommonMark), so a template literal stays one span. */
-function codeQuote(code: string): string {
-  const longest = Math.max(0, ...(code.match(/`+/g) ?? []).map((run) => run.length));
-  const fence = '`'.repeat(longest + 1);
-  const pad = code.startsWith('`') || code.endsWith('`') ? ' ' : '';
-  return `${fence}${pad}${code}${pad}${fence}`;
-}
-
 export interface ExtractiveOptions {
   maxSentences: number;
   maxWords: number;
@@ -113,7 +106,7 @@ export function extractAnswer(question: string, context: readonly ContextItem[],
     for (const span of answerSpans(readableText(item.text), item.source)) {
       if (span.kind === 'code') {
         const ws = wordsOf(span.note === undefined ? span.text : `${span.text} ${span.note}`);
-        const text = span.note === undefined ? codeQuote(span.text) : `${codeQuote(span.text)} — ${span.note}`;
+        const text = span.note === undefined ? inlineCode(span.text) : `${inlineCode(span.text)} — ${span.note}`;
         sentences.push({ n: item.n, order: sentences.length, text, code: true, terms: new Set(contentTermsOf(ws)), bigrams: wordBigrams(ws) });
         continue;
       }
@@ -124,7 +117,7 @@ export function extractAnswer(question: string, context: readonly ContextItem[],
         // numbered title of a section.
         if (text.length < 2 || text.endsWith('?') || isSectionTitle(text) || names.has(nameKey(text))) continue;
         // A comment's last sentence describes the line below it ("# seconds between retries" over "backoff: 2.5").
-        if (span.describes !== undefined && s === spans[spans.length - 1]) text = `${text} — ${codeQuote(span.describes)}`;
+        if (span.describes !== undefined && s === spans[spans.length - 1]) text = `${text} — ${inlineCode(span.describes)}`;
         const ws = wordsOf(withoutAddresses(text));
         sentences.push({ n: item.n, order: sentences.length, text, code: false, terms: new Set(contentTermsOf(ws)), bigrams: wordBigrams(ws) });
       }

@@ -2,6 +2,7 @@
 // the markers. Deterministic (same inputs → same messages) so traces and tests can compare prompts.
 import { languageForFile } from '../ingest/loaders/code.js';
 import type { ContextItem, ConversationTurn } from '../types.js';
+import { fencedBlock } from '../util/backticks.js';
 import { headingsAfterTitle, pageLabel } from '../util/pages.js';
 import { readableText } from '../util/readable.js';
 
@@ -22,15 +23,8 @@ export function formatContextItem(item: ContextItem): string {
   const header = `[${item.n}] ${title}${headings ? ` — ${headings}` : ''}${pages ? ` (${pages})` : ''}`;
   const language = languageForFile(item.source);
   // Code goes in a fence named by its language: where it ends is then unambiguous, and its indentation is kept.
-  if (language !== null) return `${header}\n${fenced(item.text.replace(/^\s*\n/, '').trimEnd(), language)}`;
+  if (language !== null) return `${header}\n${fencedBlock(item.text.replace(/^\s*\n/, '').trimEnd(), language)}`;
   return `${header}\n${readableText(item.text).trim()}`;
-}
-
-/** A fenced block longer than any backtick run inside it (CommonMark), so the code cannot close it early. */
-function fenced(code: string, language: string): string {
-  const longest = Math.max(2, ...(code.match(/`{3,}/g) ?? []).map((run) => run.length));
-  const fence = '`'.repeat(longest + 1);
-  return `${fence}${language}\n${code}\n${fence}`;
 }
 
 /**

@@ -2,6 +2,7 @@
 // kernel's language, read through the Markdown loader so headings in the notes build the heading path. Outputs
 // are left out: they are mostly data, images and tracebacks, and re-running a cell changes them.
 import { z } from 'zod';
+import { fencedBlock } from '../../util/backticks.js';
 import { loadMarkdown } from './markdown.js';
 import { skipped, type LoadResult } from './result.js';
 
@@ -32,10 +33,7 @@ export function notebookMarkdown(notebook: z.infer<typeof Notebook>): string {
     if (source.trim() === '') continue;
     if (cell.cell_type === 'markdown') parts.push(source);
     else if (cell.cell_type === 'code') {
-      // A fence longer than any backtick run inside the cell, so the cell cannot close it early.
-      const longest = Math.max(2, ...[...source.matchAll(/`+/g)].map((m) => m[0].length));
-      const fence = '`'.repeat(longest + 1);
-      parts.push(`${fence}${language}\n${source}\n${fence}`);
+      parts.push(fencedBlock(source, language));
     } else parts.push(source); // raw cells: text as written
   }
   return parts.join('\n\n');
